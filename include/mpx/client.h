@@ -1,0 +1,71 @@
+/* mpx/client.h - one authenticated connection to a manager, and the generic call.
+ *
+ * An mpx_client is used by one thread at a time (like a hiredis context). Every function
+ * returns MPX_OK or a negative MPX_E* code; the manager's message (or the local reason)
+ * stays on the client for mpx_client_errmsg() until the next call. A client used in a
+ * child after fork() does not touch the parent's socket: its next call reconnects,
+ * authenticates again and takes its own references to the proxies it holds.
+ */
+#ifndef MPX_CLIENT_H
+#define MPX_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mpx/error.h"
+#include "mpx/value.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MPX_ERRMSG_MAX 256
+
+typedef struct mpx_client mpx_client;
+
+typedef struct mpx_client_opts {
+    int64_t connect_timeout_ms; /* connect + handshake; default 5000 */
+    int64_t call_timeout_ms;    /* waiting for a reply to a call without its own timeout;
+                                   default 30000, -1 waits forever */
+    size_t max_message;         /* largest reply accepted; default 64 MiB */
+} mpx_client_opts;
+
+void mpx_client_opts_init(mpx_client_opts *opts);
+
+/* Connects to address ("tcp://host:port", "unix:///path") and authenticates with the key.
+ * opts may be NULL for the defaults. On failure *out is still a client, in the failed
+ * state, so that mpx_client_errmsg() can say why: close it. (*out is NULL only when
+ * memory ran out.) */
+int mpx_client_connect(const char *address, const void *authkey, size_t keylen,
+                       const mpx_client_opts *opts, mpx_client **out);
+/* Drops the connection; the manager then releases this session's references. */
+void mpx_client_close(mpx_client *c);
+
+int mpx_client_errcode(const mpx_client *c);
+const char *mpx_client_errmsg(const mpx_client *c);
+const char *mpx_client_address(const mpx_client *c);
+
+/* Calls method on object object_id. args are borrowed; *result receives the reply value,
+ * owned by the caller (None on error). timeout is the call's own timeout in seconds for
+ * methods that wait (negative: none); the socket waits a little longer than that, so an
+ * expired wait comes back as MPX_ETIMEOUT from the manager, not as a lost connection. */
+int mpx_client_call(mpx_client *c, uint64_t object_id, const char *method,
+                    const mpx_value *args, size_t nargs, double timeout, mpx_value *result);
+
+/* Manager-level calls (object 0). create makes an anonymous object of the type with the
+ * constructor args, open finds the object registered under name or creates it; both give
+ * back a reference value (kind MPX_REF) that this session holds one reference to. */
+int mpx_client_create(mpx_client *c, const char *type, const mpx_value *args, size_t nargs,
+                      mpx_value *ref_out);
+int mpx_client_open(mpx_client *c, const char *name, const char *type, const mpx_value *args,
+                    size_t nargs, mpx_value *ref_out);
+/* Takes one more reference to id for this session; *type_out (may be NULL) gets the
+ * object's type name, malloc'd. */
+int mpx_client_incref(mpx_client *c, uint64_t object_id, char **type_out);
+int mpx_client_decref(mpx_client *c, uint64_t object_id);
+int mpx_client_ping(mpx_client *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,60 @@
+/* mpx/proxy.h - a handle on one shared object: the base of the typed proxies.
+ *
+ * A proxy holds one reference to its object for its session and releases it on close.
+ * Its token is a short string ("unix:///run/m.sock#dict/17": address, type, id) that
+ * another process passes to mpx_proxy_attach to reach the same object, as a pickled
+ * Python proxy does. The typed proxies (mpx_dict, mpx_list, ...) start with an mpx_proxy,
+ * so every typed proxy can be used through mpx_proxy_call via its *_proxy() accessor.
+ */
+#ifndef MPX_PROXY_H
+#define MPX_PROXY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mpx/client.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MPX_TOKEN_MAX 512
+
+typedef struct mpx_proxy mpx_proxy;
+
+/* Opens the object registered under name, creating it with type and args on first use.
+ * An existing name of another type is MPX_EEXIST. */
+int mpx_proxy_open(mpx_client *c, const char *type, const char *name, const mpx_value *args,
+                   size_t nargs, mpx_proxy **out);
+/* Creates an anonymous object; it lives while some proxy holds it. */
+int mpx_proxy_create(mpx_client *c, const char *type, const mpx_value *args, size_t nargs,
+                     mpx_proxy **out);
+/* Attaches to the object a token names. expect_type (may be NULL) must match: MPX_ETYPE
+ * otherwise. The client should be connected to the token's manager. */
+int mpx_proxy_attach(mpx_client *c, const char *token, const char *expect_type,
+                     mpx_proxy **out);
+/* Attaches to the object a reference value names (a ref returned by a call). */
+int mpx_proxy_from_ref(mpx_client *c, const mpx_value *ref, mpx_proxy **out);
+/* Releases the reference and frees the proxy. NULL is fine. */
+void mpx_proxy_close(mpx_proxy *p);
+
+/* Calls a method with borrowed args; *result is owned by the caller. */
+int mpx_proxy_call(mpx_proxy *p, const char *method, const mpx_value *args, size_t nargs,
+                   mpx_value *result);
+/* Same with the call's own timeout in seconds (negative: none), for methods that wait. */
+int mpx_proxy_call_timeout(mpx_proxy *p, const char *method, const mpx_value *args,
+                           size_t nargs, double timeout, mpx_value *result);
+
+/* Writes the token; MPX_EINVAL when size is too small. */
+int mpx_proxy_token(const mpx_proxy *p, char *buf, size_t size);
+/* The address part of a token, to connect a client to before attaching. */
+int mpx_token_address(const char *token, char *buf, size_t size);
+
+uint64_t mpx_proxy_id(const mpx_proxy *p);
+const char *mpx_proxy_type(const mpx_proxy *p);
+mpx_client *mpx_proxy_client(const mpx_proxy *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,52 @@
+/* mpx/server.h - the manager as a library: what mpx-manager runs, embeddable in a program.
+ *
+ * A server is a struct you own; two can run in one process (on their own threads or one
+ * after the other). It runs one libuv loop on the calling thread until mpx_server_stop()
+ * is called (safe from a signal handler or another thread).
+ */
+#ifndef MPX_SERVER_H
+#define MPX_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mpx_server mpx_server;
+
+typedef enum mpx_log_level {
+    MPX_LOG_ERROR = 0,
+    MPX_LOG_WARN = 1,
+    MPX_LOG_INFO = 2, /* one line per connection event: the default */
+    MPX_LOG_DEBUG = 3
+} mpx_log_level;
+
+typedef struct mpx_server_opts {
+    const void *authkey;     /* required; copied */
+    size_t keylen;
+    size_t max_message;      /* largest request accepted; default 64 MiB */
+    int max_connections;     /* default 1024; more are accepted and closed at once */
+    int auth_timeout_ms;     /* default 5000: unauthenticated connections are closed then */
+    mpx_log_level log_level; /* default MPX_LOG_INFO; lines go to stderr */
+} mpx_server_opts;
+
+void mpx_server_opts_init(mpx_server_opts *opts);
+
+int mpx_server_new(const mpx_server_opts *opts, mpx_server **out);
+/* Adds a listening address ("tcp://0.0.0.0:5000", "tcp://127.0.0.1:0", "unix:///p").
+ * bound (may be NULL) receives the address actually bound (the real port for :0). */
+int mpx_server_listen(mpx_server *s, const char *address, char *bound, size_t boundlen,
+                      char *err, size_t errlen);
+/* Serves until mpx_server_stop; then closes every connection. MPX_OK or MPX_EIO. */
+int mpx_server_run(mpx_server *s);
+/* Asks the running loop to stop; async-signal-safe and thread-safe. */
+void mpx_server_stop(mpx_server *s);
+/* Frees a server that is not running. */
+void mpx_server_free(mpx_server *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

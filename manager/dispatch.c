@@ -1,0 +1,128 @@
+/* dispatch.c - from a method name to its handler, and the helpers handlers report with.
+ *
+ * Each type's method rows are hashed once into a method_index; a lookup is one FNV-1a
+ * hash, a short probe and one memcmp. Arity is checked here, so a handler may index
+ * c->args up to its declared max_args without checking nargs again.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "object.h"
+
+static uint32_t name_hash(const char *name, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (uint8_t)name[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+int method_index_build(method_index *ix, const object_type *type)
+{
+    size_t size = 8;
+    while (size < type->nmethods * 2)
+        size *= 2;
+    if (size > sizeof ix->slot / sizeof ix->slot[0])
+        return MPX_EINVAL;
+    memset(ix, 0, sizeof *ix);
+    ix->type = type;
+    ix->mask = (uint32_t)size - 1;
+    for (size_t m = 0; m < type->nmethods; m++) {
+        const char *name = type->methods[m].name;
+        uint32_t i = name_hash(name, strlen(name)) & ix->mask;
+        while (ix->slot[i] != 0)
+            i = (i + 1) & ix->mask;
+        ix->slot[i] = (uint16_t)(m + 1);
+    }
+    return MPX_OK;
+}
+
+const method_def *method_index_find(const method_index *ix, const char *name, size_t len)
+{
+    uint32_t i = name_hash(name, len) & ix->mask;
+    while (ix->slot[i] != 0) {
+        const method_def *m = &ix->type->methods[ix->slot[i] - 1];
+        if (strncmp(m->name, name, len) == 0 && m->name[len] == '\0')
+            return m;
+        i = (i + 1) & ix->mask;
+    }
+    return NULL;
+}
+
+int call_fail(call *c, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->errmsg, sizeof c->errmsg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int call_fail_repr(call *c, int code, const mpx_value *v)
+{
+    char *text = mpx_value_repr(v);
+    if (text == NULL)
+        return call_fail(c, MPX_ENOMEM, "out of memory");
+    call_fail(c, code, "%s", text);
+    free(text);
+    return code;
+}
+
+int call_expect_kind(call *c, size_t i, mpx_kind k, const char *what)
+{
+    mpx_kind got = mpx_value_kind(&c->args[i]);
+    if (got == k)
+        return MPX_OK;
+    return call_fail(c, MPX_ETYPE, "%s must be %s, not %s", what, mpx_kind_name(k),
+                     mpx_kind_name(got));
+}
+
+/* Python's wording: "pop expected at most 2 arguments, got 3". */
+static int check_arity(call *c, const char *name, size_t min, size_t max)
+{
+    if (c->nargs >= min && c->nargs <= max)
+        return MPX_OK;
+    if (min == max)
+        return call_fail(c, MPX_ETYPE, "%s expected %zu argument%s, got %zu", name, min,
+                         min == 1 ? "" : "s", c->nargs);
+    if (c->nargs < min)
+        return call_fail(c, MPX_ETYPE, "%s expected at least %zu argument%s, got %zu", name,
+                         min, min == 1 ? "" : "s", c->nargs);
+    return call_fail(c, MPX_ETYPE, "%s expected at most %zu argument%s, got %zu", name, max,
+                     max == 1 ? "" : "s", c->nargs);
+}
+
+int object_invoke(object *obj, const char *method, call *c)
+{
+    const method_def *m = method_index_find(obj->methods, method, strlen(method));
+    if (m == NULL)
+        return call_fail(c, MPX_ENOMETHOD, "'%s' object has no method '%s'", obj->type->name,
+                         method);
+    int rc = check_arity(c, m->name, m->min_args, m->max_args);
+    if (rc != MPX_OK)
+        return rc;
+    c->obj = obj;
+    return m->fn(c);
+}
+
+int object_init(object *obj, call *c)
+{
+    const object_type *t = obj->type;
+    int rc = check_arity(c, t->name, t->min_init_args, t->max_init_args);
+    if (rc != MPX_OK)
+        return rc;
+    c->obj = obj;
+    return t->init(obj, c);
+}
+
+void object_clear(object *obj)
+{
+    if (obj->type != NULL && obj->type->destroy != NULL)
+        obj->type->destroy(obj);
+    mpx_value_free(&obj->value);
+    obj->state = NULL;
+}

@@ -1,0 +1,270 @@
+/* main.c - mpx-manager: the command-line server.
+ *
+ * Reads the options and the authkey (--authkey-file, else $MPX_AUTHKEY, else a fresh key
+ * written to a new 0600 file whose path is printed), listens on every --listen address,
+ * serves until SIGINT or SIGTERM, then closes every connection and exits 0.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mpx/authkey.h"
+#include "mpx/error.h"
+#include "mpx/server.h"
+
+#define MPX_VERSION "0.1.0"
+#define MAX_LISTEN 16
+
+static mpx_server *running; /* for the signal handler only */
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (running != NULL)
+        mpx_server_stop(running);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: mpx-manager [--listen ADDR]... [options]\n"
+            "\n"
+            "Serves shared dicts, lists and Namespaces to mpx clients (and authenticates\n"
+            "Python multiprocessing.connection clients).\n"
+            "\n"
+            "  --listen ADDR          tcp://HOST:PORT or unix:///PATH; repeatable\n"
+            "                         (default tcp://127.0.0.1:0, a free port)\n"
+            "  --authkey-file PATH    the shared key (file mode 0600; one trailing newline\n"
+            "                         is ignored). Else $MPX_AUTHKEY; else a new random key\n"
+            "                         is written to a 0600 file and its path printed\n"
+            "  --max-message BYTES    largest request accepted (default 67108864)\n"
+            "  --max-connections N    connections served at once (default 1024)\n"
+            "  --auth-timeout-ms MS   time allowed for the handshake (default 5000)\n"
+            "  --log-level LEVEL      error, warn, info (default) or debug\n"
+            "  --ready-fd FD          once listening, write the bound addresses (one per\n"
+            "                         line, then an empty line) to FD and close it\n"
+            "  --help, --version\n");
+}
+
+static int parse_size(const char *text, const char *what, unsigned long long max,
+                      unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno != 0 || *end != '\0' || end == text || v == 0 || v > max) {
+        fprintf(stderr, "mpx-manager: %s must be a number from 1 to %llu, not '%s'\n", what,
+                max, text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_level(const char *text, mpx_log_level *out)
+{
+    static const char *names[] = {"error", "warn", "info", "debug"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(text, names[i]) == 0) {
+            *out = (mpx_log_level)i;
+            return 0;
+        }
+    fprintf(stderr, "mpx-manager: --log-level must be error, warn, info or debug\n");
+    return -1;
+}
+
+typedef struct config {
+    const char *listen[MAX_LISTEN];
+    int nlisten;
+    const char *authkey_file;
+    int ready_fd;
+    mpx_server_opts opts;
+} config;
+
+/* 0 to run, 1 to exit 0 (help, version), -1 to exit 2. */
+static int parse_args(int argc, char **argv, config *cfg)
+{
+    enum { O_MAXMSG = 256, O_MAXCONN, O_AUTHTO, O_LOG, O_READY };
+    static const struct option longopts[] = {
+        {"listen", required_argument, NULL, 'l'},
+        {"authkey-file", required_argument, NULL, 'k'},
+        {"max-message", required_argument, NULL, O_MAXMSG},
+        {"max-connections", required_argument, NULL, O_MAXCONN},
+        {"auth-timeout-ms", required_argument, NULL, O_AUTHTO},
+        {"log-level", required_argument, NULL, O_LOG},
+        {"ready-fd", required_argument, NULL, O_READY},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    unsigned long long v;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "l:k:hV", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'l':
+            if (cfg->nlisten == MAX_LISTEN) {
+                fprintf(stderr, "mpx-manager: at most %d --listen addresses\n", MAX_LISTEN);
+                return -1;
+            }
+            cfg->listen[cfg->nlisten++] = optarg;
+            break;
+        case 'k':
+            cfg->authkey_file = optarg;
+            break;
+        case O_MAXMSG:
+            if (parse_size(optarg, "--max-message", (1ULL << 40), &v) != 0)
+                return -1;
+            cfg->opts.max_message = (size_t)v;
+            break;
+        case O_MAXCONN:
+            if (parse_size(optarg, "--max-connections", 1000000, &v) != 0)
+                return -1;
+            cfg->opts.max_connections = (int)v;
+            break;
+        case O_AUTHTO:
+            if (parse_size(optarg, "--auth-timeout-ms", 3600000, &v) != 0)
+                return -1;
+            cfg->opts.auth_timeout_ms = (int)v;
+            break;
+        case O_LOG:
+            if (parse_level(optarg, &cfg->opts.log_level) != 0)
+                return -1;
+            break;
+        case O_READY:
+            if (parse_size(optarg, "--ready-fd", INT_MAX, &v) != 0)
+                return -1;
+            cfg->ready_fd = (int)v;
+            break;
+        case 'h':
+            usage(stdout);
+            return 1;
+        case 'V':
+            printf("mpx-manager %s\n", MPX_VERSION);
+            return 1;
+        default:
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "mpx-manager: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return -1;
+    }
+    if (cfg->nlisten == 0)
+        cfg->listen[cfg->nlisten++] = "tcp://127.0.0.1:0";
+    return 0;
+}
+
+/* The key from the file, the environment, or a new file. *generated gets the path of a
+ * key file made here (removed at exit). */
+static int load_key(const config *cfg, uint8_t **key, size_t *len, char *generated,
+                    size_t genlen)
+{
+    char err[256];
+    int rc;
+    generated[0] = '\0';
+    if (cfg->authkey_file != NULL || getenv(MPX_AUTHKEY_ENV) != NULL) {
+        rc = mpx_authkey_resolve(cfg->authkey_file, key, len, err, sizeof err);
+    } else {
+        const char *tmp = getenv("TMPDIR");
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s/mpx-manager-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (mkdtemp(dir) == NULL) {
+            fprintf(stderr, "mpx-manager: cannot make a directory for the key: %s\n",
+                    strerror(errno));
+            return -1;
+        }
+        snprintf(generated, genlen, "%s/authkey", dir);
+        rc = mpx_authkey_generate(generated, key, len, err, sizeof err);
+        if (rc == MPX_OK)
+            fprintf(stderr, "mpx-manager: no authkey given; a new one is in %s\n", generated);
+    }
+    if (rc != MPX_OK) {
+        fprintf(stderr, "mpx-manager: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void remove_generated_key(const char *path)
+{
+    if (path[0] == '\0')
+        return;
+    unlink(path);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash != NULL) {
+        *slash = '\0';
+        rmdir(dir);
+    }
+}
+
+static void announce_ready(int fd, char bound[][400], int n)
+{
+    for (int i = 0; i < n; i++)
+        dprintf(fd, "%s\n", bound[i]);
+    dprintf(fd, "\n");
+    close(fd);
+}
+
+int main(int argc, char **argv)
+{
+    config cfg = {.ready_fd = -1};
+    mpx_server_opts_init(&cfg.opts);
+    int rc = parse_args(argc, argv, &cfg);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+
+    uint8_t *key;
+    size_t keylen;
+    char generated[PATH_MAX];
+    if (load_key(&cfg, &key, &keylen, generated, sizeof generated) != 0)
+        return 1;
+    cfg.opts.authkey = key;
+    cfg.opts.keylen = keylen;
+
+    mpx_server *s;
+    if ((rc = mpx_server_new(&cfg.opts, &s)) != MPX_OK) {
+        fprintf(stderr, "mpx-manager: cannot start: %s\n", mpx_strerror(rc));
+        free(key);
+        remove_generated_key(generated);
+        return 1;
+    }
+    free(key);
+
+    char bound[MAX_LISTEN][400];
+    for (int i = 0; i < cfg.nlisten; i++) {
+        char err[256];
+        if (mpx_server_listen(s, cfg.listen[i], bound[i], sizeof bound[i], err, sizeof err) !=
+            MPX_OK) {
+            fprintf(stderr, "mpx-manager: cannot listen on %s: %s\n", cfg.listen[i], err);
+            mpx_server_free(s);
+            remove_generated_key(generated);
+            return 1;
+        }
+        printf("mpx-manager: listening on %s\n", bound[i]);
+    }
+    fflush(stdout);
+
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    running = s;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (cfg.ready_fd >= 0)
+        announce_ready(cfg.ready_fd, bound, cfg.nlisten);
+
+    rc = mpx_server_run(s);
+    running = NULL;
+    mpx_server_free(s);
+    remove_generated_key(generated);
+    return rc == MPX_OK ? 0 : 1;
+}

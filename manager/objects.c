@@ -1,0 +1,256 @@
+/* objects.c - the object table, the name registry, and object 0 (the manager itself).
+ *
+ * Every object has a 64-bit id that is never reused and a count of the references held
+ * on it: one per proxy reference a session took (create, open, incref) and one for the
+ * registry when it has a name. The object is destroyed when the count reaches zero, so a
+ * named object lives as long as the manager; an anonymous one as long as some proxy.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "server_internal.h"
+
+static const object_type *const creatable_types[] = {&type_dict, &type_list, &type_namespace};
+
+static const type_entry *type_lookup(const mpx_server *s, const char *name)
+{
+    for (size_t i = 0; i < s->ntypes; i++)
+        if (strcmp(s->types[i].type->name, name) == 0)
+            return &s->types[i];
+    return NULL;
+}
+
+object *objects_find(const mpx_server *s, uint64_t id)
+{
+    if (id == 0)
+        return (object *)&s->manager_obj;
+    return u64map_get(&s->objects, id);
+}
+
+static void object_destroy(object *obj)
+{
+    object_clear(obj);
+    free(obj->name);
+    free(obj);
+}
+
+void objects_release(mpx_server *s, object *obj, uint32_t n)
+{
+    if (obj->id == 0)
+        return;
+    obj->refs = n >= obj->refs ? 0 : obj->refs - n;
+    if (obj->refs > 0)
+        return;
+    u64map_del(&s->objects, obj->id);
+    server_log(s, MPX_LOG_DEBUG, "event=destroy object=%llu type=%s",
+               (unsigned long long)obj->id, obj->type->name);
+    object_destroy(obj);
+}
+
+/* Makes an object of type te from the constructor args of c (args[first..]). */
+static int object_create(mpx_server *s, call *c, const type_entry *te, size_t first,
+                         object **out)
+{
+    object *obj = calloc(1, sizeof *obj);
+    if (obj == NULL)
+        return call_fail(c, MPX_ENOMEM, "out of memory");
+    obj->type = te->type;
+    obj->methods = &te->index;
+    call ctor = {.srv = s, .sess = c->sess, .args = c->args + first, .nargs = c->nargs - first};
+    int rc = object_init(obj, &ctor);
+    if (rc != MPX_OK) {
+        memcpy(c->errmsg, ctor.errmsg, sizeof c->errmsg);
+        object_destroy(obj);
+        return rc;
+    }
+    obj->id = s->next_object_id++;
+    if (u64map_put(&s->objects, obj->id, obj) != MPX_OK) {
+        object_destroy(obj);
+        return call_fail(c, MPX_ENOMEM, "out of memory");
+    }
+    *out = obj;
+    return MPX_OK;
+}
+
+/* The caller's session takes a reference on obj; the reply is a ref value. */
+static int hand_out_ref(call *c, object *obj)
+{
+    if (c->sess != NULL && session_ref_add(c->sess, obj->id) != MPX_OK)
+        return call_fail(c, MPX_ENOMEM, "out of memory");
+    obj->refs++;
+    if (mpx_value_ref(&c->result, obj->id, obj->type->name) != MPX_OK)
+        return call_fail(c, MPX_ENOMEM, "out of memory");
+    return MPX_OK;
+}
+
+static int arg_type(call *c, size_t i, const type_entry **te)
+{
+    int rc = call_expect_kind(c, i, MPX_STR, "type name");
+    if (rc != MPX_OK)
+        return rc;
+    *te = type_lookup(c->srv, mpx_value_str_data(&c->args[i]));
+    if (*te == NULL)
+        return call_fail(c, MPX_EVALUE, "unknown type '%s'", mpx_value_str_data(&c->args[i]));
+    return MPX_OK;
+}
+
+/* create(type, *args) -> ref */
+static int manager_create(call *c)
+{
+    const type_entry *te;
+    object *obj;
+    int rc = arg_type(c, 0, &te);
+    if (rc == MPX_OK)
+        rc = object_create(c->srv, c, te, 1, &obj);
+    if (rc != MPX_OK)
+        return rc;
+    server_log(c->srv, MPX_LOG_DEBUG, "event=create object=%llu type=%s",
+               (unsigned long long)obj->id, te->type->name);
+    return hand_out_ref(c, obj);
+}
+
+/* open(name, type, *args) -> ref: the named object, created on first use. */
+static int manager_open(call *c)
+{
+    mpx_server *s = c->srv;
+    const type_entry *te;
+    int rc = call_expect_kind(c, 0, MPX_STR, "name");
+    if (rc == MPX_OK)
+        rc = arg_type(c, 1, &te);
+    if (rc != MPX_OK)
+        return rc;
+    const char *name = mpx_value_str_data(&c->args[0]);
+    mpx_value *found;
+    if (mpx_value_dict_find(&s->registry, &c->args[0], &found) == MPX_OK) {
+        object *obj = objects_find(s, (uint64_t)mpx_value_get_int(found));
+        if (obj->type != te->type)
+            return call_fail(c, MPX_EEXIST, "'%s' is a %s, not a %s", name, obj->type->name,
+                             te->type->name);
+        return hand_out_ref(c, obj);
+    }
+    object *obj;
+    if ((rc = object_create(s, c, te, 2, &obj)) != MPX_OK)
+        return rc;
+    mpx_value key, id = mpx_value_int((int64_t)obj->id);
+    obj->name = strdup(name);
+    if (obj->name == NULL || mpx_value_copy(&key, &c->args[0]) != MPX_OK ||
+        mpx_value_dict_set(&s->registry, &key, &id) != MPX_OK) {
+        objects_release(s, obj, 0);
+        return call_fail(c, MPX_ENOMEM, "out of memory");
+    }
+    obj->refs = 1; /* the registry's */
+    server_log(s, MPX_LOG_DEBUG, "event=create object=%llu type=%s name=%s",
+               (unsigned long long)obj->id, te->type->name, name);
+    return hand_out_ref(c, obj);
+}
+
+static int arg_object(call *c, size_t i, object **out)
+{
+    int rc = call_expect_kind(c, i, MPX_INT, "object id");
+    if (rc != MPX_OK)
+        return rc;
+    int64_t id = mpx_value_get_int(&c->args[i]);
+    *out = id > 0 ? objects_find(c->srv, (uint64_t)id) : NULL;
+    if (*out == NULL)
+        return call_fail(c, MPX_ENOOBJECT, "no object with id %lld", (long long)id);
+    return MPX_OK;
+}
+
+/* incref(id) -> type name: one more reference for the caller's session. */
+static int manager_incref(call *c)
+{
+    object *obj;
+    int rc = arg_object(c, 0, &obj);
+    if (rc != MPX_OK)
+        return rc;
+    if (c->sess != NULL && session_ref_add(c->sess, obj->id) != MPX_OK)
+        return call_fail(c, MPX_ENOMEM, "out of memory");
+    obj->refs++;
+    if (mpx_value_str(&c->result, obj->type->name) != MPX_OK)
+        return call_fail(c, MPX_ENOMEM, "out of memory");
+    return MPX_OK;
+}
+
+/* decref(id): gives back one reference the caller's session holds. */
+static int manager_decref(call *c)
+{
+    object *obj;
+    int rc = arg_object(c, 0, &obj);
+    if (rc != MPX_OK)
+        return rc;
+    if (c->sess != NULL && session_ref_drop(c->sess, obj->id) != MPX_OK)
+        return call_fail(c, MPX_EVALUE, "this session holds no reference to object %llu",
+                         (unsigned long long)obj->id);
+    objects_release(c->srv, obj, 1);
+    return MPX_OK;
+}
+
+static int manager_ping(call *c)
+{
+    return mpx_value_str(&c->result, "pong") == MPX_OK ? MPX_OK
+                                                       : call_fail(c, MPX_ENOMEM, "no memory");
+}
+
+/* types() -> the names of the types create and open accept */
+static int manager_types(call *c)
+{
+    if (mpx_value_list(&c->result, c->srv->ntypes) != MPX_OK)
+        return call_fail(c, MPX_ENOMEM, "out of memory");
+    for (size_t i = 0; i < c->srv->ntypes; i++) {
+        mpx_value name;
+        if (mpx_value_str(&name, c->srv->types[i].type->name) != MPX_OK ||
+            mpx_value_append(&c->result, &name) != MPX_OK)
+            return call_fail(c, MPX_ENOMEM, "out of memory");
+    }
+    return MPX_OK;
+}
+
+static const method_def manager_methods[] = {
+    {"create", manager_create, 1, 255},
+    {"open", manager_open, 2, 255},
+    {"incref", manager_incref, 1, 1},
+    {"decref", manager_decref, 1, 1},
+    {"ping", manager_ping, 0, 0},
+    {"types", manager_types, 0, 0},
+};
+
+static const object_type manager_type = {
+    .name = "manager",
+    .methods = manager_methods,
+    .nmethods = sizeof manager_methods / sizeof manager_methods[0],
+};
+
+int objects_init(mpx_server *s)
+{
+    size_t n = sizeof creatable_types / sizeof creatable_types[0];
+    s->types = calloc(n, sizeof *s->types);
+    if (s->types == NULL)
+        return MPX_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        s->types[i].type = creatable_types[i];
+        if (method_index_build(&s->types[i].index, creatable_types[i]) != MPX_OK)
+            return MPX_EINVAL;
+    }
+    s->ntypes = n;
+    u64map_init(&s->objects);
+    s->next_object_id = 1;
+    if (mpx_value_dict(&s->registry) != MPX_OK)
+        return MPX_ENOMEM;
+    if (method_index_build(&s->manager_index, &manager_type) != MPX_OK)
+        return MPX_EINVAL;
+    s->manager_obj = (object){.id = 0, .type = &manager_type, .methods = &s->manager_index};
+    return MPX_OK;
+}
+
+void objects_free(mpx_server *s)
+{
+    size_t pos = 0;
+    uint64_t id;
+    void *obj;
+    while (u64map_next(&s->objects, &pos, &id, &obj))
+        object_destroy(obj);
+    u64map_free(&s->objects);
+    mpx_value_free(&s->registry);
+    free(s->types);
+    s->types = NULL;
+}

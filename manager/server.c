@@ -1,0 +1,138 @@
+/* server.c - the embeddable manager: options, listeners, the loop, a clean stop.
+ *
+ * mpx_server_run serves until mpx_server_stop, which may come from a signal handler or
+ * another thread (uv_async_send is safe for both); then every listener and session is
+ * closed and the loop drains, so nothing is left half-written when run returns.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "address.h"
+#include "server_internal.h"
+
+void mpx_server_opts_init(mpx_server_opts *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->max_message = FRAME_DEFAULT_MAX;
+    opts->max_connections = 1024;
+    opts->auth_timeout_ms = 5000;
+    opts->log_level = MPX_LOG_INFO;
+}
+
+static void on_stop(uv_async_t *async)
+{
+    mpx_server *s = async->data;
+    if (s->stopping)
+        return;
+    s->stopping = 1;
+    server_log(s, MPX_LOG_INFO, "event=stop sessions=%d objects=%zu", s->nsessions,
+               s->objects.len);
+    for (int i = 0; i < s->nlisteners; i++)
+        listener_close(s->listeners[i]);
+    s->nlisteners = 0;
+    sessions_close_all(s, "manager stopping");
+    uv_close((uv_handle_t *)&s->stop_async, NULL);
+}
+
+int mpx_server_new(const mpx_server_opts *opts, mpx_server **out)
+{
+    *out = NULL;
+    if (opts == NULL || opts->authkey == NULL || opts->keylen == 0)
+        return MPX_EINVAL;
+    mpx_server *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return MPX_ENOMEM;
+    s->opts = *opts;
+    if (s->opts.max_message == 0)
+        s->opts.max_message = FRAME_DEFAULT_MAX;
+    if (s->opts.max_connections <= 0)
+        s->opts.max_connections = 1024;
+    if (s->opts.auth_timeout_ms <= 0)
+        s->opts.auth_timeout_ms = 5000;
+    s->authkey = malloc(opts->keylen);
+    if (s->authkey == NULL || uv_loop_init(&s->loop) != 0) {
+        free(s->authkey);
+        free(s);
+        return MPX_ENOMEM;
+    }
+    memcpy(s->authkey, opts->authkey, opts->keylen);
+    s->opts.authkey = s->authkey;
+    uv_async_init(&s->loop, &s->stop_async, on_stop);
+    s->stop_async.data = s;
+    int rc = objects_init(s);
+    if (rc != MPX_OK) {
+        mpx_server_free(s);
+        return rc;
+    }
+    *out = s;
+    return MPX_OK;
+}
+
+static void on_accept(listener *l, uv_stream_t *stream, const char *peer, void *data)
+{
+    (void)l;
+    session_accept(data, stream, peer);
+}
+
+int mpx_server_listen(mpx_server *s, const char *address, char *bound, size_t boundlen,
+                      char *err, size_t errlen)
+{
+    mpx_address addr, actual;
+    int rc = address_parse(address, &addr, err, errlen);
+    if (rc != MPX_OK)
+        return rc;
+    if (s->nlisteners == SERVER_MAX_LISTENERS) {
+        snprintf(err, errlen, "at most %d listen addresses", SERVER_MAX_LISTENERS);
+        return MPX_ELIMIT;
+    }
+    listener *l;
+    rc = listener_open(&s->loop, &addr, 511, on_accept, s, &l, &actual, err, errlen);
+    if (rc != MPX_OK)
+        return rc;
+    s->listeners[s->nlisteners++] = l;
+    char text[400];
+    if (address_format(&actual, text, sizeof text) < 0)
+        snprintf(text, sizeof text, "%s", address);
+    if (bound != NULL && boundlen > 0)
+        snprintf(bound, boundlen, "%s", text);
+    server_log(s, MPX_LOG_INFO, "event=listen address=%s", text);
+    return MPX_OK;
+}
+
+int mpx_server_run(mpx_server *s)
+{
+    int rc = uv_run(&s->loop, UV_RUN_DEFAULT);
+    (void)rc;
+    return MPX_OK;
+}
+
+void mpx_server_stop(mpx_server *s)
+{
+    uv_async_send(&s->stop_async);
+}
+
+static void close_any(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+void mpx_server_free(mpx_server *s)
+{
+    if (s == NULL)
+        return;
+    if (!s->stopping) {
+        /* never ran, or ran without a stop: close what is open and drain */
+        s->stopping = 1;
+        for (int i = 0; i < s->nlisteners; i++)
+            listener_close(s->listeners[i]);
+        sessions_close_all(s, "manager freed");
+        uv_walk(&s->loop, close_any, NULL);
+    }
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&s->loop);
+    objects_free(s);
+    free(s->authkey);
+    free(s);
+}

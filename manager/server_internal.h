@@ -1,0 +1,69 @@
+/* server_internal.h - the manager's state, shared by its files (not by types).
+ *
+ * One server owns one libuv loop, its listeners, its sessions (client connections), the
+ * object table and the name registry. Everything runs on the loop thread; only
+ * mpx_server_stop crosses threads (through a uv_async_t).
+ */
+#ifndef MPX_MANAGER_SERVER_INTERNAL_H
+#define MPX_MANAGER_SERVER_INTERNAL_H
+
+#include <stdarg.h>
+#include <uv.h>
+
+#include "frame.h"
+#include "listener.h"
+#include "mpx/server.h"
+#include "object.h"
+#include "u64map.h"
+
+#define SERVER_MAX_LISTENERS 16
+
+/* The types a client can create, with their method indexes. */
+typedef struct type_entry {
+    const object_type *type;
+    method_index index;
+} type_entry;
+
+typedef struct session session;
+
+struct mpx_server {
+    uv_loop_t loop;
+    uv_async_t stop_async;
+    mpx_server_opts opts;
+    uint8_t *authkey;
+    listener *listeners[SERVER_MAX_LISTENERS];
+    int nlisteners;
+    session *sessions;      /* doubly linked list of open sessions */
+    int nsessions;
+    uint64_t next_session_id;
+    u64map objects;         /* id -> object* */
+    uint64_t next_object_id;
+    mpx_value registry;     /* dict: name (str) -> id (int) */
+    type_entry *types;      /* the creatable types */
+    size_t ntypes;
+    object manager_obj;     /* object 0: create, open, incref, decref, ping */
+    method_index manager_index;
+    int stopping;
+};
+
+/* ---- log.c ---- one line per event, key=value, to stderr */
+void server_log(const mpx_server *s, mpx_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- objects.c ---- the table, the registry and the methods of object 0 */
+int objects_init(mpx_server *s);
+void objects_free(mpx_server *s);
+object *objects_find(const mpx_server *s, uint64_t id);
+/* Drops n references; the object is destroyed when none remain. */
+void objects_release(mpx_server *s, object *obj, uint32_t n);
+
+/* ---- session.c ---- a client connection */
+void session_accept(mpx_server *s, uv_stream_t *stream, const char *peer);
+void session_close(session *sess, const char *reason);
+void sessions_close_all(mpx_server *s, const char *reason);
+/* Records one more reference held by sess on id (count kept per session). */
+int session_ref_add(session *sess, uint64_t id);
+/* Drops one held reference; MPX_EVALUE when sess holds none. */
+int session_ref_drop(session *sess, uint64_t id);
+
+#endif

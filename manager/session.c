@@ -1,0 +1,371 @@
+/* session.c - one client connection: handshake, request frames in, reply frames out.
+ *
+ * A session starts unauthenticated: it challenges the client, checks the answer, answers
+ * the client's challenge, and reads nothing but those frames (at most AUTH_MAX_FRAME
+ * bytes each) until then, with a timer that closes it when the handshake takes too long.
+ * Once ready, every complete frame from one read is decoded and dispatched in order and
+ * the replies are gathered into one buffer written once per read. When the connection
+ * ends, for whatever reason, the references the session held are given back.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "codec.h"
+#include "server_internal.h"
+
+typedef enum session_state {
+    SESSION_WAIT_ANSWER,    /* we challenged; waiting for the client's answer */
+    SESSION_WAIT_CHALLENGE, /* we welcomed the client; waiting for its challenge */
+    SESSION_WAIT_WELCOME,   /* we answered; waiting for #WELCOME# */
+    SESSION_READY,
+} session_state;
+
+struct session {
+    mpx_server *srv;
+    session *prev;
+    session *next;
+    uint64_t id;
+    char peer[64];
+    uv_stream_t *stream;
+    uv_timer_t auth_timer;
+    int open_handles;       /* freed when both stream and timer have closed */
+    session_state state;
+    int closing;
+    int close_after_write;  /* after #FAILURE#: close once it is written */
+    frame_reader reader;
+    uint8_t challenge[AUTH_CHALLENGE_MAX];
+    size_t challenge_len;
+    uint8_t *out;           /* replies not yet handed to libuv */
+    size_t out_len;
+    size_t out_cap;
+    u64map refs;            /* object id -> number of references held */
+};
+
+typedef struct write_req {
+    uv_write_t req;
+    session *sess;
+    uint8_t *buf;
+} write_req;
+
+/* ---- references ------------------------------------------------------------------------- */
+
+int session_ref_add(session *sess, uint64_t id)
+{
+    uintptr_t n = (uintptr_t)u64map_get(&sess->refs, id);
+    return u64map_put(&sess->refs, id, (void *)(n + 1));
+}
+
+int session_ref_drop(session *sess, uint64_t id)
+{
+    uintptr_t n = (uintptr_t)u64map_get(&sess->refs, id);
+    if (n == 0)
+        return MPX_EVALUE;
+    if (n == 1)
+        u64map_del(&sess->refs, id);
+    else
+        u64map_put(&sess->refs, id, (void *)(n - 1));
+    return MPX_OK;
+}
+
+static void release_all_refs(session *sess)
+{
+    size_t pos = 0;
+    uint64_t id;
+    void *n;
+    while (u64map_next(&sess->refs, &pos, &id, &n)) {
+        object *obj = objects_find(sess->srv, id);
+        if (obj != NULL)
+            objects_release(sess->srv, obj, (uint32_t)(uintptr_t)n);
+    }
+    u64map_free(&sess->refs);
+}
+
+/* ---- output ------------------------------------------------------------------------------ */
+
+static int queue_frame(session *sess, const void *payload, size_t len)
+{
+    size_t need = sess->out_len + FRAME_HEADER_MAX + len;
+    if (need > sess->out_cap) {
+        size_t cap = sess->out_cap ? sess->out_cap : 4096;
+        while (cap < need)
+            cap *= 2;
+        uint8_t *out = realloc(sess->out, cap);
+        if (out == NULL)
+            return MPX_ENOMEM;
+        sess->out = out;
+        sess->out_cap = cap;
+    }
+    sess->out_len += frame_header_encode(len, sess->out + sess->out_len);
+    memcpy(sess->out + sess->out_len, payload, len);
+    sess->out_len += len;
+    return MPX_OK;
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    write_req *w = (write_req *)req;
+    session *sess = w->sess;
+    free(w->buf);
+    free(w);
+    if (sess->closing)
+        return;
+    if (status < 0)
+        session_close(sess, uv_strerror(status));
+    else if (sess->close_after_write)
+        session_close(sess, "authentication failed");
+}
+
+/* Hands everything queued to libuv in one write. */
+static void flush(session *sess)
+{
+    if (sess->out_len == 0 || sess->closing)
+        return;
+    write_req *w = malloc(sizeof *w);
+    if (w == NULL) {
+        session_close(sess, "out of memory");
+        return;
+    }
+    w->sess = sess;
+    w->buf = sess->out;
+    uv_buf_t buf = uv_buf_init((char *)sess->out, (unsigned)sess->out_len);
+    sess->out = NULL;
+    sess->out_len = sess->out_cap = 0;
+    int rc = uv_write(&w->req, sess->stream, &buf, 1, on_write);
+    if (rc < 0) {
+        free(w->buf);
+        free(w);
+        session_close(sess, uv_strerror(rc));
+    }
+}
+
+/* ---- handshake --------------------------------------------------------------------------- */
+
+static void become_ready(session *sess)
+{
+    sess->state = SESSION_READY;
+    uv_timer_stop(&sess->auth_timer);
+    frame_reader_set_max(&sess->reader, sess->srv->opts.max_message);
+    server_log(sess->srv, MPX_LOG_INFO, "event=authenticated session=%llu peer=%s",
+               (unsigned long long)sess->id, sess->peer);
+}
+
+static void handle_handshake(session *sess, const uint8_t *frame, size_t len)
+{
+    mpx_server *s = sess->srv;
+    char err[128] = "";
+    uint8_t answer[AUTH_RESPONSE_MAX];
+    size_t answer_len;
+    switch (sess->state) {
+    case SESSION_WAIT_ANSWER:
+        if (auth_response_verify(s->authkey, s->opts.keylen, sess->challenge,
+                                 sess->challenge_len, frame, len, err, sizeof err) != MPX_OK) {
+            server_log(s, MPX_LOG_WARN, "event=auth-failed session=%llu peer=%s reason=\"%s\"",
+                       (unsigned long long)sess->id, sess->peer, err);
+            queue_frame(sess, AUTH_FAILURE, strlen(AUTH_FAILURE));
+            sess->close_after_write = 1;
+            return;
+        }
+        queue_frame(sess, AUTH_WELCOME, strlen(AUTH_WELCOME));
+        sess->state = SESSION_WAIT_CHALLENGE;
+        return;
+    case SESSION_WAIT_CHALLENGE:
+        if (auth_response_make(s->authkey, s->opts.keylen, frame, len, answer, &answer_len,
+                               err, sizeof err) != MPX_OK) {
+            session_close(sess, "bad challenge from client");
+            return;
+        }
+        queue_frame(sess, answer, answer_len);
+        sess->state = SESSION_WAIT_WELCOME;
+        return;
+    case SESSION_WAIT_WELCOME:
+        if (len == strlen(AUTH_WELCOME) && memcmp(frame, AUTH_WELCOME, len) == 0)
+            become_ready(sess);
+        else
+            session_close(sess, "client refused our answer (different authkey)");
+        return;
+    case SESSION_READY:
+        return;
+    }
+}
+
+static void on_auth_timeout(uv_timer_t *timer)
+{
+    session_close(timer->data, "authentication timed out");
+}
+
+/* ---- requests ---------------------------------------------------------------------------- */
+
+static void reply(session *sess, uint64_t call_id, int rc, const char *msg,
+                  const mpx_value *value)
+{
+    uint8_t *buf;
+    size_t len;
+    int erc = codec_reply_encode(call_id, rc, msg, value, &buf, &len);
+    if (erc == MPX_EVALUE) /* a result nested deeper than the codec carries */
+        erc = codec_reply_encode(call_id, MPX_EVALUE, "result is nested too deeply", NULL,
+                                 &buf, &len);
+    if (erc != MPX_OK || queue_frame(sess, buf, len) != MPX_OK) {
+        if (erc == MPX_OK)
+            free(buf);
+        session_close(sess, "out of memory");
+        return;
+    }
+    free(buf);
+}
+
+static void handle_request(session *sess, const uint8_t *frame, size_t len)
+{
+    mpx_request req;
+    char err[160];
+    if (codec_request_decode(frame, len, &req, err, sizeof err) != MPX_OK) {
+        session_close(sess, err);
+        return;
+    }
+    call c = {.srv = sess->srv, .sess = sess, .args = req.args, .nargs = req.nargs,
+              .timeout = req.timeout, .has_timeout = req.has_timeout};
+    object *obj = objects_find(sess->srv, req.object_id);
+    int rc;
+    if (obj == NULL)
+        rc = call_fail(&c, MPX_ENOOBJECT, "no object with id %llu",
+                       (unsigned long long)req.object_id);
+    else
+        rc = object_invoke(obj, req.method, &c);
+    reply(sess, req.call_id, rc, rc == MPX_OK ? "" : c.errmsg, &c.result);
+    mpx_value_free(&c.result);
+    codec_request_clear(&req);
+}
+
+/* ---- reading ----------------------------------------------------------------------------- */
+
+static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+{
+    session *sess = handle->data;
+    uint8_t *ptr;
+    size_t avail;
+    if (frame_reader_reserve(&sess->reader, suggested, &ptr, &avail) != MPX_OK) {
+        *buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS to on_read */
+        return;
+    }
+    *buf = uv_buf_init((char *)ptr, (unsigned)(avail > UINT32_MAX ? UINT32_MAX : avail));
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+    session *sess = stream->data;
+    (void)buf;
+    if (nread < 0) {
+        session_close(sess, nread == UV_EOF ? "closed by peer" : uv_strerror((int)nread));
+        return;
+    }
+    frame_reader_commit(&sess->reader, (size_t)nread);
+    const uint8_t *frame;
+    size_t len;
+    int rc = 0;
+    while (!sess->closing && !sess->close_after_write &&
+           (rc = frame_reader_next(&sess->reader, &frame, &len)) == 1) {
+        if (sess->state == SESSION_READY)
+            handle_request(sess, frame, len);
+        else
+            handle_handshake(sess, frame, len);
+    }
+    if (!sess->closing && rc < 0) {
+        session_close(sess, rc == MPX_ETOOBIG ? "frame larger than the limit" : "bad frame");
+        return;
+    }
+    flush(sess);
+}
+
+/* ---- life cycle -------------------------------------------------------------------------- */
+
+static void on_handle_closed(uv_handle_t *handle)
+{
+    session *sess = handle->data;
+    if (handle == (uv_handle_t *)sess->stream)
+        free(sess->stream);
+    if (--sess->open_handles > 0)
+        return;
+    frame_reader_free(&sess->reader);
+    free(sess->out);
+    free(sess);
+}
+
+void session_close(session *sess, const char *reason)
+{
+    if (sess->closing)
+        return;
+    sess->closing = 1;
+    mpx_server *s = sess->srv;
+    server_log(s, MPX_LOG_INFO, "event=disconnect session=%llu peer=%s refs=%zu reason=\"%s\"",
+               (unsigned long long)sess->id, sess->peer, sess->refs.len, reason);
+    release_all_refs(sess);
+    if (sess->prev != NULL)
+        sess->prev->next = sess->next;
+    else
+        s->sessions = sess->next;
+    if (sess->next != NULL)
+        sess->next->prev = sess->prev;
+    s->nsessions--;
+    uv_read_stop(sess->stream);
+    uv_timer_stop(&sess->auth_timer);
+    uv_close((uv_handle_t *)sess->stream, on_handle_closed);
+    uv_close((uv_handle_t *)&sess->auth_timer, on_handle_closed);
+}
+
+static void on_refused_closed(uv_handle_t *handle)
+{
+    free(handle);
+}
+
+void session_accept(mpx_server *s, uv_stream_t *stream, const char *peer)
+{
+    if (s->stopping || s->nsessions >= s->opts.max_connections) {
+        server_log(s, MPX_LOG_WARN, "event=refuse peer=%s reason=%s", peer,
+                   s->stopping ? "stopping" : "max-connections");
+        uv_close((uv_handle_t *)stream, on_refused_closed);
+        return;
+    }
+    session *sess = calloc(1, sizeof *sess);
+    if (sess == NULL) {
+        uv_close((uv_handle_t *)stream, on_refused_closed);
+        return;
+    }
+    sess->srv = s;
+    sess->id = ++s->next_session_id;
+    snprintf(sess->peer, sizeof sess->peer, "%s", peer);
+    sess->stream = stream;
+    stream->data = sess;
+    uv_timer_init(&s->loop, &sess->auth_timer);
+    sess->auth_timer.data = sess;
+    sess->open_handles = 2;
+    frame_reader_init(&sess->reader, AUTH_MAX_FRAME);
+    u64map_init(&sess->refs);
+    sess->next = s->sessions;
+    if (s->sessions != NULL)
+        s->sessions->prev = sess;
+    s->sessions = sess;
+    s->nsessions++;
+    server_log(s, MPX_LOG_INFO, "event=connect session=%llu peer=%s",
+               (unsigned long long)sess->id, peer);
+
+    int rc = auth_challenge_make(sess->challenge, &sess->challenge_len);
+    if (rc == MPX_OK)
+        rc = queue_frame(sess, sess->challenge, sess->challenge_len);
+    if (rc != MPX_OK) {
+        session_close(sess, "cannot make a challenge");
+        return;
+    }
+    uv_timer_start(&sess->auth_timer, on_auth_timeout, (uint64_t)s->opts.auth_timeout_ms, 0);
+    rc = uv_read_start(stream, on_alloc, on_read);
+    if (rc < 0) {
+        session_close(sess, uv_strerror(rc));
+        return;
+    }
+    flush(sess);
+}
+
+void sessions_close_all(mpx_server *s, const char *reason)
+{
+    while (s->sessions != NULL)
+        session_close(s->sessions, reason);
+}

@@ -1,0 +1,351 @@
+/* client.c - one authenticated connection to a manager and the synchronous call.
+ *
+ * A call is one request frame out and reply frames in until the one with its call id
+ * arrives; replies to earlier calls that timed out on the socket are skipped, so a slow
+ * reply never answers the wrong call. The client remembers the pid that connected: in a
+ * forked child the next call opens a new connection (the parent's socket is left to the
+ * parent) and takes new references to every live proxy for the child's session.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "codec.h"
+#include "frame.h"
+#include "mpx/client.h"
+#include "proxy_internal.h"
+#include "sock.h"
+
+/* How much longer than a call's own timeout the socket waits for its reply. */
+#define CLIENT_REPLY_MARGIN_MS 2000
+
+struct mpx_client {
+    char address[400];
+    mpx_address addr;
+    uint8_t *key;
+    size_t keylen;
+    mpx_client_opts opts;
+    int fd;             /* -1 when not connected */
+    pid_t pid;          /* the process that owns fd */
+    uint64_t next_call_id;
+    int err;
+    char errmsg[MPX_ERRMSG_MAX];
+    struct mpx_proxy *proxies;
+};
+
+void mpx_client_opts_init(mpx_client_opts *opts)
+{
+    opts->connect_timeout_ms = 5000;
+    opts->call_timeout_ms = 30000;
+    opts->max_message = FRAME_DEFAULT_MAX;
+}
+
+int client_fail(mpx_client *c, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->errmsg, sizeof c->errmsg, fmt, ap);
+    va_end(ap);
+    c->err = code;
+    return code;
+}
+
+int mpx_client_errcode(const mpx_client *c)
+{
+    return c->err;
+}
+
+const char *mpx_client_errmsg(const mpx_client *c)
+{
+    return c->errmsg;
+}
+
+const char *mpx_client_address(const mpx_client *c)
+{
+    return c->address;
+}
+
+void client_track_proxy(mpx_client *c, struct mpx_proxy *p)
+{
+    p->prev = NULL;
+    p->next = c->proxies;
+    if (c->proxies != NULL)
+        c->proxies->prev = p;
+    c->proxies = p;
+}
+
+void client_untrack_proxy(mpx_client *c, struct mpx_proxy *p)
+{
+    if (p->prev != NULL)
+        p->prev->next = p->next;
+    else if (c->proxies == p)
+        c->proxies = p->next;
+    if (p->next != NULL)
+        p->next->prev = p->prev;
+    p->prev = p->next = NULL;
+}
+
+static void disconnect(mpx_client *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+}
+
+/* Connects and authenticates; the connection then belongs to this process. */
+static int dial(mpx_client *c)
+{
+    char err[MPX_ERRMSG_MAX - 64];
+    int64_t deadline = sock_deadline(c->opts.connect_timeout_ms);
+    int fd, rc = sock_connect(&c->addr, deadline, &fd, err, sizeof err);
+    if (rc != MPX_OK)
+        return client_fail(c, rc, "cannot connect to %s: %s", c->address, err);
+    rc = auth_client_handshake(fd, c->key, c->keylen, deadline, err, sizeof err);
+    if (rc != MPX_OK) {
+        close(fd);
+        return client_fail(c, rc, "handshake with %s failed: %s", c->address, err);
+    }
+    c->fd = fd;
+    c->pid = getpid();
+    return MPX_OK;
+}
+
+int mpx_client_connect(const char *address, const void *authkey, size_t keylen,
+                       const mpx_client_opts *opts, mpx_client **out)
+{
+    mpx_client *c = calloc(1, sizeof *c);
+    *out = c;
+    if (c == NULL)
+        return MPX_ENOMEM;
+    c->fd = -1;
+    c->next_call_id = 1;
+    if (opts != NULL)
+        c->opts = *opts;
+    else
+        mpx_client_opts_init(&c->opts);
+    snprintf(c->address, sizeof c->address, "%s", address ? address : "");
+    char err[MPX_ERRMSG_MAX - 64];
+    if (address_parse(c->address, &c->addr, err, sizeof err) != MPX_OK)
+        return client_fail(c, MPX_EADDR, "bad address '%s': %s", c->address, err);
+    if (authkey == NULL || keylen == 0)
+        return client_fail(c, MPX_EINVAL, "an authkey is required");
+    c->key = malloc(keylen);
+    if (c->key == NULL)
+        return client_fail(c, MPX_ENOMEM, "out of memory");
+    memcpy(c->key, authkey, keylen);
+    c->keylen = keylen;
+    return dial(c);
+}
+
+void mpx_client_close(mpx_client *c)
+{
+    if (c == NULL)
+        return;
+    /* proxies that outlive their client fail their calls instead of touching freed memory */
+    for (struct mpx_proxy *p = c->proxies, *next; p != NULL; p = next) {
+        next = p->next;
+        p->client = NULL;
+        p->prev = p->next = NULL;
+    }
+    if (c->pid == getpid())
+        disconnect(c);
+    else if (c->fd >= 0)
+        close(c->fd); /* our copy only; the parent's connection is unaffected */
+    free(c->key);
+    free(c);
+}
+
+static int call_once(mpx_client *c, uint64_t object_id, const char *method,
+                     const mpx_value *args, size_t nargs, double timeout, mpx_value *result);
+
+/* In a forked child: a connection of our own, and our own references to live proxies. */
+static int reconnect_after_fork(mpx_client *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    int rc = dial(c);
+    if (rc != MPX_OK)
+        return rc;
+    for (struct mpx_proxy *p = c->proxies; p != NULL; p = p->next) {
+        mpx_value id = mpx_value_int((int64_t)p->id), type;
+        if (call_once(c, 0, "incref", &id, 1, -1, &type) == MPX_OK)
+            mpx_value_free(&type);
+    }
+    c->err = MPX_OK;
+    c->errmsg[0] = '\0';
+    return MPX_OK;
+}
+
+static int64_t reply_deadline(const mpx_client *c, double timeout)
+{
+    if (timeout >= 0)
+        return sock_deadline((int64_t)(timeout * 1000) + CLIENT_REPLY_MARGIN_MS);
+    return sock_deadline(c->opts.call_timeout_ms);
+}
+
+/* A transport failure leaves the stream in an unknown state: drop the connection. */
+static int lost(mpx_client *c, int rc, const char *what)
+{
+    disconnect(c);
+    return client_fail(c, rc, "connection to %s lost while %s: %s", c->address, what,
+                       mpx_strerror(rc));
+}
+
+static int read_reply(mpx_client *c, uint64_t call_id, int64_t deadline, mpx_value *result)
+{
+    for (;;) {
+        uint8_t *frame;
+        size_t len;
+        int rc = sock_recv_frame(c->fd, c->opts.max_message, &frame, &len, deadline);
+        if (rc == MPX_ETIMEOUT)
+            return client_fail(c, rc, "no reply from %s in time", c->address);
+        if (rc != MPX_OK)
+            return lost(c, rc, "reading a reply");
+        mpx_reply rep;
+        char err[MPX_ERRMSG_MAX - 64];
+        rc = codec_reply_decode(frame, len, &rep, err, sizeof err);
+        free(frame);
+        if (rc != MPX_OK) {
+            disconnect(c);
+            return client_fail(c, rc, "bad reply from %s: %s", c->address, err);
+        }
+        if (rep.call_id != call_id) { /* the late reply of a call that timed out */
+            codec_reply_clear(&rep);
+            continue;
+        }
+        if (rep.err != MPX_OK) {
+            client_fail(c, rep.err, "%s", rep.message);
+            codec_reply_clear(&rep);
+            return c->err;
+        }
+        mpx_value_move(result, &rep.value);
+        codec_reply_clear(&rep);
+        return MPX_OK;
+    }
+}
+
+static int call_once(mpx_client *c, uint64_t object_id, const char *method,
+                     const mpx_value *args, size_t nargs, double timeout, mpx_value *result)
+{
+    uint8_t *buf;
+    size_t len;
+    uint64_t call_id = c->next_call_id++;
+    int rc = codec_request_encode(call_id, object_id, method, args, nargs, timeout >= 0,
+                                  timeout >= 0 ? timeout : 0, &buf, &len);
+    if (rc != MPX_OK)
+        return client_fail(c, rc, "cannot encode the arguments of %s: %s", method,
+                           rc == MPX_EVALUE ? "nested too deeply" : "out of memory");
+    if (len > c->opts.max_message) {
+        free(buf);
+        return client_fail(c, MPX_ETOOBIG, "request of %zu bytes is over the limit", len);
+    }
+    rc = sock_send_frame(c->fd, buf, len, reply_deadline(c, timeout));
+    free(buf);
+    if (rc != MPX_OK)
+        return lost(c, rc, "sending a request");
+    return read_reply(c, call_id, reply_deadline(c, timeout), result);
+}
+
+int mpx_client_call(mpx_client *c, uint64_t object_id, const char *method,
+                    const mpx_value *args, size_t nargs, double timeout, mpx_value *result)
+{
+    *result = mpx_value_none();
+    c->err = MPX_OK;
+    c->errmsg[0] = '\0';
+    if (method == NULL || (nargs > 0 && args == NULL))
+        return client_fail(c, MPX_EINVAL, "no method or no arguments given");
+    int rc;
+    if (c->fd >= 0 && c->pid != getpid() && (rc = reconnect_after_fork(c)) != MPX_OK)
+        return rc;
+    if (c->fd < 0)
+        return client_fail(c, MPX_ECLOSED, "not connected to %s", c->address);
+    return call_once(c, object_id, method, args, nargs, timeout, result);
+}
+
+/* ---- manager-level calls ------------------------------------------------------------------ */
+
+/* [first..., args...] as one borrowed array (shallow copies: the codec only reads). */
+static int join_args(mpx_client *c, const mpx_value *first, size_t nfirst,
+                     const mpx_value *args, size_t nargs, mpx_value **out)
+{
+    *out = malloc((nfirst + nargs + 1) * sizeof **out);
+    if (*out == NULL)
+        return client_fail(c, MPX_ENOMEM, "out of memory");
+    memcpy(*out, first, nfirst * sizeof *first);
+    if (nargs > 0)
+        memcpy(*out + nfirst, args, nargs * sizeof *args);
+    return MPX_OK;
+}
+
+static int call_with_strings(mpx_client *c, const char *method, const char *s1,
+                             const char *s2, const mpx_value *args, size_t nargs,
+                             mpx_value *ref_out)
+{
+    mpx_value head[2];
+    size_t nhead = 0;
+    int rc = MPX_OK;
+    *ref_out = mpx_value_none();
+    if (s1 != NULL && (rc = mpx_value_str(&head[nhead], s1)) == MPX_OK)
+        nhead++;
+    if (rc == MPX_OK && s2 != NULL && (rc = mpx_value_str(&head[nhead], s2)) == MPX_OK)
+        nhead++;
+    mpx_value *all = NULL;
+    if (rc != MPX_OK)
+        rc = client_fail(c, rc, "bad name or type (not UTF-8?)");
+    else if ((rc = join_args(c, head, nhead, args, nargs, &all)) == MPX_OK)
+        rc = mpx_client_call(c, 0, method, all, nhead + nargs, -1, ref_out);
+    free(all);
+    for (size_t i = 0; i < nhead; i++)
+        mpx_value_free(&head[i]);
+    return rc;
+}
+
+int mpx_client_create(mpx_client *c, const char *type, const mpx_value *args, size_t nargs,
+                      mpx_value *ref_out)
+{
+    if (type == NULL)
+        return client_fail(c, MPX_EINVAL, "no type given");
+    return call_with_strings(c, "create", type, NULL, args, nargs, ref_out);
+}
+
+int mpx_client_open(mpx_client *c, const char *name, const char *type, const mpx_value *args,
+                    size_t nargs, mpx_value *ref_out)
+{
+    if (name == NULL || type == NULL)
+        return client_fail(c, MPX_EINVAL, "no name or type given");
+    return call_with_strings(c, "open", name, type, args, nargs, ref_out);
+}
+
+int mpx_client_incref(mpx_client *c, uint64_t object_id, char **type_out)
+{
+    mpx_value id = mpx_value_int((int64_t)object_id), type;
+    int rc = mpx_client_call(c, 0, "incref", &id, 1, -1, &type);
+    if (rc == MPX_OK && type_out != NULL) {
+        *type_out = mpx_value_kind(&type) == MPX_STR ? strdup(mpx_value_str_data(&type))
+                                                      : NULL;
+        if (*type_out == NULL)
+            rc = client_fail(c, MPX_ENOMEM, "out of memory");
+    }
+    mpx_value_free(&type);
+    return rc;
+}
+
+int mpx_client_decref(mpx_client *c, uint64_t object_id)
+{
+    mpx_value id = mpx_value_int((int64_t)object_id), none;
+    int rc = mpx_client_call(c, 0, "decref", &id, 1, -1, &none);
+    mpx_value_free(&none);
+    return rc;
+}
+
+int mpx_client_ping(mpx_client *c)
+{
+    mpx_value pong;
+    int rc = mpx_client_call(c, 0, "ping", NULL, 0, -1, &pong);
+    mpx_value_free(&pong);
+    return rc;
+}

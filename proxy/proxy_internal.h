@@ -1,0 +1,40 @@
+/* proxy_internal.h - the proxy base shared by the typed proxies and the client.
+ *
+ * A typed proxy (struct mpx_dict, ...) begins with a struct mpx_proxy, so one allocation
+ * holds both and the generic calls work on it. The client keeps every live proxy in a
+ * list, so that after fork() the child's new session can take its own references.
+ */
+#ifndef MPX_PROXY_INTERNAL_H
+#define MPX_PROXY_INTERNAL_H
+
+#include "mpx/proxy.h"
+
+#define PROXY_TYPE_MAX 32
+
+struct mpx_proxy {
+    mpx_client *client;
+    uint64_t id;
+    char type[PROXY_TYPE_MAX];
+    struct mpx_proxy *prev; /* the client's list of live proxies */
+    struct mpx_proxy *next;
+};
+
+/* The typed constructors: like mpx_proxy_open/create/attach/from_ref, but allocate size
+ * bytes (>= sizeof(struct mpx_proxy), zeroed beyond the base) and check the type. */
+int proxy_open_as(mpx_client *c, const char *type, const char *name, const mpx_value *args,
+                  size_t nargs, size_t size, mpx_proxy **out);
+int proxy_create_as(mpx_client *c, const char *type, const mpx_value *args, size_t nargs,
+                    size_t size, mpx_proxy **out);
+int proxy_attach_as(mpx_client *c, const char *token, const char *type, size_t size,
+                    mpx_proxy **out);
+int proxy_from_ref_as(mpx_client *c, const mpx_value *ref, const char *type, size_t size,
+                      mpx_proxy **out);
+
+/* client.c keeps the list; proxies add and remove themselves. */
+void client_track_proxy(mpx_client *c, struct mpx_proxy *p);
+void client_untrack_proxy(mpx_client *c, struct mpx_proxy *p);
+/* Records a local error on the client (for mpx_client_errmsg) and returns code. */
+int client_fail(mpx_client *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

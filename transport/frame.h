@@ -1,0 +1,46 @@
+/* frame.h - length-prefixed framing, byte-compatible with multiprocessing.connection.
+ *
+ * A frame is a 4-byte big-endian signed length then the payload; payloads of 2 GiB and
+ * more use the length -1 followed by an 8-byte big-endian unsigned length. The reader
+ * enforces its maximum as soon as a header is complete, before it grows its buffer for
+ * the payload, so an announced length never causes an allocation of that size.
+ */
+#ifndef MPX_TRANSPORT_FRAME_H
+#define MPX_TRANSPORT_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FRAME_DEFAULT_MAX ((size_t)64 << 20) /* 64 MiB */
+#define FRAME_HEADER_MAX 12
+
+/* Writes the header for a payload of len bytes into out; returns 4 or 12. */
+size_t frame_header_encode(uint64_t len, uint8_t out[FRAME_HEADER_MAX]);
+
+typedef struct frame_reader {
+    uint8_t *buf;    /* received bytes; [start, end) not yet consumed */
+    size_t start;
+    size_t end;
+    size_t cap;
+    size_t max;      /* largest payload accepted */
+} frame_reader;
+
+void frame_reader_init(frame_reader *r, size_t max_payload);
+void frame_reader_set_max(frame_reader *r, size_t max_payload);
+void frame_reader_free(frame_reader *r);
+
+/* Space to receive into directly (for libuv's alloc callback): at least min(want, 64 KiB)
+ * bytes, more when a known frame needs it. MPX_OK or MPX_ENOMEM. */
+int frame_reader_reserve(frame_reader *r, size_t want, uint8_t **ptr, size_t *avail);
+/* Marks n bytes of the reserved space as received. */
+void frame_reader_commit(frame_reader *r, size_t n);
+/* reserve + copy + commit. */
+int frame_reader_feed(frame_reader *r, const void *data, size_t n);
+
+/* Takes the next complete frame. Returns 1 and points payload and len into the reader's
+ * buffer (valid until the next reserve/feed); 0 when more bytes are needed; MPX_ETOOBIG
+ * when the announced length exceeds the maximum; MPX_EPROTO for a negative length other
+ * than -1. After an error the reader is unusable. */
+int frame_reader_next(frame_reader *r, const uint8_t **payload, size_t *len);
+
+#endif

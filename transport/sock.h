@@ -1,0 +1,32 @@
+/* sock.h - blocking client sockets with deadlines (the proxy side needs no libuv).
+ *
+ * Every call takes an absolute deadline on the monotonic clock in milliseconds
+ * (sock_deadline(timeout_ms)); -1 means wait forever. Sockets are close-on-exec, TCP ones
+ * have TCP_NODELAY and keepalive. Results are MPX_OK or a negative MPX_E* code:
+ * MPX_ETIMEOUT, MPX_ECLOSED (orderly EOF), MPX_EIO (errno-level failure), MPX_EADDR.
+ */
+#ifndef MPX_TRANSPORT_SOCK_H
+#define MPX_TRANSPORT_SOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "address.h"
+
+int64_t sock_now_ms(void);                 /* CLOCK_MONOTONIC in ms */
+int64_t sock_deadline(int64_t timeout_ms); /* now + timeout, or -1 when timeout_ms < 0 */
+
+/* Resolves and connects (every resolved address in turn until one works). */
+int sock_connect(const mpx_address *a, int64_t deadline, int *fd_out, char *err,
+                 size_t errlen);
+int sock_write_all(int fd, const void *buf, size_t len, int64_t deadline);
+int sock_read_all(int fd, void *buf, size_t len, int64_t deadline);
+
+/* One frame out: header and payload in one writev. */
+int sock_send_frame(int fd, const void *payload, size_t len, int64_t deadline);
+/* One frame in, into a malloc'd buffer the caller frees (NULL for an empty payload is
+ * never returned: a zero-length frame gives a 1-byte buffer and *len = 0). MPX_ETOOBIG
+ * when the header announces more than max (nothing more is read). */
+int sock_recv_frame(int fd, size_t max, uint8_t **payload, size_t *len, int64_t deadline);
+
+#endif
