@@ -75,14 +75,16 @@ int mpx_value_slice(mpx_value *out, const int64_t *start, const int64_t *stop,
 
 /* Parses a Python literal the way ast.literal_eval does for the kinds above:
  * None True False, ints, floats (inf/nan via float('inf') are not literals), 'str' "str",
- * b'bytes', [list], (tuple,), {dict}. On error returns MPX_EVALUE and writes a message
- * to err (if err is not NULL). *out is owned by the caller on success. */
+ * b'bytes', [list], (tuple,), {dict}. On error returns MPX_EVALUE (MPX_ENOMEM when out of
+ * memory) and writes a message to err (if err is not NULL); *out is then None. *out is
+ * owned by the caller on success. */
 int mpx_value_parse(const char *text, mpx_value *out, char *err, size_t errlen);
 
 /* ---- ownership ---------------------------------------------------------------------- */
 void mpx_value_free(mpx_value *v);                         /* releases, leaves None */
 int mpx_value_copy(mpx_value *dst, const mpx_value *src);  /* deep copy into empty dst */
-void mpx_value_move(mpx_value *dst, mpx_value *src);       /* dst = src, src = None */
+/* dst = src, src = None. Like construction, dst is overwritten, not freed first. */
+void mpx_value_move(mpx_value *dst, mpx_value *src);
 
 /* ---- access --------------------------------------------------------------------------
  * Getters do not check the kind: check mpx_value_kind() first. */
@@ -120,10 +122,11 @@ int mpx_value_resize(mpx_value *seq, size_t len);
  * Keys must be hashable (None, bool, int, float, str, bytes, tuples of those): otherwise
  * MPX_ETYPE and nothing is taken. */
 bool mpx_value_hashable(const mpx_value *v);
-/* Python-compatible equality classes: hash(1) == hash(1.0) == hash(True). */
+/* Python-compatible equality classes: hash(1) == hash(1.0) == hash(True). 0 when the
+ * value is not hashable. */
 uint64_t mpx_value_hash(const mpx_value *v);
 /* Takes key and val. If an equal key exists, its value is replaced and the original key
- * kept (as Python does), the passed key is freed. */
+ * kept (as Python does), the passed key is freed. On any error nothing is taken. */
 int mpx_value_dict_set(mpx_value *dict, mpx_value *key, mpx_value *val);
 /* *found borrows the stored value. MPX_EKEY when absent, MPX_ETYPE when unhashable. */
 int mpx_value_dict_find(const mpx_value *dict, const mpx_value *key, mpx_value **found);

@@ -125,34 +125,45 @@ static void test_depth_limit_on_encode(void **state)
     mpx_value_free(&deep);
 }
 
-/* Hand-packs a request whose one argument is a list nested `depth` deep, bypassing the
- * encoder's own limit, as a hostile client would. */
+/* Prepends a varint ending at *pos (the buffer is filled from its end). */
+static void prepend_varint(uint8_t *buf, size_t *pos, uint64_t v)
+{
+    uint8_t tmp[10];
+    size_t n = 0;
+    do {
+        tmp[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v != 0);
+    *pos -= n;
+    memcpy(buf + *pos, tmp, n);
+}
+
+/* Prepends tag and length for a length-delimited field holding the bytes after *pos. */
+static void prepend_field(uint8_t *buf, size_t *pos, size_t size, uint32_t field)
+{
+    size_t inner = size - *pos;
+    prepend_varint(buf, pos, inner);
+    prepend_varint(buf, pos, (uint64_t)field << 3 | 2);
+}
+
+/* Hand-packs a request whose one argument is a list nested `depth` deep, byte by byte
+ * (protobuf-c's own packer recurses and would overflow at such depths), as a hostile
+ * client would send it. */
 static uint8_t *pack_deep_request(int depth, size_t *len)
 {
-    Mpx__Value *values = calloc((size_t)depth, sizeof *values);
-    Mpx__Seq *seqs = calloc((size_t)depth, sizeof *seqs);
-    Mpx__Value **ptrs = calloc((size_t)depth, sizeof *ptrs);
+    size_t size = (size_t)depth * 16 + 64, pos = size;
+    uint8_t *buf = malloc(size);
     for (int i = 0; i < depth; i++) {
-        mpx__value__init(&values[i]);
-        mpx__seq__init(&seqs[i]);
-        values[i].kind_case = MPX__VALUE__KIND_LIST_V;
-        values[i].list_v = &seqs[i];
-        ptrs[i] = &values[i];
-        if (i + 1 < depth) {
-            seqs[i].n_items = 1;
-            seqs[i].items = &ptrs[i + 1];
-        }
+        if (i > 0)
+            prepend_field(buf, &pos, size, 1); /* Seq.items */
+        prepend_field(buf, &pos, size, 7);     /* Value.list_v */
     }
-    Mpx__Request req = MPX__REQUEST__INIT;
-    req.method = "append";
-    req.object_id = 1;
-    req.n_args = 1;
-    req.args = &ptrs[0];
-    uint8_t *buf = malloc(mpx__request__get_packed_size(&req));
-    *len = mpx__request__pack(&req, buf);
-    free(values);
-    free(seqs);
-    free(ptrs);
+    prepend_field(buf, &pos, size, 4); /* Request.args */
+    const uint8_t head[] = {0x10, 0x01, 0x1a, 0x06, 'a', 'p', 'p', 'e', 'n', 'd'};
+    pos -= sizeof head;
+    memcpy(buf + pos, head, sizeof head);
+    *len = size - pos;
+    memmove(buf, buf + pos, *len);
     return buf;
 }
 
