@@ -1,0 +1,26 @@
+/* types.h - helpers shared by the container types (type_dict.c, type_list.c,
+ * type_namespace.c), kept to what more than one of them needs.
+ *
+ * iterable_items() is Python's iter(v) over the value model: it is how dict.update, dict(x),
+ * list.extend and slice assignment accept "any iterable", and it never copies a list or
+ * tuple the caller owns.
+ */
+#ifndef MPX_MANAGER_TYPES_H
+#define MPX_MANAGER_TYPES_H
+
+#include "object.h"
+
+static inline int call_fail_nomem(call *c)
+{
+    return call_fail(c, MPX_ENOMEM, "out of memory");
+}
+
+/* The items iterating v yields, as Python's iter(v) would. v must be owned by the caller
+ * (a call argument) and is good only for freeing afterwards: a list or tuple gives its own
+ * item array, for the caller to move items out of; a dict's keys are moved out into *tmp;
+ * a str gives 1-character strs and bytes gives ints, also built into *tmp. The caller
+ * frees *tmp (left None for a list or tuple). *items is NULL when *n is 0. Other kinds
+ * fail with TypeError "'int' object is not iterable". Defined in type_list.c. */
+int iterable_items(call *c, mpx_value *v, mpx_value *tmp, mpx_value **items, size_t *n);
+
+#endif
