@@ -157,7 +157,7 @@ static bool number_equal(const mpx_value *a, const mpx_value *b)
     int64_t ib = b->kind == MPX_BOOL ? b->u.b : b->u.i;
     if (a->kind != MPX_FLOAT)
         return (a->kind == MPX_BOOL ? a->u.b : a->u.i) == ib;
-    int64_t ia;
+    int64_t ia = 0;
     return float_as_int(a->u.f, &ia) && ia == ib;
 }
 

@@ -1,0 +1,21 @@
+/* mpx.h - everything a program needs to use mpx: include this one header.
+ *
+ * mpx shares dicts, lists and Namespaces between processes through a manager server, as
+ * Python's multiprocessing managers do. The per-topic headers below can also be included
+ * on their own; each says who owns and frees what it hands out.
+ */
+#ifndef MPX_H
+#define MPX_H
+
+#include "mpx/error.h"     /* status codes, mpx_strerror */
+#include "mpx/value.h"     /* mpx_value: what calls carry and containers hold */
+#include "mpx/authkey.h"   /* loading and generating the shared key */
+#include "mpx/client.h"    /* one authenticated connection to a manager */
+#include "mpx/proxy.h"     /* the generic proxy and tokens */
+#include "mpx/dict.h"      /* typed proxies */
+#include "mpx/list.h"
+#include "mpx/namespace.h"
+#include "mpx/server.h"    /* the manager as an embeddable server */
+#include "mpx/manager.h"   /* a private manager in a forked child */
+
+#endif

@@ -1,0 +1,284 @@
+/* list.c - the list proxy: one C function per method of Python's ListProxy.
+ *
+ * Indexes travel as int values and slices as slice values built from the caller's three
+ * nullable pointers, so the manager applies Python's own index and slice rules. Each reply
+ * is checked to have the kind its method promises (an int for __len__ and count, ...): a
+ * reply of another kind is MPX_EPROTO. Out-values are None (or NULL) whenever a call fails.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpx/list.h"
+#include "proxy_internal.h"
+
+struct mpx_list {
+    struct mpx_proxy base; /* first: the proxy layer allocates and frees the whole struct */
+};
+
+#define LIST_TYPE "list"
+
+/* Calls method and checks the reply's kind; *out (owned by the caller) is None on error. */
+static int call_expect(mpx_list *l, const char *method, const mpx_value *args, size_t nargs,
+                       mpx_kind kind, mpx_value *out)
+{
+    int rc = mpx_proxy_call(&l->base, method, args, nargs, out);
+    if (rc != MPX_OK)
+        return rc;
+    if (mpx_value_kind(out) != kind) {
+        mpx_kind got = mpx_value_kind(out);
+        mpx_value_free(out);
+        return client_fail(l->base.client, MPX_EPROTO, "list.%s returned %s, expected %s",
+                           method, mpx_kind_name(got), mpx_kind_name(kind));
+    }
+    return MPX_OK;
+}
+
+/* Calls a method whose reply (None) is of no interest. */
+static int call_void(mpx_list *l, const char *method, const mpx_value *args, size_t nargs)
+{
+    mpx_value result;
+    int rc = mpx_proxy_call(&l->base, method, args, nargs, &result);
+    mpx_value_free(&result);
+    return rc;
+}
+
+/* Calls a method that answers with an int. */
+static int call_int(mpx_list *l, const char *method, const mpx_value *args, size_t nargs,
+                    int64_t *out)
+{
+    mpx_value result;
+    int rc = call_expect(l, method, args, nargs, MPX_INT, &result);
+    if (rc == MPX_OK)
+        *out = mpx_value_get_int(&result);
+    return rc;
+}
+
+/* Builds the slice value for the three nullable parts; a local error is kept on the client. */
+static int make_slice(mpx_list *l, const int64_t *start, const int64_t *stop,
+                      const int64_t *step, mpx_value *out)
+{
+    int rc = mpx_value_slice(out, start, stop, step);
+    if (rc != MPX_OK)
+        return client_fail(l->base.client, rc, "cannot build a slice: %s", mpx_strerror(rc));
+    return MPX_OK;
+}
+
+/* ---- constructors ----------------------------------------------------------------------- */
+
+/* The proxy layer allocates sizeof(mpx_list) and hands back its base. */
+static int as_list(int rc, mpx_proxy *p, mpx_list **out)
+{
+    *out = (mpx_list *)p;
+    return rc;
+}
+
+int mpx_list_open(mpx_client *c, const char *name, mpx_list **out)
+{
+    mpx_proxy *p;
+    int rc = proxy_open_as(c, LIST_TYPE, name, NULL, 0, sizeof(mpx_list), &p);
+    return as_list(rc, p, out);
+}
+
+int mpx_list_create(mpx_client *c, const mpx_value *initial, mpx_list **out)
+{
+    mpx_proxy *p;
+    int rc = proxy_create_as(c, LIST_TYPE, initial, initial != NULL ? 1 : 0, sizeof(mpx_list),
+                             &p);
+    return as_list(rc, p, out);
+}
+
+int mpx_list_attach(mpx_client *c, const char *token, mpx_list **out)
+{
+    mpx_proxy *p;
+    int rc = proxy_attach_as(c, token, LIST_TYPE, sizeof(mpx_list), &p);
+    return as_list(rc, p, out);
+}
+
+int mpx_list_from_ref(mpx_client *c, const mpx_value *ref, mpx_list **out)
+{
+    mpx_proxy *p;
+    int rc = proxy_from_ref_as(c, ref, LIST_TYPE, sizeof(mpx_list), &p);
+    return as_list(rc, p, out);
+}
+
+void mpx_list_close(mpx_list *l)
+{
+    mpx_proxy_close(l != NULL ? &l->base : NULL);
+}
+
+mpx_proxy *mpx_list_proxy(mpx_list *l)
+{
+    return &l->base;
+}
+
+int mpx_list_token(const mpx_list *l, char *buf, size_t size)
+{
+    return mpx_proxy_token(&l->base, buf, size);
+}
+
+/* ---- items and slices ------------------------------------------------------------------- */
+
+int mpx_list_getitem(mpx_list *l, int64_t index, mpx_value *out)
+{
+    mpx_value arg = mpx_value_int(index);
+    return mpx_proxy_call(&l->base, "__getitem__", &arg, 1, out);
+}
+
+int mpx_list_getslice(mpx_list *l, const int64_t *start, const int64_t *stop,
+                      const int64_t *step, mpx_value *out)
+{
+    mpx_value slice;
+    *out = mpx_value_none();
+    int rc = make_slice(l, start, stop, step, &slice);
+    if (rc != MPX_OK)
+        return rc;
+    rc = call_expect(l, "__getitem__", &slice, 1, MPX_LIST, out);
+    mpx_value_free(&slice);
+    return rc;
+}
+
+int mpx_list_setitem(mpx_list *l, int64_t index, const mpx_value *val)
+{
+    /* a shallow copy of val: the call only reads its arguments, the caller still owns it */
+    mpx_value args[2] = {mpx_value_int(index), *val};
+    return call_void(l, "__setitem__", args, 2);
+}
+
+int mpx_list_setslice(mpx_list *l, const int64_t *start, const int64_t *stop,
+                      const int64_t *step, const mpx_value *seq)
+{
+    mpx_value args[2];
+    int rc = make_slice(l, start, stop, step, &args[0]);
+    if (rc != MPX_OK)
+        return rc;
+    args[1] = *seq; /* shallow, borrowed: only args[0] is ours to free */
+    rc = call_void(l, "__setitem__", args, 2);
+    mpx_value_free(&args[0]);
+    return rc;
+}
+
+int mpx_list_delitem(mpx_list *l, int64_t index)
+{
+    mpx_value arg = mpx_value_int(index);
+    return call_void(l, "__delitem__", &arg, 1);
+}
+
+int mpx_list_delslice(mpx_list *l, const int64_t *start, const int64_t *stop,
+                      const int64_t *step)
+{
+    mpx_value slice;
+    int rc = make_slice(l, start, stop, step, &slice);
+    if (rc != MPX_OK)
+        return rc;
+    rc = call_void(l, "__delitem__", &slice, 1);
+    mpx_value_free(&slice);
+    return rc;
+}
+
+int mpx_list_len(mpx_list *l, size_t *out)
+{
+    int64_t n;
+    int rc = call_int(l, "__len__", NULL, 0, &n);
+    if (rc != MPX_OK)
+        return rc;
+    if (n < 0)
+        return client_fail(l->base.client, MPX_EPROTO, "list.__len__ returned %lld",
+                           (long long)n);
+    *out = (size_t)n;
+    return MPX_OK;
+}
+
+int mpx_list_contains(mpx_list *l, const mpx_value *x, bool *out)
+{
+    mpx_value result;
+    int rc = call_expect(l, "__contains__", x, 1, MPX_BOOL, &result);
+    if (rc == MPX_OK)
+        *out = mpx_value_get_bool(&result);
+    return rc;
+}
+
+/* ---- changing the list ------------------------------------------------------------------- */
+
+int mpx_list_append(mpx_list *l, const mpx_value *x)
+{
+    return call_void(l, "append", x, 1);
+}
+
+int mpx_list_extend(mpx_list *l, const mpx_value *seq)
+{
+    return call_void(l, "extend", seq, 1);
+}
+
+int mpx_list_insert(mpx_list *l, int64_t index, const mpx_value *x)
+{
+    mpx_value args[2] = {mpx_value_int(index), *x};
+    return call_void(l, "insert", args, 2);
+}
+
+int mpx_list_pop(mpx_list *l, const int64_t *index, mpx_value *out)
+{
+    mpx_value arg = mpx_value_int(index != NULL ? *index : -1);
+    return mpx_proxy_call(&l->base, "pop", &arg, index != NULL ? 1 : 0, out);
+}
+
+int mpx_list_remove(mpx_list *l, const mpx_value *x)
+{
+    return call_void(l, "remove", x, 1);
+}
+
+int mpx_list_reverse(mpx_list *l)
+{
+    return call_void(l, "reverse", NULL, 0);
+}
+
+int mpx_list_sort(mpx_list *l, bool reverse)
+{
+    mpx_value arg = mpx_value_bool(reverse);
+    return call_void(l, "sort", &arg, 1);
+}
+
+int mpx_list_clear(mpx_list *l)
+{
+    return call_void(l, "clear", NULL, 0);
+}
+
+/* ---- searching and copying --------------------------------------------------------------- */
+
+int mpx_list_index(mpx_list *l, const mpx_value *x, const int64_t *start, const int64_t *stop,
+                   int64_t *out)
+{
+    /* Python's index takes start and stop positionally and refuses None for them, so a
+     * stop without a start sends start = 0, the default Python would use. */
+    mpx_value args[3] = {*x, mpx_value_int(start != NULL ? *start : 0),
+                         mpx_value_int(stop != NULL ? *stop : 0)};
+    size_t nargs = stop != NULL ? 3 : start != NULL ? 2 : 1;
+    return call_int(l, "index", args, nargs, out);
+}
+
+int mpx_list_count(mpx_list *l, const mpx_value *x, int64_t *out)
+{
+    return call_int(l, "count", x, 1, out);
+}
+
+int mpx_list_copy(mpx_list *l, mpx_value *out)
+{
+    return call_expect(l, "copy", NULL, 0, MPX_LIST, out);
+}
+
+int mpx_list_repr(mpx_list *l, char **out)
+{
+    mpx_value text;
+    *out = NULL;
+    int rc = call_expect(l, "__repr__", NULL, 0, MPX_STR, &text);
+    if (rc != MPX_OK)
+        return rc;
+    size_t len = mpx_value_str_len(&text);
+    char *copy = malloc(len + 1);
+    if (copy != NULL)
+        memcpy(copy, mpx_value_str_data(&text), len + 1); /* str data is NUL-terminated */
+    mpx_value_free(&text);
+    if (copy == NULL)
+        return client_fail(l->base.client, MPX_ENOMEM, "out of memory");
+    *out = copy;
+    return MPX_OK;
+}

@@ -1,0 +1,164 @@
+/* namespace.c - the Namespace proxy: attribute get, set and delete on a shared Namespace.
+ *
+ * An attribute name travels as a str value built here from the caller's C string, so a
+ * name that is not UTF-8 fails locally with MPX_EVALUE before anything is sent. Replies
+ * are checked to have the kind their method promises; another kind is MPX_EPROTO.
+ * Out-values are None (or NULL) whenever a call fails.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpx/namespace.h"
+#include "proxy_internal.h"
+
+struct mpx_namespace {
+    struct mpx_proxy base; /* first: the proxy layer allocates and frees the whole struct */
+};
+
+#define NAMESPACE_TYPE "Namespace"
+
+/* Calls method and checks the reply's kind; *out (owned by the caller) is None on error. */
+static int call_expect(mpx_namespace *ns, const char *method, const mpx_value *args,
+                       size_t nargs, mpx_kind kind, mpx_value *out)
+{
+    int rc = mpx_proxy_call(&ns->base, method, args, nargs, out);
+    if (rc != MPX_OK)
+        return rc;
+    if (mpx_value_kind(out) != kind) {
+        mpx_kind got = mpx_value_kind(out);
+        mpx_value_free(out);
+        return client_fail(ns->base.client, MPX_EPROTO, "Namespace.%s returned %s, expected %s",
+                           method, mpx_kind_name(got), mpx_kind_name(kind));
+    }
+    return MPX_OK;
+}
+
+/* Builds the str value for an attribute name; a local error is kept on the client. */
+static int make_name(mpx_namespace *ns, const char *attr, mpx_value *out)
+{
+    int rc = attr != NULL ? mpx_value_str(out, attr) : MPX_EINVAL;
+    if (rc != MPX_OK) {
+        *out = mpx_value_none();
+        return client_fail(ns->base.client, rc, "bad attribute name: %s", mpx_strerror(rc));
+    }
+    return MPX_OK;
+}
+
+/* Calls method(attr[, val]) and gives the reply to *out, or frees it when out is NULL. */
+static int call_attr(mpx_namespace *ns, const char *method, const char *attr,
+                     const mpx_value *val, mpx_value *out)
+{
+    mpx_value args[2], result;
+    int rc = make_name(ns, attr, &args[0]);
+    if (rc == MPX_OK) {
+        /* val is a shallow copy: the call only reads it and the caller still owns it */
+        args[1] = val != NULL ? *val : mpx_value_none();
+        rc = mpx_proxy_call(&ns->base, method, args, val != NULL ? 2 : 1, &result);
+        mpx_value_free(&args[0]);
+    } else {
+        result = mpx_value_none();
+    }
+    if (out != NULL)
+        mpx_value_move(out, &result);
+    else
+        mpx_value_free(&result);
+    return rc;
+}
+
+/* ---- constructors ----------------------------------------------------------------------- */
+
+/* The proxy layer allocates sizeof(mpx_namespace) and hands back its base. */
+static int as_namespace(int rc, mpx_proxy *p, mpx_namespace **out)
+{
+    *out = (mpx_namespace *)p;
+    return rc;
+}
+
+int mpx_namespace_open(mpx_client *c, const char *name, mpx_namespace **out)
+{
+    mpx_proxy *p;
+    int rc = proxy_open_as(c, NAMESPACE_TYPE, name, NULL, 0, sizeof(mpx_namespace), &p);
+    return as_namespace(rc, p, out);
+}
+
+int mpx_namespace_create(mpx_client *c, const mpx_value *attrs, mpx_namespace **out)
+{
+    mpx_proxy *p;
+    int rc = proxy_create_as(c, NAMESPACE_TYPE, attrs, attrs != NULL ? 1 : 0,
+                             sizeof(mpx_namespace), &p);
+    return as_namespace(rc, p, out);
+}
+
+int mpx_namespace_attach(mpx_client *c, const char *token, mpx_namespace **out)
+{
+    mpx_proxy *p;
+    int rc = proxy_attach_as(c, token, NAMESPACE_TYPE, sizeof(mpx_namespace), &p);
+    return as_namespace(rc, p, out);
+}
+
+int mpx_namespace_from_ref(mpx_client *c, const mpx_value *ref, mpx_namespace **out)
+{
+    mpx_proxy *p;
+    int rc = proxy_from_ref_as(c, ref, NAMESPACE_TYPE, sizeof(mpx_namespace), &p);
+    return as_namespace(rc, p, out);
+}
+
+void mpx_namespace_close(mpx_namespace *ns)
+{
+    mpx_proxy_close(ns != NULL ? &ns->base : NULL);
+}
+
+mpx_proxy *mpx_namespace_proxy(mpx_namespace *ns)
+{
+    return &ns->base;
+}
+
+int mpx_namespace_token(const mpx_namespace *ns, char *buf, size_t size)
+{
+    return mpx_proxy_token(&ns->base, buf, size);
+}
+
+/* ---- attributes ------------------------------------------------------------------------- */
+
+int mpx_namespace_get(mpx_namespace *ns, const char *attr, mpx_value *out)
+{
+    return call_attr(ns, "__getattribute__", attr, NULL, out);
+}
+
+int mpx_namespace_set(mpx_namespace *ns, const char *attr, const mpx_value *val)
+{
+    return call_attr(ns, "__setattr__", attr, val, NULL);
+}
+
+int mpx_namespace_del(mpx_namespace *ns, const char *attr)
+{
+    return call_attr(ns, "__delattr__", attr, NULL, NULL);
+}
+
+int mpx_namespace_dir(mpx_namespace *ns, mpx_value *out)
+{
+    return call_expect(ns, "__dir__", NULL, 0, MPX_LIST, out);
+}
+
+int mpx_namespace_copy(mpx_namespace *ns, mpx_value *out)
+{
+    return call_expect(ns, "copy", NULL, 0, MPX_DICT, out);
+}
+
+int mpx_namespace_repr(mpx_namespace *ns, char **out)
+{
+    mpx_value text;
+    *out = NULL;
+    int rc = call_expect(ns, "__repr__", NULL, 0, MPX_STR, &text);
+    if (rc != MPX_OK)
+        return rc;
+    size_t len = mpx_value_str_len(&text);
+    char *copy = malloc(len + 1);
+    if (copy != NULL)
+        memcpy(copy, mpx_value_str_data(&text), len + 1); /* str data is NUL-terminated */
+    mpx_value_free(&text);
+    if (copy == NULL)
+        return client_fail(ns->base.client, MPX_ENOMEM, "out of memory");
+    *out = copy;
+    return MPX_OK;
+}

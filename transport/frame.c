@@ -1,0 +1,142 @@
+/* frame.c - see frame.h. The buffer holds [start, end) of unconsumed bytes; it is
+ * compacted lazily in reserve, and grown only up to what the current frame needs, never
+ * past header + max. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "frame.h"
+#include "mpx/error.h"
+
+#define READ_CHUNK ((size_t)64 << 10)
+
+size_t frame_header_encode(uint64_t len, uint8_t out[FRAME_HEADER_MAX])
+{
+    if (len <= 0x7fffffff) {
+        out[0] = (uint8_t)(len >> 24);
+        out[1] = (uint8_t)(len >> 16);
+        out[2] = (uint8_t)(len >> 8);
+        out[3] = (uint8_t)len;
+        return 4;
+    }
+    memset(out, 0xff, 4); /* -1, then the 8-byte length */
+    for (int i = 0; i < 8; i++)
+        out[4 + i] = (uint8_t)(len >> (56 - 8 * i));
+    return 12;
+}
+
+void frame_reader_init(frame_reader *r, size_t max_payload)
+{
+    memset(r, 0, sizeof *r);
+    r->max = max_payload;
+}
+
+void frame_reader_set_max(frame_reader *r, size_t max_payload)
+{
+    r->max = max_payload;
+}
+
+void frame_reader_free(frame_reader *r)
+{
+    free(r->buf);
+    r->buf = NULL;
+    r->start = r->end = r->cap = 0;
+}
+
+/* Parses a header at start. 1 with *hdr and *payload set; 0 when incomplete; <0 error. */
+static int parse_header(const frame_reader *r, size_t *hdr, uint64_t *payload)
+{
+    size_t have = r->end - r->start;
+    const uint8_t *p = r->buf + r->start;
+    if (have < 4)
+        return 0;
+    int32_t n = (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+                          p[3]);
+    if (n >= 0) {
+        *hdr = 4;
+        *payload = (uint64_t)n;
+    } else if (n == -1) {
+        if (have < 12)
+            return 0;
+        uint64_t v = 0;
+        for (int i = 0; i < 8; i++)
+            v = v << 8 | p[4 + i];
+        *hdr = 12;
+        *payload = v;
+    } else {
+        return MPX_EPROTO;
+    }
+    return *payload > r->max ? MPX_ETOOBIG : 1;
+}
+
+int frame_reader_reserve(frame_reader *r, size_t want, uint8_t **ptr, size_t *avail)
+{
+    if (r->start == r->end) {
+        r->start = r->end = 0;
+    } else if (r->start > 0 && (r->start >= r->cap / 2 || r->end == r->cap)) {
+        memmove(r->buf, r->buf + r->start, r->end - r->start);
+        r->end -= r->start;
+        r->start = 0;
+    }
+    size_t need = want < READ_CHUNK ? want : READ_CHUNK;
+    if (need == 0)
+        need = 1;
+    size_t hdr;
+    uint64_t payload;
+    if (parse_header(r, &hdr, &payload) == 1) {
+        /* room for the rest of the frame we are in, checked against max already */
+        size_t frame = hdr + (size_t)payload, have = r->end - r->start;
+        if (frame > have && frame - have > need)
+            need = frame - have;
+    }
+    if (r->cap - r->end < need) {
+        size_t cap = r->cap ? r->cap : 4096;
+        while (cap - r->end < need)
+            cap *= 2;
+        uint8_t *buf = realloc(r->buf, cap);
+        if (buf == NULL)
+            return MPX_ENOMEM;
+        r->buf = buf;
+        r->cap = cap;
+    }
+    *ptr = r->buf + r->end;
+    *avail = r->cap - r->end;
+    return MPX_OK;
+}
+
+void frame_reader_commit(frame_reader *r, size_t n)
+{
+    r->end += n;
+}
+
+int frame_reader_feed(frame_reader *r, const void *data, size_t n)
+{
+    const uint8_t *src = data;
+    while (n > 0) {
+        uint8_t *ptr;
+        size_t avail;
+        int rc = frame_reader_reserve(r, n, &ptr, &avail);
+        if (rc != MPX_OK)
+            return rc;
+        size_t take = n < avail ? n : avail;
+        memcpy(ptr, src, take);
+        frame_reader_commit(r, take);
+        src += take;
+        n -= take;
+    }
+    return MPX_OK;
+}
+
+int frame_reader_next(frame_reader *r, const uint8_t **payload, size_t *len)
+{
+    size_t hdr;
+    uint64_t n;
+    int rc = parse_header(r, &hdr, &n);
+    if (rc <= 0)
+        return rc;
+    if (r->end - r->start - hdr < n)
+        return 0;
+    *payload = r->buf + r->start + hdr;
+    *len = (size_t)n;
+    r->start += hdr + (size_t)n;
+    return 1;
+}

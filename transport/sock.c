@@ -1,0 +1,235 @@
+/* sock.c - blocking client sockets with deadlines, for the proxy side.
+ *
+ * Every wait goes through poll() against an absolute monotonic deadline, so a call never
+ * blocks longer than its caller allowed, whatever the peer does. Sends use MSG_NOSIGNAL:
+ * a vanished peer is an MPX_EIO result, never a SIGPIPE.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "mpx/error.h"
+#include "sock.h"
+
+int64_t sock_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t sock_deadline(int64_t timeout_ms)
+{
+    return timeout_ms < 0 ? -1 : sock_now_ms() + timeout_ms;
+}
+
+/* Waits for events on fd until the deadline: MPX_OK, MPX_ETIMEOUT or MPX_EIO. */
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+    for (;;) {
+        int timeout = -1;
+        if (deadline >= 0) {
+            int64_t left = deadline - sock_now_ms();
+            if (left <= 0)
+                return MPX_ETIMEOUT;
+            timeout = left > 1000000 ? 1000000 : (int)left;
+        }
+        struct pollfd p = {.fd = fd, .events = events};
+        int n = poll(&p, 1, timeout);
+        if (n > 0)
+            return MPX_OK;
+        if (n < 0 && errno != EINTR)
+            return MPX_EIO;
+    }
+}
+
+static void set_tcp_options(int fd)
+{
+    int one = 1, idle = 10, intvl = 5, cnt = 3;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+}
+
+/* Non-blocking connect bounded by the deadline; the socket is left blocking-mode off
+ * (all I/O here polls first) and close-on-exec. */
+static int connect_one(int family, const struct sockaddr *sa, socklen_t len, int64_t deadline,
+                       int *fd_out, int *err_out)
+{
+    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        *err_out = errno;
+        return MPX_EIO;
+    }
+    int rc = connect(fd, sa, len);
+    if (rc != 0 && errno == EINPROGRESS) {
+        rc = wait_fd(fd, POLLOUT, deadline);
+        if (rc != MPX_OK) {
+            *err_out = rc == MPX_ETIMEOUT ? ETIMEDOUT : errno;
+            close(fd);
+            return rc;
+        }
+        int soerr = 0;
+        socklen_t sl = sizeof soerr;
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+        if (soerr != 0) {
+            *err_out = soerr;
+            close(fd);
+            return MPX_EIO;
+        }
+    } else if (rc != 0) {
+        *err_out = errno;
+        close(fd);
+        return MPX_EIO;
+    }
+    if (family != AF_UNIX)
+        set_tcp_options(fd);
+    *fd_out = fd;
+    return MPX_OK;
+}
+
+int sock_connect(const mpx_address *a, int64_t deadline, int *fd_out, char *err,
+                 size_t errlen)
+{
+    int e = 0, rc;
+    if (a->scheme == ADDR_UNIX) {
+        struct sockaddr_un sun = {.sun_family = AF_UNIX};
+        snprintf(sun.sun_path, sizeof sun.sun_path, "%s", a->path);
+        rc = connect_one(AF_UNIX, (struct sockaddr *)&sun, sizeof sun, deadline, fd_out, &e);
+        if (rc != MPX_OK)
+            snprintf(err, errlen, "%s: %s", a->path, strerror(e));
+        return rc;
+    }
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC}, *res;
+    char port[8];
+    snprintf(port, sizeof port, "%u", a->port);
+    int gai = getaddrinfo(a->host, port, &hints, &res);
+    if (gai != 0) {
+        snprintf(err, errlen, "cannot resolve '%s': %s", a->host, gai_strerror(gai));
+        return MPX_EADDR;
+    }
+    rc = MPX_EIO;
+    for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+        rc = connect_one(ai->ai_family, ai->ai_addr, ai->ai_addrlen, deadline, fd_out, &e);
+        if (rc == MPX_OK || rc == MPX_ETIMEOUT)
+            break;
+    }
+    freeaddrinfo(res);
+    if (rc != MPX_OK)
+        snprintf(err, errlen, "%s:%u: %s", a->host, a->port, strerror(e));
+    return rc;
+}
+
+static int write_iov(int fd, struct iovec *iov, int iovcnt, int64_t deadline)
+{
+    while (iovcnt > 0) {
+        struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)iovcnt};
+        ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                return MPX_EIO;
+            int rc = wait_fd(fd, POLLOUT, deadline);
+            if (rc != MPX_OK)
+                return rc;
+            continue;
+        }
+        size_t done = (size_t)n;
+        while (iovcnt > 0 && done >= iov->iov_len) {
+            done -= iov->iov_len;
+            iov++;
+            iovcnt--;
+        }
+        if (iovcnt > 0) {
+            iov->iov_base = (char *)iov->iov_base + done;
+            iov->iov_len -= done;
+        }
+    }
+    return MPX_OK;
+}
+
+int sock_write_all(int fd, const void *buf, size_t len, int64_t deadline)
+{
+    struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+    return write_iov(fd, &iov, 1, deadline);
+}
+
+int sock_read_all(int fd, void *buf, size_t len, int64_t deadline)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = recv(fd, (char *)buf + got, len - got, MSG_DONTWAIT);
+        if (n > 0) {
+            got += (size_t)n;
+            continue;
+        }
+        if (n == 0)
+            return MPX_ECLOSED;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return MPX_EIO;
+        int rc = wait_fd(fd, POLLIN, deadline);
+        if (rc != MPX_OK)
+            return rc;
+    }
+    return MPX_OK;
+}
+
+int sock_send_frame(int fd, const void *payload, size_t len, int64_t deadline)
+{
+    uint8_t hdr[FRAME_HEADER_MAX];
+    struct iovec iov[2] = {
+        {.iov_base = hdr, .iov_len = frame_header_encode(len, hdr)},
+        {.iov_base = (void *)payload, .iov_len = len},
+    };
+    return write_iov(fd, iov, len > 0 ? 2 : 1, deadline);
+}
+
+int sock_recv_frame(int fd, size_t max, uint8_t **payload, size_t *len, int64_t deadline)
+{
+    uint8_t hdr[8];
+    *payload = NULL;
+    int rc = sock_read_all(fd, hdr, 4, deadline);
+    if (rc != MPX_OK)
+        return rc;
+    int32_t n32 = (int32_t)((uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
+                            (uint32_t)hdr[2] << 8 | hdr[3]);
+    uint64_t n = (uint64_t)n32;
+    if (n32 == -1) {
+        if ((rc = sock_read_all(fd, hdr, 8, deadline)) != MPX_OK)
+            return rc;
+        n = 0;
+        for (int i = 0; i < 8; i++)
+            n = n << 8 | hdr[i];
+    } else if (n32 < 0) {
+        return MPX_EPROTO;
+    }
+    if (n > max)
+        return MPX_ETOOBIG;
+    uint8_t *buf = malloc(n ? (size_t)n : 1);
+    if (buf == NULL)
+        return MPX_ENOMEM;
+    if ((rc = sock_read_all(fd, buf, (size_t)n, deadline)) != MPX_OK) {
+        free(buf);
+        return rc;
+    }
+    *payload = buf;
+    *len = (size_t)n;
+    return MPX_OK;
+}
