@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""test_examples.py - the examples README shows, run for real.
+
+shared_dict must print the Python documentation's two lines; dict_worker is run as the
+two-hosts example runs it: an mpx-manager on a TCP port, three workers started as separate
+programs at once, then --report, which must find every update from every worker.
+Prints "N passed, M failed" last; exits non-zero on any failure.
+"""
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+BIN = os.environ["MPX_MANAGER_BIN"]
+EXAMPLES = os.environ["MPX_EXAMPLES_DIR"]
+TIMEOUT = 60
+
+
+def case_shared_dict():
+    out = subprocess.run([os.path.join(EXAMPLES, "shared_dict")], capture_output=True,
+                         text=True, timeout=TIMEOUT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == ("{0.25: None, 1: '1', '2': 2}\n"
+                          "[9, 8, 7, 6, 5, 4, 3, 2, 1, 0]\n"), out.stdout
+
+
+def start_manager(tmp):
+    key = os.path.join(tmp, "key")
+    fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, os.urandom(16).hex().encode() + b"\n")
+    os.close(fd)
+    rfd, wfd = os.pipe()
+    proc = subprocess.Popen([BIN, "--listen", "tcp://127.0.0.1:0", "--authkey-file", key,
+                             "--log-level", "warn", "--ready-fd", str(wfd)],
+                            pass_fds=(wfd,), stdout=subprocess.DEVNULL)
+    os.close(wfd)
+    with os.fdopen(rfd) as ready:
+        address = ready.readline().strip()
+    assert address.startswith("tcp://127.0.0.1:"), address
+    return proc, address, key
+
+
+def case_dict_workers_on_separate_programs():
+    with tempfile.TemporaryDirectory(prefix="mpx-examples-") as tmp:
+        proc, address, key = start_manager(tmp)
+        try:
+            worker = os.path.join(EXAMPLES, "dict_worker")
+            common = ["--connect", address, "--authkey-file", key, "--name", "counts"]
+            workers = [subprocess.Popen([worker] + common + ["--worker", w, "--count", n],
+                                        stdout=subprocess.PIPE, text=True)
+                       for w, n in (("a", "300"), ("b", "200"), ("c", "100"))]
+            for w in workers:
+                out, _ = w.communicate(timeout=TIMEOUT)
+                assert w.returncode == 0, out
+            report = subprocess.run([worker] + common + ["--report"], capture_output=True,
+                                    text=True, timeout=TIMEOUT)
+            assert report.returncode == 0, report.stderr
+            assert "'a': 300" in report.stdout and "'b': 200" in report.stdout, report.stdout
+            assert "'c': 100" in report.stdout, report.stdout
+            assert "600 entries" in report.stdout and "consistent" in report.stdout, \
+                report.stdout
+            bad = subprocess.run([worker] + common[:2] + ["--authkey-file", "/nonexistent",
+                                  "--name", "x", "--report"], capture_output=True, text=True,
+                                 timeout=TIMEOUT)
+            assert bad.returncode != 0 and bad.stderr, bad
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=TIMEOUT) == 0
+
+
+def main():
+    cases = [case_shared_dict, case_dict_workers_on_separate_programs]
+    failed = 0
+    for case in cases:
+        start = time.monotonic()
+        try:
+            case()
+            print(f"ok   {case.__name__} ({time.monotonic() - start:.2f}s)")
+        except Exception as exc:  # report every case, then fail
+            failed += 1
+            print(f"FAIL {case.__name__}: {exc!r}")
+    print(f"{len(cases) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
