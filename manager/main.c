@@ -173,7 +173,7 @@ static int load_key(const config *cfg, uint8_t **key, size_t *len, char *generat
         rc = mpx_authkey_resolve(cfg->authkey_file, key, len, err, sizeof err);
     } else {
         const char *tmp = getenv("TMPDIR");
-        char dir[PATH_MAX];
+        char dir[PATH_MAX - 16]; /* room for "/authkey" in generated */
         snprintf(dir, sizeof dir, "%s/mpx-manager-XXXXXX", tmp && *tmp ? tmp : "/tmp");
         if (mkdtemp(dir) == NULL) {
             fprintf(stderr, "mpx-manager: cannot make a directory for the key: %s\n",
