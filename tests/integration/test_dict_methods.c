@@ -773,6 +773,7 @@ static void case_from_ref(void *arg)
     mpx_dict *again;
     T_OK(c, mpx_dict_from_ref(c, &out, &again));
     expect_item(c, again, "'deep'", "42");
+    mpx_dict_close(again);
     mpx_value_free(&out);
     mpx_value_free(&k);
     mpx_value notref = t_val("1");
