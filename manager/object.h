@@ -25,6 +25,7 @@ struct object;
 typedef struct call {
     struct mpx_server *srv; /* NULL in unit tests */
     struct session *sess;  /* the caller; NULL in unit tests */
+    uint64_t call_id;      /* the request's id, for a reply sent later (wait.h) */
     struct object *obj;
     mpx_value *args;       /* positional arguments, owned by the call */
     size_t nargs;
@@ -65,6 +66,9 @@ typedef struct object_type {
     int (*init)(struct object *obj, call *c);
     /* Frees what init made; NULL when obj->value is all there is (the table frees it). */
     void (*destroy)(struct object *obj);
+    /* A session that asked to be watched on this object (session_watch) has ended: give
+     * back what it held (locks, semaphore units). NULL for types without holds. */
+    void (*session_ended)(struct object *obj, uint64_t session_id);
     const method_def *methods;
     size_t nmethods;
     uint8_t min_init_args;

@@ -17,6 +17,7 @@ void mpx_server_opts_init(mpx_server_opts *opts)
     opts->max_connections = 1024;
     opts->auth_timeout_ms = 5000;
     opts->log_level = MPX_LOG_INFO;
+    opts->max_waiters = 1000000;
 }
 
 static void on_stop(uv_async_t *async)
@@ -47,6 +48,8 @@ int mpx_server_new(const mpx_server_opts *opts, mpx_server **out)
         s->opts.max_message = FRAME_DEFAULT_MAX;
     if (s->opts.max_connections <= 0)
         s->opts.max_connections = 1024;
+    if (s->opts.max_waiters <= 0)
+        s->opts.max_waiters = 1000000;
     if (s->opts.auth_timeout_ms <= 0)
         s->opts.auth_timeout_ms = 5000;
     s->authkey = malloc(opts->keylen);

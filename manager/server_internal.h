@@ -35,6 +35,8 @@ struct mpx_server {
     int nlisteners;
     session *sessions;      /* doubly linked list of open sessions */
     int nsessions;
+    size_t nwaiters;        /* parked calls, all objects */
+    uint64_t next_fence;    /* fencing tokens: grows with every lock grant */
     uint64_t next_session_id;
     u64map objects;         /* id -> object* */
     uint64_t next_object_id;
@@ -61,6 +63,16 @@ void objects_release(mpx_server *s, object *obj, uint32_t n);
 void session_accept(mpx_server *s, uv_stream_t *stream, const char *peer);
 void session_close(session *sess, const char *reason);
 void sessions_close_all(mpx_server *s, const char *reason);
+uint64_t session_id(const session *sess);
+/* Queues a reply (for a call answered later) and writes it out. MPX_ECLOSED when the
+ * session has ended: nothing is sent. */
+int session_reply(session *sess, uint64_t call_id, int rc, const char *msg,
+                  const mpx_value *value);
+/* Asks for obj->type->session_ended(obj, id) when sess ends (idempotent). */
+int session_watch(session *sess, object *obj);
+struct waiter;
+void session_link_waiter(session *sess, struct waiter *w);
+void session_unlink_waiter(session *sess, struct waiter *w);
 /* Records one more reference held by sess on id (count kept per session). */
 int session_ref_add(session *sess, uint64_t id);
 /* Drops one held reference; MPX_EVALUE when sess holds none. */

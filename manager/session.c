@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "codec.h"
 #include "server_internal.h"
+#include "wait.h"
 
 typedef enum session_state {
     SESSION_WAIT_ANSWER,    /* we challenged; waiting for the client's answer */
@@ -40,6 +41,9 @@ struct session {
     size_t out_len;
     size_t out_cap;
     u64map refs;            /* object id -> number of references held */
+    u64map watched;         /* object ids whose type wants to hear that we ended */
+    waiter *waiters;        /* our parked calls (linked through sprev/snext) */
+    int in_read;            /* replies are flushed once, at the end of the read */
 };
 
 typedef struct write_req {
@@ -79,6 +83,52 @@ static void release_all_refs(session *sess)
             objects_release(sess->srv, obj, (uint32_t)(uintptr_t)n);
     }
     u64map_free(&sess->refs);
+}
+
+uint64_t session_id(const session *sess)
+{
+    return sess->id;
+}
+
+int session_watch(session *sess, object *obj)
+{
+    return u64map_put(&sess->watched, obj->id, obj);
+}
+
+/* Tells the types of the watched objects that still exist that this session ended. */
+static void notify_watchers(session *sess)
+{
+    size_t pos = 0;
+    uint64_t id;
+    void *unused;
+    while (u64map_next(&sess->watched, &pos, &id, &unused)) {
+        object *obj = objects_find(sess->srv, id);
+        if (obj != NULL && obj->type->session_ended != NULL)
+            obj->type->session_ended(obj, sess->id);
+    }
+    u64map_free(&sess->watched);
+}
+
+void session_link_waiter(session *sess, waiter *w)
+{
+    w->sprev = NULL;
+    w->snext = sess->waiters;
+    if (sess->waiters != NULL)
+        sess->waiters->sprev = w;
+    sess->waiters = w;
+    sess->srv->nwaiters++;
+}
+
+void session_unlink_waiter(session *sess, waiter *w)
+{
+    if (w->sprev != NULL)
+        w->sprev->snext = w->snext;
+    else
+        sess->waiters = w->snext;
+    if (w->snext != NULL)
+        w->snext->sprev = w->sprev;
+    w->sprev = w->snext = NULL;
+    sess->srv->nwaiters--;
 }
 
 /* ---- output ------------------------------------------------------------------------------ */
@@ -148,6 +198,22 @@ static void become_ready(session *sess)
     frame_reader_set_max(&sess->reader, sess->srv->opts.max_message);
     server_log(sess->srv, MPX_LOG_INFO, "event=authenticated session=%llu peer=%s",
                (unsigned long long)sess->id, sess->peer);
+}
+
+static void reply(session *sess, uint64_t call_id, int rc, const char *msg,
+                  const mpx_value *value);
+
+int session_reply(session *sess, uint64_t call_id, int rc, const char *msg,
+                  const mpx_value *value)
+{
+    if (sess->closing)
+        return MPX_ECLOSED;
+    reply(sess, call_id, rc, msg, value);
+    if (sess->closing)
+        return MPX_ECLOSED;
+    if (!sess->in_read)
+        flush(sess);
+    return MPX_OK;
 }
 
 static void handle_handshake(session *sess, const uint8_t *frame, size_t len)
@@ -222,8 +288,8 @@ static void handle_request(session *sess, const uint8_t *frame, size_t len)
         session_close(sess, err);
         return;
     }
-    call c = {.srv = sess->srv, .sess = sess, .args = req.args, .nargs = req.nargs,
-              .timeout = req.timeout, .has_timeout = req.has_timeout};
+    call c = {.srv = sess->srv, .sess = sess, .call_id = req.call_id, .args = req.args,
+              .nargs = req.nargs, .timeout = req.timeout, .has_timeout = req.has_timeout};
     object *obj = objects_find(sess->srv, req.object_id);
     int rc;
     if (obj == NULL)
@@ -231,7 +297,8 @@ static void handle_request(session *sess, const uint8_t *frame, size_t len)
                        (unsigned long long)req.object_id);
     else
         rc = object_invoke(obj, req.method, &c);
-    reply(sess, req.call_id, rc, rc == MPX_OK ? "" : c.errmsg, &c.result);
+    if (rc != MPX_PARKED) /* a parked call is answered later, through wait.c */
+        reply(sess, req.call_id, rc, rc == MPX_OK ? "" : c.errmsg, &c.result);
     mpx_value_free(&c.result);
     codec_request_clear(&req);
 }
@@ -262,6 +329,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     const uint8_t *frame;
     size_t len;
     int rc = 0;
+    sess->in_read = 1;
     while (!sess->closing && !sess->close_after_write &&
            (rc = frame_reader_next(&sess->reader, &frame, &len)) == 1) {
         if (sess->state == SESSION_READY)
@@ -269,6 +337,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         else
             handle_handshake(sess, frame, len);
     }
+    sess->in_read = 0;
     if (!sess->closing && rc < 0) {
         session_close(sess, rc == MPX_ETOOBIG ? "frame larger than the limit" : "bad frame");
         return;
@@ -298,6 +367,9 @@ void session_close(session *sess, const char *reason)
     mpx_server *s = sess->srv;
     server_log(s, MPX_LOG_INFO, "event=disconnect session=%llu peer=%s refs=%zu reason=\"%s\"",
                (unsigned long long)sess->id, sess->peer, sess->refs.len, reason);
+    /* parked calls first (a Barrier breaks), then holds (a Lock passes on), then refs */
+    waiters_drop_session(sess, &sess->waiters);
+    notify_watchers(sess);
     release_all_refs(sess);
     if (sess->prev != NULL)
         sess->prev->next = sess->next;
@@ -340,6 +412,7 @@ void session_accept(mpx_server *s, uv_stream_t *stream, const char *peer)
     sess->open_handles = 2;
     frame_reader_init(&sess->reader, AUTH_MAX_FRAME);
     u64map_init(&sess->refs);
+    u64map_init(&sess->watched);
     sess->next = s->sessions;
     if (s->sessions != NULL)
         s->sessions->prev = sess;

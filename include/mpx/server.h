@@ -30,6 +30,8 @@ typedef struct mpx_server_opts {
     int max_connections;     /* default 1024; more are accepted and closed at once */
     int auth_timeout_ms;     /* default 5000: unauthenticated connections are closed then */
     mpx_log_level log_level; /* default MPX_LOG_INFO; lines go to stderr */
+    int max_waiters;         /* calls parked at once (blocked acquire, get...); default
+                                1000000; more are refused with MPX_ELIMIT */
 } mpx_server_opts;
 
 void mpx_server_opts_init(mpx_server_opts *opts);
