@@ -158,8 +158,15 @@ void mpx_client_close(mpx_client *c)
     free(c);
 }
 
+/* How a call's reply is waited for. */
+typedef enum reply_wait {
+    WAIT_DEFAULT, /* a call that does not wait: opts.call_timeout_ms */
+    WAIT_CALL,    /* a call that may wait: its timeout plus a margin, or forever */
+} reply_wait;
+
 static int call_once(mpx_client *c, uint64_t object_id, const char *method,
-                     const mpx_value *args, size_t nargs, double timeout, mpx_value *result);
+                     const mpx_value *args, size_t nargs, double timeout, reply_wait how,
+                     mpx_value *result);
 
 /* In a forked child: a connection of our own, and our own references to live proxies. */
 static int reconnect_after_fork(mpx_client *c)
@@ -172,7 +179,7 @@ static int reconnect_after_fork(mpx_client *c)
         return rc;
     for (struct mpx_proxy *p = c->proxies; p != NULL; p = p->next) {
         mpx_value id = mpx_value_int((int64_t)p->id), type;
-        if (call_once(c, 0, "incref", &id, 1, -1, &type) == MPX_OK)
+        if (call_once(c, 0, "incref", &id, 1, -1, WAIT_DEFAULT, &type) == MPX_OK)
             mpx_value_free(&type);
     }
     c->err = MPX_OK;
@@ -180,11 +187,15 @@ static int reconnect_after_fork(mpx_client *c)
     return MPX_OK;
 }
 
-static int64_t reply_deadline(const mpx_client *c, double timeout)
+static int64_t reply_deadline(const mpx_client *c, double timeout, reply_wait how)
 {
-    if (timeout >= 0)
-        return sock_deadline((int64_t)(timeout * 1000) + CLIENT_REPLY_MARGIN_MS);
-    return sock_deadline(c->opts.call_timeout_ms);
+    if (how == WAIT_DEFAULT)
+        return sock_deadline(c->opts.call_timeout_ms);
+    if (timeout < 0)
+        return -1;
+    if (timeout > 1e9)
+        timeout = 1e9;
+    return sock_deadline((int64_t)(timeout * 1000) + CLIENT_REPLY_MARGIN_MS);
 }
 
 /* A transport failure leaves the stream in an unknown state: drop the connection. */
@@ -229,7 +240,8 @@ static int read_reply(mpx_client *c, uint64_t call_id, int64_t deadline, mpx_val
 }
 
 static int call_once(mpx_client *c, uint64_t object_id, const char *method,
-                     const mpx_value *args, size_t nargs, double timeout, mpx_value *result)
+                     const mpx_value *args, size_t nargs, double timeout, reply_wait how,
+                     mpx_value *result)
 {
     uint8_t *buf;
     size_t len;
@@ -243,15 +255,17 @@ static int call_once(mpx_client *c, uint64_t object_id, const char *method,
         free(buf);
         return client_fail(c, MPX_ETOOBIG, "request of %zu bytes is over the limit", len);
     }
-    rc = sock_send_frame(c->fd, buf, len, reply_deadline(c, timeout));
+    int64_t deadline = reply_deadline(c, timeout, how);
+    rc = sock_send_frame(c->fd, buf, len, deadline);
     free(buf);
     if (rc != MPX_OK)
         return lost(c, rc, "sending a request");
-    return read_reply(c, call_id, reply_deadline(c, timeout), result);
+    return read_reply(c, call_id, deadline, result);
 }
 
-int mpx_client_call(mpx_client *c, uint64_t object_id, const char *method,
-                    const mpx_value *args, size_t nargs, double timeout, mpx_value *result)
+static int client_call(mpx_client *c, uint64_t object_id, const char *method,
+                       const mpx_value *args, size_t nargs, double timeout, reply_wait how,
+                       mpx_value *result)
 {
     *result = mpx_value_none();
     c->err = MPX_OK;
@@ -263,7 +277,20 @@ int mpx_client_call(mpx_client *c, uint64_t object_id, const char *method,
         return rc;
     if (c->fd < 0)
         return client_fail(c, MPX_ECLOSED, "not connected to %s", c->address);
-    return call_once(c, object_id, method, args, nargs, timeout, result);
+    return call_once(c, object_id, method, args, nargs, timeout, how, result);
+}
+
+int mpx_client_call(mpx_client *c, uint64_t object_id, const char *method,
+                    const mpx_value *args, size_t nargs, double timeout, mpx_value *result)
+{
+    return client_call(c, object_id, method, args, nargs, timeout, WAIT_DEFAULT, result);
+}
+
+int mpx_client_call_wait(mpx_client *c, uint64_t object_id, const char *method,
+                         const mpx_value *args, size_t nargs, double timeout,
+                         mpx_value *result)
+{
+    return client_call(c, object_id, method, args, nargs, timeout, WAIT_CALL, result);
 }
 
 /* ---- manager-level calls ------------------------------------------------------------------ */

@@ -161,13 +161,17 @@ int mpx_proxy_call_timeout(mpx_proxy *p, const char *method, const mpx_value *ar
         *result = mpx_value_none();
         return MPX_ECLOSED; /* its client was closed first */
     }
-    return mpx_client_call(p->client, p->id, method, args, nargs, timeout, result);
+    return mpx_client_call_wait(p->client, p->id, method, args, nargs, timeout, result);
 }
 
 int mpx_proxy_call(mpx_proxy *p, const char *method, const mpx_value *args, size_t nargs,
                    mpx_value *result)
 {
-    return mpx_proxy_call_timeout(p, method, args, nargs, -1, result);
+    if (p->client == NULL) {
+        *result = mpx_value_none();
+        return MPX_ECLOSED;
+    }
+    return mpx_client_call(p->client, p->id, method, args, nargs, -1, result);
 }
 
 int mpx_proxy_token(const mpx_proxy *p, char *buf, size_t size)

@@ -46,11 +46,18 @@ const char *mpx_client_errmsg(const mpx_client *c);
 const char *mpx_client_address(const mpx_client *c);
 
 /* Calls method on object object_id. args are borrowed; *result receives the reply value,
- * owned by the caller (None on error). timeout is the call's own timeout in seconds for
- * methods that wait (negative: none); the socket waits a little longer than that, so an
- * expired wait comes back as MPX_ETIMEOUT from the manager, not as a lost connection. */
+ * owned by the caller (None on error). timeout (seconds, negative: none) is sent with the
+ * call; the reply is waited for opts.call_timeout_ms. For methods that wait on the
+ * manager use mpx_client_call_wait. */
 int mpx_client_call(mpx_client *c, uint64_t object_id, const char *method,
                     const mpx_value *args, size_t nargs, double timeout, mpx_value *result);
+
+/* The same for a method that may wait on the manager (acquire, wait, get...): timeout
+ * >= 0 bounds the wait (MPX_ETIMEOUT when it expires), timeout < 0 waits as long as it
+ * takes, and so does the socket. */
+int mpx_client_call_wait(mpx_client *c, uint64_t object_id, const char *method,
+                         const mpx_value *args, size_t nargs, double timeout,
+                         mpx_value *result);
 
 /* Manager-level calls (object 0). create makes an anonymous object of the type with the
  * constructor args, open finds the object registered under name or creates it; both give

@@ -41,7 +41,8 @@ void mpx_proxy_close(mpx_proxy *p);
 /* Calls a method with borrowed args; *result is owned by the caller. */
 int mpx_proxy_call(mpx_proxy *p, const char *method, const mpx_value *args, size_t nargs,
                    mpx_value *result);
-/* Same with the call's own timeout in seconds (negative: none), for methods that wait. */
+/* For methods that wait: the call's own timeout in seconds; negative waits as long as it
+ * takes (see mpx_client_call_wait). */
 int mpx_proxy_call_timeout(mpx_proxy *p, const char *method, const mpx_value *args,
                            size_t nargs, double timeout, mpx_value *result);
 
