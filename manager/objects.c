@@ -9,8 +9,11 @@
 #include <string.h>
 
 #include "server_internal.h"
+#include "sync.h"
 
-static const object_type *const creatable_types[] = {&type_dict, &type_list, &type_namespace};
+static const object_type *const creatable_types[] = {
+    &type_dict, &type_list, &type_namespace, &type_lock, &type_rlock, &type_condition,
+};
 
 static const type_entry *type_lookup(const mpx_server *s, const char *name)
 {

@@ -5,7 +5,11 @@
  * reply never answers the wrong call. The client remembers the pid that connected: in a
  * forked child the next call opens a new connection (the parent's socket is left to the
  * parent) and takes new references to every live proxy for the child's session.
+ * A fork handler closes the child's copies of every client socket at once: otherwise a
+ * child would keep its parent's sessions open, and the manager would not see the parent
+ * die (its locks would stay held) while any child lives.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +38,64 @@ struct mpx_client {
     int err;
     char errmsg[MPX_ERRMSG_MAX];
     struct mpx_proxy *proxies;
+    mpx_client *prev_client; /* every client of the process, for the fork handler */
+    mpx_client *next_client;
 };
+
+/* ---- the process's clients, for fork ---------------------------------------------------- */
+
+static pthread_mutex_t clients_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t clients_once = PTHREAD_ONCE_INIT;
+static mpx_client *clients;
+
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&clients_lock);
+}
+
+static void fork_parent(void)
+{
+    pthread_mutex_unlock(&clients_lock);
+}
+
+/* In the child: drop the inherited sockets; the next call reconnects (its pid differs). */
+static void fork_child(void)
+{
+    for (mpx_client *c = clients; c != NULL; c = c->next_client)
+        if (c->fd >= 0) {
+            close(c->fd);
+            c->fd = -1;
+        }
+    pthread_mutex_unlock(&clients_lock);
+}
+
+static void install_fork_handler(void)
+{
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+static void register_client(mpx_client *c)
+{
+    pthread_once(&clients_once, install_fork_handler);
+    pthread_mutex_lock(&clients_lock);
+    c->next_client = clients;
+    if (clients != NULL)
+        clients->prev_client = c;
+    clients = c;
+    pthread_mutex_unlock(&clients_lock);
+}
+
+static void unregister_client(mpx_client *c)
+{
+    pthread_mutex_lock(&clients_lock);
+    if (c->prev_client != NULL)
+        c->prev_client->next_client = c->next_client;
+    else if (clients == c)
+        clients = c->next_client;
+    if (c->next_client != NULL)
+        c->next_client->prev_client = c->prev_client;
+    pthread_mutex_unlock(&clients_lock);
+}
 
 void mpx_client_opts_init(mpx_client_opts *opts)
 {
@@ -137,7 +198,10 @@ int mpx_client_connect(const char *address, const void *authkey, size_t keylen,
         return client_fail(c, MPX_ENOMEM, "out of memory");
     memcpy(c->key, authkey, keylen);
     c->keylen = keylen;
-    return dial(c);
+    int rc = dial(c);
+    if (rc == MPX_OK)
+        register_client(c);
+    return rc;
 }
 
 void mpx_client_close(mpx_client *c)
@@ -150,10 +214,9 @@ void mpx_client_close(mpx_client *c)
         p->client = NULL;
         p->prev = p->next = NULL;
     }
-    if (c->pid == getpid())
-        disconnect(c);
-    else if (c->fd >= 0)
-        close(c->fd); /* our copy only; the parent's connection is unaffected */
+    if (c->pid != 0)
+        unregister_client(c);
+    disconnect(c); /* in a child, only its own copy: the parent's connection is unaffected */
     free(c->key);
     free(c);
 }
@@ -171,9 +234,7 @@ static int call_once(mpx_client *c, uint64_t object_id, const char *method,
 /* In a forked child: a connection of our own, and our own references to live proxies. */
 static int reconnect_after_fork(mpx_client *c)
 {
-    if (c->fd >= 0)
-        close(c->fd);
-    c->fd = -1;
+    disconnect(c); /* the fork handler closed it already; this is for forks it missed */
     int rc = dial(c);
     if (rc != MPX_OK)
         return rc;
@@ -273,7 +334,7 @@ static int client_call(mpx_client *c, uint64_t object_id, const char *method,
     if (method == NULL || (nargs > 0 && args == NULL))
         return client_fail(c, MPX_EINVAL, "no method or no arguments given");
     int rc;
-    if (c->fd >= 0 && c->pid != getpid() && (rc = reconnect_after_fork(c)) != MPX_OK)
+    if (c->pid != 0 && c->pid != getpid() && (rc = reconnect_after_fork(c)) != MPX_OK)
         return rc;
     if (c->fd < 0)
         return client_fail(c, MPX_ECLOSED, "not connected to %s", c->address);
