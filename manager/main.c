@@ -34,8 +34,8 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: mpx-manager [--listen ADDR]... [options]\n"
             "\n"
-            "Serves shared dicts, lists and Namespaces to mpx clients (and authenticates\n"
-            "Python multiprocessing.connection clients).\n"
+            "Serves shared objects (dict, list, Namespace, Lock, RLock, Condition, ...) to\n"
+            "mpx clients, and authenticates Python multiprocessing.connection clients.\n"
             "\n"
             "  --listen ADDR          tcp://HOST:PORT or unix:///PATH; repeatable\n"
             "                         (default tcp://127.0.0.1:0, a free port)\n"
@@ -45,6 +45,8 @@ static void usage(FILE *out)
             "  --max-message BYTES    largest request accepted (default 67108864)\n"
             "  --max-connections N    connections served at once (default 1024)\n"
             "  --auth-timeout-ms MS   time allowed for the handshake (default 5000)\n"
+            "  --max-waiters N        calls parked at once (blocked acquire, wait...;\n"
+            "                         default 1000000); more fail at once\n"
             "  --log-level LEVEL      error, warn, info (default) or debug\n"
             "  --ready-fd FD          once listening, write the bound addresses (one per\n"
             "                         line, then an empty line) to FD and close it\n"
@@ -89,7 +91,7 @@ typedef struct config {
 /* 0 to run, 1 to exit 0 (help, version), -1 to exit 2. */
 static int parse_args(int argc, char **argv, config *cfg)
 {
-    enum { O_MAXMSG = 256, O_MAXCONN, O_AUTHTO, O_LOG, O_READY };
+    enum { O_MAXMSG = 256, O_MAXCONN, O_AUTHTO, O_LOG, O_READY, O_MAXWAIT };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, 'l'},
         {"authkey-file", required_argument, NULL, 'k'},
@@ -98,6 +100,7 @@ static int parse_args(int argc, char **argv, config *cfg)
         {"auth-timeout-ms", required_argument, NULL, O_AUTHTO},
         {"log-level", required_argument, NULL, O_LOG},
         {"ready-fd", required_argument, NULL, O_READY},
+        {"max-waiters", required_argument, NULL, O_MAXWAIT},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -130,6 +133,11 @@ static int parse_args(int argc, char **argv, config *cfg)
             if (parse_size(optarg, "--auth-timeout-ms", 3600000, &v) != 0)
                 return -1;
             cfg->opts.auth_timeout_ms = (int)v;
+            break;
+        case O_MAXWAIT:
+            if (parse_size(optarg, "--max-waiters", INT_MAX, &v) != 0)
+                return -1;
+            cfg->opts.max_waiters = (int)v;
             break;
         case O_LOG:
             if (parse_level(optarg, &cfg->opts.log_level) != 0)
