@@ -42,6 +42,17 @@ struct mpx_manager {
     size_t keylen;
 };
 
+/* Removes what make_socket_dir made; the socket may or may not be there. Both processes
+ * call it: the child on its way out (so a manager orphaned by its program's death leaves
+ * nothing behind) and the parent after the child has gone (in case it was killed). */
+static void remove_socket_dir(const mpx_manager *m)
+{
+    if (m->dir[0] == '\0')
+        return;
+    unlink(m->sockpath);
+    rmdir(m->dir);
+}
+
 /* ---- the child ---------------------------------------------------------------------------- */
 
 /* The server the SIGTERM handler stops. A signal handler can only reach it through a
@@ -147,6 +158,7 @@ static _Noreturn void child_main(const mpx_manager *m, pid_t parent, int ready_f
     int rc = mpx_server_run(s);
     child_server = NULL;
     mpx_server_free(s);
+    remove_socket_dir(m);
     /* _exit, not exit: the parent's atexit handlers and stdio buffers belong to it */
     _exit(rc == MPX_OK ? 0 : 1);
 }
@@ -241,16 +253,6 @@ static int make_socket_dir(mpx_manager *m, char *why, size_t whylen)
     m->dir[0] = '\0';
     snprintf(why, whylen, "no temporary directory short enough for a unix socket path");
     return MPX_EIO;
-}
-
-/* Removes what make_socket_dir made; the socket may or may not be there. */
-static void remove_socket_dir(mpx_manager *m)
-{
-    if (m->dir[0] == '\0')
-        return;
-    unlink(m->sockpath);
-    rmdir(m->dir);
-    m->dir[0] = '\0';
 }
 
 static void manager_free(mpx_manager *m)
