@@ -17,31 +17,6 @@ struct mpx_dict {
 
 #define DICT_TYPE "dict"
 
-/* Calls method and checks the reply's kind; *out (owned by the caller) is None on error. */
-static int call_expect(mpx_dict *d, const char *method, const mpx_value *args, size_t nargs,
-                       mpx_kind kind, mpx_value *out)
-{
-    int rc = mpx_proxy_call(&d->base, method, args, nargs, out);
-    if (rc != MPX_OK)
-        return rc;
-    if (mpx_value_kind(out) != kind) {
-        mpx_kind got = mpx_value_kind(out);
-        mpx_value_free(out);
-        return client_fail(d->base.client, MPX_EPROTO, "dict.%s returned %s, expected %s",
-                           method, mpx_kind_name(got), mpx_kind_name(kind));
-    }
-    return MPX_OK;
-}
-
-/* Calls a method whose reply (None) is of no interest. */
-static int call_void(mpx_dict *d, const char *method, const mpx_value *args, size_t nargs)
-{
-    mpx_value result;
-    int rc = mpx_proxy_call(&d->base, method, args, nargs, &result);
-    mpx_value_free(&result);
-    return rc;
-}
-
 /* ---- constructors ----------------------------------------------------------------------- */
 
 /* The proxy layer allocates sizeof(mpx_dict) and hands back its base. */
@@ -106,18 +81,18 @@ int mpx_dict_setitem(mpx_dict *d, const mpx_value *key, const mpx_value *val)
 {
     /* shallow copies: the call only reads its arguments, ownership stays with the caller */
     mpx_value args[2] = {*key, *val};
-    return call_void(d, "__setitem__", args, 2);
+    return proxy_call_void(&d->base, "__setitem__", args, 2);
 }
 
 int mpx_dict_delitem(mpx_dict *d, const mpx_value *key)
 {
-    return call_void(d, "__delitem__", key, 1);
+    return proxy_call_void(&d->base, "__delitem__", key, 1);
 }
 
 int mpx_dict_contains(mpx_dict *d, const mpx_value *key, bool *out)
 {
     mpx_value result;
-    int rc = call_expect(d, "__contains__", key, 1, MPX_BOOL, &result);
+    int rc = proxy_call_expect(&d->base, "__contains__", key, 1, MPX_BOOL, &result);
     if (rc == MPX_OK)
         *out = mpx_value_get_bool(&result);
     return rc;
@@ -126,7 +101,7 @@ int mpx_dict_contains(mpx_dict *d, const mpx_value *key, bool *out)
 int mpx_dict_len(mpx_dict *d, size_t *out)
 {
     mpx_value result;
-    int rc = call_expect(d, "__len__", NULL, 0, MPX_INT, &result);
+    int rc = proxy_call_expect(&d->base, "__len__", NULL, 0, MPX_INT, &result);
     if (rc != MPX_OK)
         return rc;
     if (mpx_value_get_int(&result) < 0)
@@ -166,7 +141,7 @@ int mpx_dict_popitem(mpx_dict *d, mpx_value *key_out, mpx_value *val_out)
     mpx_value pair;
     *key_out = mpx_value_none();
     *val_out = mpx_value_none();
-    int rc = call_expect(d, "popitem", NULL, 0, MPX_TUPLE, &pair);
+    int rc = proxy_call_expect(&d->base, "popitem", NULL, 0, MPX_TUPLE, &pair);
     if (rc != MPX_OK)
         return rc;
     if (mpx_value_len(&pair) != 2) {
@@ -184,48 +159,35 @@ int mpx_dict_popitem(mpx_dict *d, mpx_value *key_out, mpx_value *val_out)
 
 int mpx_dict_keys(mpx_dict *d, mpx_value *out)
 {
-    return call_expect(d, "keys", NULL, 0, MPX_LIST, out);
+    return proxy_call_expect(&d->base, "keys", NULL, 0, MPX_LIST, out);
 }
 
 int mpx_dict_values(mpx_dict *d, mpx_value *out)
 {
-    return call_expect(d, "values", NULL, 0, MPX_LIST, out);
+    return proxy_call_expect(&d->base, "values", NULL, 0, MPX_LIST, out);
 }
 
 int mpx_dict_items(mpx_dict *d, mpx_value *out)
 {
-    return call_expect(d, "items", NULL, 0, MPX_LIST, out);
+    return proxy_call_expect(&d->base, "items", NULL, 0, MPX_LIST, out);
 }
 
 int mpx_dict_update(mpx_dict *d, const mpx_value *dict_or_pairs)
 {
-    return call_void(d, "update", dict_or_pairs, 1);
+    return proxy_call_void(&d->base, "update", dict_or_pairs, 1);
 }
 
 int mpx_dict_clear(mpx_dict *d)
 {
-    return call_void(d, "clear", NULL, 0);
+    return proxy_call_void(&d->base, "clear", NULL, 0);
 }
 
 int mpx_dict_copy(mpx_dict *d, mpx_value *out)
 {
-    return call_expect(d, "copy", NULL, 0, MPX_DICT, out);
+    return proxy_call_expect(&d->base, "copy", NULL, 0, MPX_DICT, out);
 }
 
 int mpx_dict_repr(mpx_dict *d, char **out)
 {
-    mpx_value text;
-    *out = NULL;
-    int rc = call_expect(d, "__repr__", NULL, 0, MPX_STR, &text);
-    if (rc != MPX_OK)
-        return rc;
-    size_t len = mpx_value_str_len(&text);
-    char *copy = malloc(len + 1);
-    if (copy != NULL)
-        memcpy(copy, mpx_value_str_data(&text), len + 1); /* str data is NUL-terminated */
-    mpx_value_free(&text);
-    if (copy == NULL)
-        return client_fail(d->base.client, MPX_ENOMEM, "out of memory");
-    *out = copy;
-    return MPX_OK;
+    return proxy_call_repr(&d->base, out);
 }

@@ -17,37 +17,12 @@ struct mpx_list {
 
 #define LIST_TYPE "list"
 
-/* Calls method and checks the reply's kind; *out (owned by the caller) is None on error. */
-static int call_expect(mpx_list *l, const char *method, const mpx_value *args, size_t nargs,
-                       mpx_kind kind, mpx_value *out)
-{
-    int rc = mpx_proxy_call(&l->base, method, args, nargs, out);
-    if (rc != MPX_OK)
-        return rc;
-    if (mpx_value_kind(out) != kind) {
-        mpx_kind got = mpx_value_kind(out);
-        mpx_value_free(out);
-        return client_fail(l->base.client, MPX_EPROTO, "list.%s returned %s, expected %s",
-                           method, mpx_kind_name(got), mpx_kind_name(kind));
-    }
-    return MPX_OK;
-}
-
-/* Calls a method whose reply (None) is of no interest. */
-static int call_void(mpx_list *l, const char *method, const mpx_value *args, size_t nargs)
-{
-    mpx_value result;
-    int rc = mpx_proxy_call(&l->base, method, args, nargs, &result);
-    mpx_value_free(&result);
-    return rc;
-}
-
 /* Calls a method that answers with an int. */
 static int call_int(mpx_list *l, const char *method, const mpx_value *args, size_t nargs,
                     int64_t *out)
 {
     mpx_value result;
-    int rc = call_expect(l, method, args, nargs, MPX_INT, &result);
+    int rc = proxy_call_expect(&l->base, method, args, nargs, MPX_INT, &result);
     if (rc == MPX_OK)
         *out = mpx_value_get_int(&result);
     return rc;
@@ -132,7 +107,7 @@ int mpx_list_getslice(mpx_list *l, const int64_t *start, const int64_t *stop,
     int rc = make_slice(l, start, stop, step, &slice);
     if (rc != MPX_OK)
         return rc;
-    rc = call_expect(l, "__getitem__", &slice, 1, MPX_LIST, out);
+    rc = proxy_call_expect(&l->base, "__getitem__", &slice, 1, MPX_LIST, out);
     mpx_value_free(&slice);
     return rc;
 }
@@ -141,7 +116,7 @@ int mpx_list_setitem(mpx_list *l, int64_t index, const mpx_value *val)
 {
     /* a shallow copy of val: the call only reads its arguments, the caller still owns it */
     mpx_value args[2] = {mpx_value_int(index), *val};
-    return call_void(l, "__setitem__", args, 2);
+    return proxy_call_void(&l->base, "__setitem__", args, 2);
 }
 
 int mpx_list_setslice(mpx_list *l, const int64_t *start, const int64_t *stop,
@@ -152,7 +127,7 @@ int mpx_list_setslice(mpx_list *l, const int64_t *start, const int64_t *stop,
     if (rc != MPX_OK)
         return rc;
     args[1] = *seq; /* shallow, borrowed: only args[0] is ours to free */
-    rc = call_void(l, "__setitem__", args, 2);
+    rc = proxy_call_void(&l->base, "__setitem__", args, 2);
     mpx_value_free(&args[0]);
     return rc;
 }
@@ -160,7 +135,7 @@ int mpx_list_setslice(mpx_list *l, const int64_t *start, const int64_t *stop,
 int mpx_list_delitem(mpx_list *l, int64_t index)
 {
     mpx_value arg = mpx_value_int(index);
-    return call_void(l, "__delitem__", &arg, 1);
+    return proxy_call_void(&l->base, "__delitem__", &arg, 1);
 }
 
 int mpx_list_delslice(mpx_list *l, const int64_t *start, const int64_t *stop,
@@ -170,7 +145,7 @@ int mpx_list_delslice(mpx_list *l, const int64_t *start, const int64_t *stop,
     int rc = make_slice(l, start, stop, step, &slice);
     if (rc != MPX_OK)
         return rc;
-    rc = call_void(l, "__delitem__", &slice, 1);
+    rc = proxy_call_void(&l->base, "__delitem__", &slice, 1);
     mpx_value_free(&slice);
     return rc;
 }
@@ -191,7 +166,7 @@ int mpx_list_len(mpx_list *l, size_t *out)
 int mpx_list_contains(mpx_list *l, const mpx_value *x, bool *out)
 {
     mpx_value result;
-    int rc = call_expect(l, "__contains__", x, 1, MPX_BOOL, &result);
+    int rc = proxy_call_expect(&l->base, "__contains__", x, 1, MPX_BOOL, &result);
     if (rc == MPX_OK)
         *out = mpx_value_get_bool(&result);
     return rc;
@@ -201,18 +176,18 @@ int mpx_list_contains(mpx_list *l, const mpx_value *x, bool *out)
 
 int mpx_list_append(mpx_list *l, const mpx_value *x)
 {
-    return call_void(l, "append", x, 1);
+    return proxy_call_void(&l->base, "append", x, 1);
 }
 
 int mpx_list_extend(mpx_list *l, const mpx_value *seq)
 {
-    return call_void(l, "extend", seq, 1);
+    return proxy_call_void(&l->base, "extend", seq, 1);
 }
 
 int mpx_list_insert(mpx_list *l, int64_t index, const mpx_value *x)
 {
     mpx_value args[2] = {mpx_value_int(index), *x};
-    return call_void(l, "insert", args, 2);
+    return proxy_call_void(&l->base, "insert", args, 2);
 }
 
 int mpx_list_pop(mpx_list *l, const int64_t *index, mpx_value *out)
@@ -223,23 +198,23 @@ int mpx_list_pop(mpx_list *l, const int64_t *index, mpx_value *out)
 
 int mpx_list_remove(mpx_list *l, const mpx_value *x)
 {
-    return call_void(l, "remove", x, 1);
+    return proxy_call_void(&l->base, "remove", x, 1);
 }
 
 int mpx_list_reverse(mpx_list *l)
 {
-    return call_void(l, "reverse", NULL, 0);
+    return proxy_call_void(&l->base, "reverse", NULL, 0);
 }
 
 int mpx_list_sort(mpx_list *l, bool reverse)
 {
     mpx_value arg = mpx_value_bool(reverse);
-    return call_void(l, "sort", &arg, 1);
+    return proxy_call_void(&l->base, "sort", &arg, 1);
 }
 
 int mpx_list_clear(mpx_list *l)
 {
-    return call_void(l, "clear", NULL, 0);
+    return proxy_call_void(&l->base, "clear", NULL, 0);
 }
 
 /* ---- searching and copying --------------------------------------------------------------- */
@@ -262,23 +237,10 @@ int mpx_list_count(mpx_list *l, const mpx_value *x, int64_t *out)
 
 int mpx_list_copy(mpx_list *l, mpx_value *out)
 {
-    return call_expect(l, "copy", NULL, 0, MPX_LIST, out);
+    return proxy_call_expect(&l->base, "copy", NULL, 0, MPX_LIST, out);
 }
 
 int mpx_list_repr(mpx_list *l, char **out)
 {
-    mpx_value text;
-    *out = NULL;
-    int rc = call_expect(l, "__repr__", NULL, 0, MPX_STR, &text);
-    if (rc != MPX_OK)
-        return rc;
-    size_t len = mpx_value_str_len(&text);
-    char *copy = malloc(len + 1);
-    if (copy != NULL)
-        memcpy(copy, mpx_value_str_data(&text), len + 1); /* str data is NUL-terminated */
-    mpx_value_free(&text);
-    if (copy == NULL)
-        return client_fail(l->base.client, MPX_ENOMEM, "out of memory");
-    *out = copy;
-    return MPX_OK;
+    return proxy_call_repr(&l->base, out);
 }

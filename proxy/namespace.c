@@ -17,22 +17,6 @@ struct mpx_namespace {
 
 #define NAMESPACE_TYPE "Namespace"
 
-/* Calls method and checks the reply's kind; *out (owned by the caller) is None on error. */
-static int call_expect(mpx_namespace *ns, const char *method, const mpx_value *args,
-                       size_t nargs, mpx_kind kind, mpx_value *out)
-{
-    int rc = mpx_proxy_call(&ns->base, method, args, nargs, out);
-    if (rc != MPX_OK)
-        return rc;
-    if (mpx_value_kind(out) != kind) {
-        mpx_kind got = mpx_value_kind(out);
-        mpx_value_free(out);
-        return client_fail(ns->base.client, MPX_EPROTO, "Namespace.%s returned %s, expected %s",
-                           method, mpx_kind_name(got), mpx_kind_name(kind));
-    }
-    return MPX_OK;
-}
-
 /* Builds the str value for an attribute name; a local error is kept on the client. */
 static int make_name(mpx_namespace *ns, const char *attr, mpx_value *out)
 {
@@ -137,28 +121,15 @@ int mpx_namespace_del(mpx_namespace *ns, const char *attr)
 
 int mpx_namespace_dir(mpx_namespace *ns, mpx_value *out)
 {
-    return call_expect(ns, "__dir__", NULL, 0, MPX_LIST, out);
+    return proxy_call_expect(&ns->base, "__dir__", NULL, 0, MPX_LIST, out);
 }
 
 int mpx_namespace_copy(mpx_namespace *ns, mpx_value *out)
 {
-    return call_expect(ns, "copy", NULL, 0, MPX_DICT, out);
+    return proxy_call_expect(&ns->base, "copy", NULL, 0, MPX_DICT, out);
 }
 
 int mpx_namespace_repr(mpx_namespace *ns, char **out)
 {
-    mpx_value text;
-    *out = NULL;
-    int rc = call_expect(ns, "__repr__", NULL, 0, MPX_STR, &text);
-    if (rc != MPX_OK)
-        return rc;
-    size_t len = mpx_value_str_len(&text);
-    char *copy = malloc(len + 1);
-    if (copy != NULL)
-        memcpy(copy, mpx_value_str_data(&text), len + 1); /* str data is NUL-terminated */
-    mpx_value_free(&text);
-    if (copy == NULL)
-        return client_fail(ns->base.client, MPX_ENOMEM, "out of memory");
-    *out = copy;
-    return MPX_OK;
+    return proxy_call_repr(&ns->base, out);
 }

@@ -174,6 +174,38 @@ int mpx_proxy_call(mpx_proxy *p, const char *method, const mpx_value *args, size
     return mpx_client_call(p->client, p->id, method, args, nargs, -1, result);
 }
 
+int proxy_call_expect(mpx_proxy *p, const char *method, const mpx_value *args, size_t nargs,
+                      mpx_kind kind, mpx_value *out)
+{
+    int rc = mpx_proxy_call(p, method, args, nargs, out);
+    if (rc != MPX_OK || mpx_value_kind(out) == kind)
+        return rc;
+    mpx_kind got = mpx_value_kind(out);
+    mpx_value_free(out);
+    return client_fail(p->client, MPX_EPROTO, "%s.%s returned %s, expected %s", p->type,
+                       method, mpx_kind_name(got), mpx_kind_name(kind));
+}
+
+int proxy_call_void(mpx_proxy *p, const char *method, const mpx_value *args, size_t nargs)
+{
+    mpx_value result;
+    int rc = mpx_proxy_call(p, method, args, nargs, &result);
+    mpx_value_free(&result);
+    return rc;
+}
+
+int proxy_call_repr(mpx_proxy *p, char **out)
+{
+    mpx_value text;
+    *out = NULL;
+    int rc = proxy_call_expect(p, "__repr__", NULL, 0, MPX_STR, &text);
+    if (rc != MPX_OK)
+        return rc;
+    *out = strdup(mpx_value_str_data(&text));
+    mpx_value_free(&text);
+    return *out != NULL ? MPX_OK : client_fail(p->client, MPX_ENOMEM, "out of memory");
+}
+
 int mpx_proxy_token(const mpx_proxy *p, char *buf, size_t size)
 {
     const char *address = p->client ? mpx_client_address(p->client) : "";

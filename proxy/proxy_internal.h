@@ -30,6 +30,15 @@ int proxy_attach_as(mpx_client *c, const char *token, const char *type, size_t s
 int proxy_from_ref_as(mpx_client *c, const mpx_value *ref, const char *type, size_t size,
                       mpx_proxy **out);
 
+/* mpx_proxy_call, then checks the reply is of the kind the method promises: MPX_EPROTO
+ * (with a message on the client) otherwise, and *out freed. */
+int proxy_call_expect(mpx_proxy *p, const char *method, const mpx_value *args, size_t nargs,
+                      mpx_kind kind, mpx_value *out);
+/* A call whose reply (None) is of no interest. */
+int proxy_call_void(mpx_proxy *p, const char *method, const mpx_value *args, size_t nargs);
+/* The object's __repr__ as a malloc'd string (*out NULL on error). */
+int proxy_call_repr(mpx_proxy *p, char **out);
+
 /* client.c keeps the list; proxies add and remove themselves. */
 void client_track_proxy(mpx_client *c, struct mpx_proxy *p);
 void client_untrack_proxy(mpx_client *c, struct mpx_proxy *p);
