@@ -11,22 +11,18 @@ every loop a bound. Prints "N passed, M failed" last; exits non-zero on failure.
 import hmac
 import multiprocessing.connection as mpc
 import os
-import secrets
-import select
-import shutil
 import signal
 import socket
 import struct
-import subprocess
 import sys
-import tempfile
 import time
-import traceback
 
-BIN = os.environ.get("MPX_MANAGER_BIN")
+from mpxtest import Manager, py_address, run_cases
+
 CASE_SECONDS = 20
 MAX_MESSAGE = 65536
 AUTH_TIMEOUT_MS = 500
+LIMITS = ["--auth-timeout-ms", str(AUTH_TIMEOUT_MS), "--max-message", str(MAX_MESSAGE)]
 
 CHALLENGE = b"#CHALLENGE#"
 WELCOME = b"#WELCOME#"
@@ -34,88 +30,6 @@ FAILURE = b"#FAILURE#"
 
 
 # ---- a manager process -----------------------------------------------------------------
-
-def py_address(addr):
-    if addr.startswith("tcp://"):
-        host, _, port = addr[len("tcp://"):].rpartition(":")
-        return (host.strip("[]"), int(port))
-    if addr.startswith("unix://"):
-        return addr[len("unix://"):]
-    raise ValueError("unknown address " + addr)
-
-
-def read_ready(fd, timeout):
-    data = b""
-    deadline = time.monotonic() + timeout
-    while b"\n\n" not in data and data != b"\n":
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return None
-        r, _, _ = select.select([fd], [], [], left)
-        if not r:
-            return None
-        chunk = os.read(fd, 4096)
-        if not chunk:
-            return None
-        data += chunk
-    return [line for line in data.decode().split("\n") if line]
-
-
-class Manager:
-    """mpx-manager on TCP and a unix socket, small limits, 0600 key file, own temp dir."""
-
-    def __init__(self, extra=()):
-        self.dir = tempfile.mkdtemp(prefix="mpx-it-", dir="/tmp")
-        self.key = secrets.token_hex(16).encode()
-        self.keyfile = os.path.join(self.dir, "authkey")
-        fd = os.open(self.keyfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(self.key)
-        self.logpath = os.path.join(self.dir, "manager.log")
-        rfd, wfd = os.pipe()
-        argv = [BIN, "--listen", "tcp://127.0.0.1:0",
-                "--listen", "unix://" + os.path.join(self.dir, "m.sock"),
-                "--authkey-file", self.keyfile,
-                "--auth-timeout-ms", str(AUTH_TIMEOUT_MS),
-                "--max-message", str(MAX_MESSAGE),
-                "--log-level", "debug", "--ready-fd", str(wfd)] + list(extra)
-        env = dict(os.environ)
-        env.pop("MPX_AUTHKEY", None)
-        with open(self.logpath, "wb") as log:
-            self.proc = subprocess.Popen(argv, stdout=log, stderr=log, pass_fds=(wfd,),
-                                         env=env)
-        os.close(wfd)
-        try:
-            self.addresses = read_ready(rfd, 10)
-        finally:
-            os.close(rfd)
-        if not self.addresses or len(self.addresses) != 2:
-            log = self.log()
-            self.stop()
-            raise RuntimeError("mpx-manager did not come up:\n" + log)
-        self.tcp, self.unix = self.addresses
-
-    def log(self):
-        with open(self.logpath, "rb") as f:
-            return f.read().decode(errors="replace")
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def stop(self):
-        st = None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            st = self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-        if st != 0 or os.environ.get("MPX_TEST_VERBOSE"):
-            print(self.log(), file=sys.stderr)
-        shutil.rmtree(self.dir, ignore_errors=True)
-        return st
-
 
 # ---- raw sockets ------------------------------------------------------------------------
 
@@ -452,7 +366,7 @@ def case_good_clients_after_the_bad():
 
 
 def case_max_connections():
-    m2 = Manager(["--max-connections", "2", "--auth-timeout-ms", "5000"])
+    m2 = Manager(LIMITS + ["--max-connections", "2", "--auth-timeout-ms", "5000"])
     try:
         a = connect(m2.tcp)
         b = connect(m2.unix)
@@ -501,55 +415,11 @@ CASES = [
 ]
 
 
-class CaseTimeout(Exception):
-    pass
-
-
-def on_alarm(signum, frame):
-    raise CaseTimeout("case ran over %d s" % CASE_SECONDS)
-
-
 def main():
     global M
-    if not BIN:
-        print("set MPX_MANAGER_BIN to the mpx-manager binary", file=sys.stderr)
-        return 1
-    signal.signal(signal.SIGALRM, on_alarm)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-    M = Manager()
-    passed = failed = 0
-    only = sys.argv[1:]
-    try:
-        for case in CASES:
-            if only and case.__name__ not in only:
-                continue
-            t0 = time.monotonic()
-            signal.alarm(CASE_SECONDS)
-            try:
-                case()
-            except Exception:
-                signal.alarm(0)
-                failed += 1
-                print("FAIL %s" % case.__name__)
-                traceback.print_exc()
-            else:
-                signal.alarm(0)
-                passed += 1
-                print("ok   %s (%d ms)" % (case.__name__, (time.monotonic() - t0) * 1000))
-            sys.stdout.flush()
-        if not M.alive():
-            failed += 1
-            print("FAIL manager died during the run")
-    finally:
-        st = M.stop()
-    if st == 0:
-        passed += 1
-        print("ok   manager exits 0 on SIGTERM")
-    else:
-        failed += 1
-        print("FAIL manager exit status %r on SIGTERM" % st)
-    print("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 else 1
+    M = Manager(LIMITS)
+    return run_cases(CASES, CASE_SECONDS, M)
 
 
 if __name__ == "__main__":

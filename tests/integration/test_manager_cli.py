@@ -10,7 +10,6 @@ Prints "N passed, M failed" last and exits non-zero on any failure.
 import multiprocessing.connection as mpc
 import os
 import re
-import select
 import shutil
 import signal
 import stat
@@ -18,41 +17,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
-BIN = os.environ.get("MPX_MANAGER_BIN")
+from mpxtest import BIN, py_address, read_ready, run_cases
+
 CASE_SECONDS = 20
 
 
 # ---- a manager process -------------------------------------------------------------------
-
-def py_address(addr):
-    """tcp://127.0.0.1:PORT -> (host, port); unix:///path -> /path."""
-    if addr.startswith("tcp://"):
-        host, _, port = addr[len("tcp://"):].rpartition(":")
-        return (host.strip("[]"), int(port))
-    if addr.startswith("unix://"):
-        return addr[len("unix://"):]
-    raise ValueError("unknown address " + addr)
-
-
-def read_ready(fd, timeout):
-    """Reads '<addr>\\n...\\n\\n' from fd; returns the addresses or None on EOF/timeout."""
-    data = b""
-    deadline = time.monotonic() + timeout
-    while b"\n\n" not in data and data != b"\n":
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return None
-        r, _, _ = select.select([fd], [], [], left)
-        if not r:
-            return None
-        chunk = os.read(fd, 4096)
-        if not chunk:
-            return None
-        data += chunk
-    return [line for line in data.decode().split("\n") if line]
-
 
 class Manager:
     """One mpx-manager run in its own temp dir; output goes to a log file there."""
@@ -376,41 +347,5 @@ def case_logs_connection_events():
 CASES = [v for k, v in sorted(globals().items()) if k.startswith("case_")]
 
 
-class CaseTimeout(Exception):
-    pass
-
-
-def on_alarm(signum, frame):
-    raise CaseTimeout("case ran over %d s" % CASE_SECONDS)
-
-
-def main():
-    if not BIN:
-        print("set MPX_MANAGER_BIN to the mpx-manager binary", file=sys.stderr)
-        return 1
-    signal.signal(signal.SIGALRM, on_alarm)
-    passed = failed = 0
-    only = sys.argv[1:]
-    for case in CASES:
-        if only and case.__name__ not in only:
-            continue
-        t0 = time.monotonic()
-        signal.alarm(CASE_SECONDS)
-        try:
-            case()
-        except Exception:
-            signal.alarm(0)
-            failed += 1
-            print("FAIL %s" % case.__name__)
-            traceback.print_exc()
-        else:
-            signal.alarm(0)
-            passed += 1
-            print("ok   %s (%d ms)" % (case.__name__, (time.monotonic() - t0) * 1000))
-        sys.stdout.flush()
-    print("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 and passed > 0 else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cases(CASES, CASE_SECONDS))
