@@ -44,6 +44,8 @@ struct session {
     u64map watched;         /* object ids whose type wants to hear that we ended */
     waiter *waiters;        /* our parked calls (linked through sprev/snext) */
     int in_read;            /* replies are flushed once, at the end of the read */
+    int in_reply;           /* answering a parked call: a failure closes us later */
+    const char *close_reason; /* set when a close is deferred */
 };
 
 typedef struct write_req {
@@ -131,6 +133,27 @@ void session_unlink_waiter(session *sess, waiter *w)
     sess->srv->nwaiters--;
 }
 
+static void on_deferred_close(uv_timer_t *timer)
+{
+    session *sess = timer->data;
+    session_close(sess, sess->close_reason);
+}
+
+/* A write failed. While a type is answering a parked call the session must not vanish
+ * under it (ending a session frees waiters and may destroy objects the type is walking),
+ * so then the close happens on the next turn of the loop, on the (idle) auth timer. */
+static void session_fail(session *sess, const char *reason)
+{
+    if (!sess->in_reply) {
+        session_close(sess, reason);
+        return;
+    }
+    if (sess->close_reason != NULL || sess->closing)
+        return;
+    sess->close_reason = reason;
+    uv_timer_start(&sess->auth_timer, on_deferred_close, 0, 0);
+}
+
 /* ---- output ------------------------------------------------------------------------------ */
 
 static int queue_frame(session *sess, const void *payload, size_t len)
@@ -173,7 +196,7 @@ static void flush(session *sess)
         return;
     write_req *w = malloc(sizeof *w);
     if (w == NULL) {
-        session_close(sess, "out of memory");
+        session_fail(sess, "out of memory");
         return;
     }
     w->sess = sess;
@@ -185,7 +208,7 @@ static void flush(session *sess)
     if (rc < 0) {
         free(w->buf);
         free(w);
-        session_close(sess, uv_strerror(rc));
+        session_fail(sess, uv_strerror(rc));
     }
 }
 
@@ -206,14 +229,14 @@ static void reply(session *sess, uint64_t call_id, int rc, const char *msg,
 int session_reply(session *sess, uint64_t call_id, int rc, const char *msg,
                   const mpx_value *value)
 {
-    if (sess->closing)
+    if (sess->closing || sess->close_reason != NULL)
         return MPX_ECLOSED;
+    sess->in_reply = 1;
     reply(sess, call_id, rc, msg, value);
-    if (sess->closing)
-        return MPX_ECLOSED;
-    if (!sess->in_read)
+    if (!sess->in_read && sess->close_reason == NULL)
         flush(sess);
-    return MPX_OK;
+    sess->in_reply = 0;
+    return sess->close_reason != NULL ? MPX_ECLOSED : MPX_OK;
 }
 
 static void handle_handshake(session *sess, const uint8_t *frame, size_t len)
@@ -274,7 +297,7 @@ static void reply(session *sess, uint64_t call_id, int rc, const char *msg,
     if (erc != MPX_OK || queue_frame(sess, buf, len) != MPX_OK) {
         if (erc == MPX_OK)
             free(buf);
-        session_close(sess, "out of memory");
+        session_fail(sess, "out of memory");
         return;
     }
     free(buf);

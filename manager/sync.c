@@ -33,7 +33,7 @@ int sync_acquire_args(call *c, size_t first, bool *blocking)
     }
     if (!*blocking && timeout != -1)
         return call_fail(c, MPX_EVALUE, "can't specify a timeout for a non-blocking call");
-    if (timeout < 0 && timeout != -1)
+    if (timeout != timeout || (timeout < 0 && timeout != -1))
         return call_fail(c, MPX_EVALUE, "timeout value must be a non-negative number");
     c->has_timeout = timeout >= 0;
     c->timeout = timeout >= 0 ? timeout : 0;
@@ -50,6 +50,8 @@ int sync_timeout_arg(call *c, size_t i)
     int rc = sync_number_arg(c, i, "timeout", &timeout);
     if (rc != MPX_OK)
         return rc;
+    if (timeout != timeout)
+        return call_fail(c, MPX_EVALUE, "timeout must be a number, not nan");
     if (timeout < 0)
         timeout = 0; /* Python treats a negative wait timeout as "do not wait" */
     c->has_timeout = true;

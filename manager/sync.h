@@ -40,4 +40,10 @@ int lock_call_acquire(call *c, object *lock);
 int lock_call_release(call *c, object *lock);
 int lock_call_locked(call *c, object *lock);
 
+/* ---- type_semaphore.c, type_event.c, type_barrier.c ---- */
+extern const object_type type_semaphore;
+extern const object_type type_bounded_semaphore;
+extern const object_type type_event;
+extern const object_type type_barrier;
+
 #endif

@@ -109,9 +109,11 @@ int call_park(call *c, wait_list *wl, const wait_ops *ops, waiter **out)
 
 int waiter_reply(waiter *w, int rc, const char *msg, const mpx_value *result)
 {
-    int sent = session_reply(w->sess, w->call_id, rc, msg, result);
+    /* out of every list before answering: nothing the answer sets off can reach it */
+    struct session *sess = w->sess;
+    uint64_t call_id = w->call_id;
     waiter_free(w);
-    return sent;
+    return session_reply(sess, call_id, rc, msg, result);
 }
 
 void waiter_move(waiter *w, wait_list *to)

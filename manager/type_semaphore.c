@@ -1,0 +1,244 @@
+/* type_semaphore.c - Semaphore and BoundedSemaphore: threading's counters, owned in part.
+ *
+ * value counts the free units. Acquires wait FIFO: a free unit never goes past a parked
+ * call, so value > 0 only while nobody waits. Each session's units (acquired minus
+ * released by it, never below 0) are counted in holds and given back when the session
+ * ends, so a dead worker does not take its units with it. A BoundedSemaphore's value
+ * never exceeds its initial value.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "server_internal.h"
+#include "sync.h"
+#include "u64map.h"
+
+typedef struct semaphore_state {
+    int64_t value;     /* free units */
+    int64_t initial;   /* the bound of a BoundedSemaphore */
+    bool bounded;
+    u64map holds;      /* session id -> units it holds, as uintptr_t; absent: none */
+    wait_list waiters; /* parked acquires, each waiting for one unit */
+} semaphore_state;
+
+static semaphore_state *state_of(const object *obj)
+{
+    return obj->state;
+}
+
+/* An int argument (bool counts, as in Python); TypeError otherwise. */
+static int int_arg(call *c, size_t i, const char *what, int64_t *out)
+{
+    const mpx_value *v = &c->args[i];
+    switch (mpx_value_kind(v)) {
+    case MPX_INT:
+        *out = mpx_value_get_int(v);
+        return MPX_OK;
+    case MPX_BOOL:
+        *out = mpx_value_get_bool(v);
+        return MPX_OK;
+    default:
+        return call_fail(c, MPX_ETYPE, "%s must be an integer, not '%s'", what,
+                         mpx_kind_name(mpx_value_kind(v)));
+    }
+}
+
+static uintptr_t holds_of(const semaphore_state *st, uint64_t sid)
+{
+    return (uintptr_t)u64map_get(&st->holds, sid);
+}
+
+/* Sets a session's count; 0 removes its entry. Only a new entry can fail (ENOMEM). */
+static int holds_set(semaphore_state *st, uint64_t sid, uintptr_t n)
+{
+    if (n == 0) {
+        u64map_del(&st->holds, sid);
+        return MPX_OK;
+    }
+    return u64map_put(&st->holds, sid, (void *)n);
+}
+
+/* Does what can fail before a unit is granted to sess: its entry in holds (kept even at
+ * 0) and its watch on obj. Counting the unit afterwards then only replaces a value. */
+static int prepare_grant(object *obj, struct session *sess)
+{
+    semaphore_state *st = state_of(obj);
+    uint64_t sid = session_id(sess);
+    uintptr_t held = holds_of(st, sid);
+    if (u64map_put(&st->holds, sid, (void *)held) != MPX_OK)
+        return MPX_ENOMEM;
+    if (session_watch(sess, obj) != MPX_OK) {
+        holds_set(st, sid, held); /* drops the entry again when it was new */
+        return MPX_ENOMEM;
+    }
+    return MPX_OK;
+}
+
+/* Hands free units to parked acquires in order. A unit is counted as taken before the
+ * reply and recorded as the session's hold only after it: a reply can end the session
+ * (out of memory), whose session_ended then runs inside it and must not see the unit. */
+static void wake_waiters(object *obj)
+{
+    semaphore_state *st = state_of(obj);
+    while (st->value > 0 && st->waiters.head != NULL) {
+        waiter *w = st->waiters.head;
+        struct session *sess = w->sess;
+        uint64_t sid = session_id(sess);
+        if (prepare_grant(obj, sess) != MPX_OK) {
+            waiter_reply(w, MPX_ENOMEM, "out of memory", NULL);
+            continue;
+        }
+        st->value--;
+        mpx_value granted = mpx_value_bool(true);
+        if (waiter_reply(w, MPX_OK, "", &granted) == MPX_OK)
+            holds_set(st, sid, holds_of(st, sid) + 1); /* the entry exists: cannot fail */
+        else
+            st->value++; /* its session is gone: the unit goes to the next */
+    }
+}
+
+/* acquire([blocking[, timeout]]) -> True */
+static int semaphore_acquire(call *c)
+{
+    semaphore_state *st = state_of(c->obj);
+    bool blocking;
+    int rc = sync_acquire_args(c, 0, &blocking);
+    if (rc != MPX_OK)
+        return rc;
+    if (st->value > 0 && st->waiters.head == NULL) {
+        /* unit tests call without a session: nobody to give the unit back for */
+        if (c->sess != NULL) {
+            if (prepare_grant(c->obj, c->sess) != MPX_OK)
+                return call_fail(c, MPX_ENOMEM, "out of memory");
+            uint64_t sid = session_id(c->sess);
+            holds_set(st, sid, holds_of(st, sid) + 1);
+        }
+        st->value--;
+        c->result = mpx_value_bool(true);
+        return MPX_OK;
+    }
+    if (!blocking || (c->has_timeout && c->timeout <= 0))
+        return call_fail(c, MPX_ETIMEOUT, "timed out");
+    return call_park(c, &st->waiters, NULL, NULL); /* the default on_timeout: "timed out" */
+}
+
+/* release([n=1]): any session may release, as any thread may in Python; it gives back
+ * its own holds first, and never goes below none. */
+static int semaphore_release(call *c)
+{
+    semaphore_state *st = state_of(c->obj);
+    int64_t n = 1;
+    if (c->nargs > 0) {
+        int rc = int_arg(c, 0, "n", &n);
+        if (rc != MPX_OK)
+            return rc;
+    }
+    if (n < 1)
+        return call_fail(c, MPX_EVALUE, "n must be one or more");
+    if (st->bounded && n > st->initial - st->value)
+        return call_fail(c, MPX_EVALUE, "Semaphore released too many times");
+    if (n > INT64_MAX - st->value)
+        return call_fail(c, MPX_EOVERFLOW, "semaphore value too large");
+    if (c->sess != NULL) {
+        uint64_t sid = session_id(c->sess);
+        uintptr_t held = holds_of(st, sid);
+        holds_set(st, sid, held > (uint64_t)n ? held - (uintptr_t)n : 0);
+    }
+    st->value += n;
+    wake_waiters(c->obj);
+    return MPX_OK;
+}
+
+/* get_value() -> int */
+static int semaphore_get_value(call *c)
+{
+    c->result = mpx_value_int(state_of(c->obj)->value);
+    return MPX_OK;
+}
+
+/* The session's units come back. Another session may already have released them for
+ * it (anyone may release), so a BoundedSemaphore is clamped to its bound. */
+static void semaphore_session_ended(object *obj, uint64_t sid)
+{
+    semaphore_state *st = state_of(obj);
+    uint64_t held = (uintptr_t)u64map_del(&st->holds, sid);
+    if (held == 0)
+        return;
+    if (held > (uint64_t)(INT64_MAX - st->value))
+        st->value = INT64_MAX;
+    else
+        st->value += (int64_t)held;
+    if (st->bounded && st->value > st->initial)
+        st->value = st->initial;
+    wake_waiters(obj);
+}
+
+/* Semaphore([value=1]) / BoundedSemaphore([value=1]) */
+static int semaphore_init_common(object *obj, call *c, bool bounded)
+{
+    int64_t value = 1;
+    if (c->nargs > 0) {
+        int rc = int_arg(c, 0, "value", &value);
+        if (rc != MPX_OK)
+            return rc;
+    }
+    if (value < 0)
+        return call_fail(c, MPX_EVALUE, "semaphore initial value must be >= 0");
+    semaphore_state *st = calloc(1, sizeof *st);
+    if (st == NULL)
+        return call_fail(c, MPX_ENOMEM, "out of memory");
+    st->value = st->initial = value;
+    st->bounded = bounded;
+    u64map_init(&st->holds);
+    obj->state = st;
+    return MPX_OK;
+}
+
+static int semaphore_init(object *obj, call *c)
+{
+    return semaphore_init_common(obj, c, false);
+}
+
+static int bounded_semaphore_init(object *obj, call *c)
+{
+    return semaphore_init_common(obj, c, true);
+}
+
+static void semaphore_destroy(object *obj)
+{
+    semaphore_state *st = state_of(obj);
+    if (st == NULL)
+        return;
+    wait_list_fail_all(&st->waiters, MPX_ENOOBJECT, "the semaphore was destroyed");
+    u64map_free(&st->holds);
+    free(st);
+    obj->state = NULL;
+}
+
+static const method_def semaphore_methods[] = {
+    {"acquire", semaphore_acquire, 0, 2},
+    {"release", semaphore_release, 0, 1},
+    {"get_value", semaphore_get_value, 0, 0},
+};
+
+const object_type type_semaphore = {
+    .name = "Semaphore",
+    .init = semaphore_init,
+    .destroy = semaphore_destroy,
+    .session_ended = semaphore_session_ended,
+    .methods = semaphore_methods,
+    .nmethods = sizeof semaphore_methods / sizeof semaphore_methods[0],
+    .min_init_args = 0,
+    .max_init_args = 1,
+};
+
+const object_type type_bounded_semaphore = {
+    .name = "BoundedSemaphore",
+    .init = bounded_semaphore_init,
+    .destroy = semaphore_destroy,
+    .session_ended = semaphore_session_ended,
+    .methods = semaphore_methods,
+    .nmethods = sizeof semaphore_methods / sizeof semaphore_methods[0],
+    .min_init_args = 0,
+    .max_init_args = 1,
+};
