@@ -2,6 +2,8 @@
  * over already configured (TCP_NODELAY, keepalive), with a printable peer name. */
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +15,10 @@
 #include "listener.h"
 #include "mpx/error.h"
 
+/* A peer host that vanishes is noticed after about idle + interval * count seconds. */
 #define KEEPALIVE_IDLE_S 10
+#define KEEPALIVE_INTERVAL_S 5
+#define KEEPALIVE_COUNT 3
 
 struct listener {
     union {
@@ -76,6 +81,12 @@ static void on_connection(uv_stream_t *server, int status)
     if (l->scheme == ADDR_TCP) {
         uv_tcp_nodelay((uv_tcp_t *)client, 1);
         uv_tcp_keepalive((uv_tcp_t *)client, 1, KEEPALIVE_IDLE_S);
+        uv_os_fd_t fd;
+        if (uv_fileno((uv_handle_t *)client, &fd) == 0) {
+            int interval = KEEPALIVE_INTERVAL_S, count = KEEPALIVE_COUNT;
+            setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+            setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+        }
     }
     char peer[64];
     peer_name(l, client, peer, sizeof peer);
