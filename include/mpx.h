@@ -14,6 +14,7 @@
 #include "mpx/proxy.h"     /* the generic proxy and tokens */
 #include "mpx/dict.h"      /* typed proxies */
 #include "mpx/list.h"
+#include "mpx/lock.h"
 #include "mpx/namespace.h"
 #include "mpx/server.h"    /* the manager as an embeddable server */
 #include "mpx/manager.h"   /* a private manager in a forked child */

@@ -1,0 +1,219 @@
+/* test_lock.c - Lock and RLock across real processes, and what a holder's death does.
+ *
+ * 8 processes add 10,000 to one dict counter under a Lock and the total is exact;
+ * fencing tokens only grow; RLock re-entry and wrong-owner release; a 0.2 s timeout on a
+ * held lock comes back as MPX_ETIMEOUT and leaves the lock usable; a holder killed with
+ * SIGKILL hands the lock to a waiting process with a larger token; a waiter killed while
+ * parked takes nothing with it.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "mpx/dict.h"
+#include "mpx/lock.h"
+
+#define WORKERS 8
+#define TOTAL 10000
+
+static t_manager M;
+
+static void counter_worker(int i, void *arg)
+{
+    (void)arg;
+    mpx_client *c = t_connect(&M, M.addresses[i % 2]);
+    mpx_lock *l;
+    mpx_dict *d;
+    T_OK(c, mpx_lock_open(c, "counter.lock", &l));
+    T_OK(c, mpx_dict_open(c, "counter", &d));
+    mpx_value key = t_str("n"), zero = mpx_value_int(0);
+    uint64_t last = 0;
+    for (int j = 0; j < TOTAL / WORKERS; j++) {
+        uint64_t fence;
+        T_OK(c, mpx_lock_acquire(l, -1, &fence));
+        T_CHECK(fence > last); /* tokens only grow, for this process too */
+        last = fence;
+        mpx_value n;
+        T_OK(c, mpx_dict_get(d, &key, &zero, &n));
+        mpx_value next = mpx_value_int(mpx_value_get_int(&n) + 1);
+        T_OK(c, mpx_dict_setitem(d, &key, &next));
+        T_OK(c, mpx_lock_release(l));
+    }
+    mpx_value_free(&key);
+    mpx_dict_close(d);
+    mpx_lock_close(l);
+    mpx_client_close(c);
+}
+
+static void case_counter_under_lock(void *arg)
+{
+    (void)arg;
+    T_EQ_INT(t_fork_workers(WORKERS, counter_worker, NULL, 120000), 0);
+    mpx_client *c = t_connect(&M, NULL);
+    mpx_dict *d;
+    T_OK(c, mpx_dict_open(c, "counter", &d));
+    mpx_value key = t_str("n"), n;
+    T_OK(c, mpx_dict_getitem(d, &key, &n));
+    T_EQ_INT(mpx_value_get_int(&n), TOTAL);
+    mpx_value_free(&key);
+    mpx_dict_close(d);
+    mpx_client_close(c);
+}
+
+static void case_release_errors(void *arg)
+{
+    (void)arg;
+    mpx_client *c = t_connect(&M, NULL);
+    mpx_lock *l;
+    T_OK(c, mpx_lock_create(c, &l));
+    T_RC(c, mpx_lock_release(l), MPX_ERUNTIME);
+    T_ERRMSG_IS(c, "release unlocked lock");
+    bool held = true;
+    T_OK(c, mpx_lock_locked(l, &held));
+    T_CHECK(!held);
+    T_OK(c, mpx_lock_acquire(l, 0, NULL));
+    T_RC(c, mpx_lock_acquire(l, 0, NULL), MPX_ETIMEOUT); /* not re-entrant */
+    T_OK(c, mpx_lock_locked(l, &held));
+    T_CHECK(held);
+    mpx_value bad[2] = {mpx_value_bool(false), mpx_value_float(1.0)}, out;
+    T_RC(c, mpx_proxy_call(mpx_lock_proxy(l), "acquire", bad, 2, &out), MPX_EVALUE);
+    T_OK(c, mpx_lock_release(l));
+    mpx_lock_close(l);
+    mpx_client_close(c);
+}
+
+static void case_rlock(void *arg)
+{
+    (void)arg;
+    mpx_client *c = t_connect(&M, NULL);
+    mpx_rlock *r;
+    uint64_t f1, f2;
+    T_OK(c, mpx_rlock_open(c, "rlock", &r));
+    T_OK(c, mpx_rlock_acquire(r, -1, &f1));
+    T_OK(c, mpx_rlock_acquire(r, 0, &f2));
+    T_EQ_INT(f1, f2);
+    pid_t pid = fork();
+    if (pid == 0) { /* another session: may neither take it nor release it */
+        T_RC(c, mpx_rlock_acquire(r, 0, NULL), MPX_ETIMEOUT);
+        T_RC(c, mpx_rlock_release(r), MPX_ENOTOWNER);
+        T_ERRMSG_IS(c, "cannot release un-acquired lock");
+        _exit(0);
+    }
+    T_EQ_INT(t_wait_pid(pid, 20000), 0);
+    T_OK(c, mpx_rlock_release(r));
+    T_OK(c, mpx_rlock_release(r));
+    T_RC(c, mpx_rlock_release(r), MPX_ENOTOWNER);
+    mpx_rlock_close(r);
+    mpx_client_close(c);
+}
+
+/* A child takes the lock and tells us its token through a pipe, then waits to die. */
+static pid_t spawn_holder(const char *name, uint64_t *fence)
+{
+    int p[2];
+    T_CHECK(pipe(p) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        mpx_client *c = t_connect(&M, NULL);
+        mpx_lock *l;
+        uint64_t f;
+        T_OK(c, mpx_lock_open(c, name, &l));
+        T_OK(c, mpx_lock_acquire(l, -1, &f));
+        T_CHECK(write(p[1], &f, sizeof f) == (ssize_t)sizeof f);
+        pause();
+        _exit(0);
+    }
+    close(p[1]);
+    T_CHECK(read(p[0], fence, sizeof *fence) == (ssize_t)sizeof *fence);
+    close(p[0]);
+    return pid;
+}
+
+static void case_timeout_then_usable(void *arg)
+{
+    (void)arg;
+    uint64_t held;
+    pid_t holder = spawn_holder("timeout.lock", &held);
+    mpx_client *c = t_connect(&M, NULL);
+    mpx_lock *l;
+    T_OK(c, mpx_lock_open(c, "timeout.lock", &l));
+    int64_t t0 = t_now_ms();
+    T_RC(c, mpx_lock_acquire(l, 0.2, NULL), MPX_ETIMEOUT);
+    int64_t took = t_now_ms() - t0;
+    T_CHECK(took >= 150 && took < 2000); /* broad bounds: "about 0.2 s", not a benchmark */
+    kill(holder, SIGKILL);
+    t_wait_pid(holder, 10000);
+    uint64_t fence;
+    T_OK(c, mpx_lock_acquire(l, 5, &fence));
+    T_CHECK(fence > held);
+    T_OK(c, mpx_lock_release(l));
+    mpx_lock_close(l);
+    mpx_client_close(c);
+}
+
+static void case_killed_holder_hands_over(void *arg)
+{
+    (void)arg;
+    uint64_t held;
+    pid_t holder = spawn_holder("kill.lock", &held);
+    pid_t waiter = fork();
+    if (waiter == 0) { /* parks in acquire before the holder dies */
+        mpx_client *c = t_connect(&M, NULL);
+        mpx_lock *l;
+        uint64_t fence;
+        T_OK(c, mpx_lock_open(c, "kill.lock", &l));
+        T_OK(c, mpx_lock_acquire(l, 20, &fence));
+        T_CHECK(fence > held);
+        _exit(0);
+    }
+    usleep(300000);
+    kill(holder, SIGKILL);
+    t_wait_pid(holder, 10000);
+    T_EQ_INT(t_wait_pid(waiter, 20000), 0);
+}
+
+static void case_killed_waiter_takes_nothing(void *arg)
+{
+    (void)arg;
+    mpx_client *c = t_connect(&M, NULL);
+    mpx_lock *l;
+    T_OK(c, mpx_lock_open(c, "parked.lock", &l));
+    T_OK(c, mpx_lock_acquire(l, -1, NULL));
+    pid_t waiter = fork();
+    if (waiter == 0) {
+        T_OK(c, mpx_lock_acquire(l, -1, NULL)); /* parks until killed */
+        _exit(1);
+    }
+    usleep(300000);
+    kill(waiter, SIGKILL);
+    t_wait_pid(waiter, 10000);
+    usleep(100000);
+    T_OK(c, mpx_lock_release(l));
+    T_OK(c, mpx_lock_acquire(l, 0, NULL)); /* nothing was granted to the dead waiter */
+    T_OK(c, mpx_lock_release(l));
+    mpx_lock_close(l);
+    mpx_client_close(c);
+}
+
+int main(void)
+{
+    const char *listen[] = {"tcp", "unix", NULL};
+    t_manager_start(&M, listen, NULL);
+    t_run_case("case_counter_under_lock", case_counter_under_lock, NULL, 150000);
+    T_RUN(case_release_errors, NULL);
+    T_RUN(case_rlock, NULL);
+    T_RUN(case_timeout_then_usable, NULL);
+    T_RUN(case_killed_holder_hands_over, NULL);
+    T_RUN(case_killed_waiter_takes_nothing, NULL);
+    bool alive = t_manager_alive(&M);
+    if (!alive)
+        printf("FAIL the manager died during the run\n");
+    int st = t_manager_stop(&M);
+    if (st != 0)
+        printf("FAIL mpx-manager exit status %d after SIGTERM (expected 0)\n", st);
+    int rc = t_finish();
+    return rc != 0 || st != 0 || !alive ? 1 : 0;
+}
