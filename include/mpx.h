@@ -15,6 +15,9 @@
 #include "mpx/dict.h"      /* typed proxies */
 #include "mpx/list.h"
 #include "mpx/lock.h"
+#include "mpx/semaphore.h"
+#include "mpx/event.h"
+#include "mpx/barrier.h"
 #include "mpx/namespace.h"
 #include "mpx/server.h"    /* the manager as an embeddable server */
 #include "mpx/manager.h"   /* a private manager in a forked child */

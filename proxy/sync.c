@@ -1,0 +1,192 @@
+/* sync.c - the Semaphore, Event and Barrier proxies: thin calls over the generic proxy.
+ *
+ * Calls that may wait go through mpx_proxy_call_timeout, so the socket waits a little
+ * longer than the manager will (or forever for a wait without a timeout).
+ */
+#include "mpx/barrier.h"
+#include "mpx/event.h"
+#include "mpx/semaphore.h"
+#include "proxy_internal.h"
+
+struct mpx_semaphore {
+    struct mpx_proxy base;
+};
+
+struct mpx_event {
+    struct mpx_proxy base;
+};
+
+struct mpx_barrier {
+    struct mpx_proxy base;
+};
+
+static int get_bool(mpx_proxy *p, const char *method, bool *out)
+{
+    mpx_value v;
+    int rc = proxy_call_expect(p, method, NULL, 0, MPX_BOOL, &v);
+    if (rc == MPX_OK)
+        *out = mpx_value_get_bool(&v);
+    return rc;
+}
+
+static int get_int(mpx_proxy *p, const char *method, int64_t *out)
+{
+    mpx_value v;
+    int rc = proxy_call_expect(p, method, NULL, 0, MPX_INT, &v);
+    if (rc == MPX_OK)
+        *out = mpx_value_get_int(&v);
+    return rc;
+}
+
+/* ---- Semaphore ------------------------------------------------------------------------ */
+
+static const char *semaphore_type(bool bounded)
+{
+    return bounded ? "BoundedSemaphore" : "Semaphore";
+}
+
+int mpx_semaphore_open(mpx_client *c, const char *name, int64_t value, bool bounded,
+                       mpx_semaphore **out)
+{
+    mpx_value v = mpx_value_int(value);
+    return proxy_open_as(c, semaphore_type(bounded), name, &v, 1, sizeof(mpx_semaphore),
+                         (mpx_proxy **)out);
+}
+
+int mpx_semaphore_create(mpx_client *c, int64_t value, bool bounded, mpx_semaphore **out)
+{
+    mpx_value v = mpx_value_int(value);
+    return proxy_create_as(c, semaphore_type(bounded), &v, 1, sizeof(mpx_semaphore),
+                           (mpx_proxy **)out);
+}
+
+void mpx_semaphore_close(mpx_semaphore *s)
+{
+    mpx_proxy_close(s != NULL ? &s->base : NULL);
+}
+
+mpx_proxy *mpx_semaphore_proxy(mpx_semaphore *s)
+{
+    return &s->base;
+}
+
+int mpx_semaphore_acquire(mpx_semaphore *s, double timeout)
+{
+    mpx_value args[2] = {mpx_value_bool(timeout != 0), mpx_value_float(timeout)}, out;
+    int rc = mpx_proxy_call_timeout(&s->base, "acquire", args, timeout > 0 ? 2 : 1, timeout,
+                                    &out);
+    mpx_value_free(&out);
+    return rc;
+}
+
+int mpx_semaphore_release(mpx_semaphore *s, int64_t n)
+{
+    mpx_value v = mpx_value_int(n);
+    return proxy_call_void(&s->base, "release", &v, 1);
+}
+
+int mpx_semaphore_value(mpx_semaphore *s, int64_t *out)
+{
+    return get_int(&s->base, "get_value", out);
+}
+
+/* ---- Event ---------------------------------------------------------------------------- */
+
+int mpx_event_open(mpx_client *c, const char *name, mpx_event **out)
+{
+    return proxy_open_as(c, "Event", name, NULL, 0, sizeof(mpx_event), (mpx_proxy **)out);
+}
+
+int mpx_event_create(mpx_client *c, mpx_event **out)
+{
+    return proxy_create_as(c, "Event", NULL, 0, sizeof(mpx_event), (mpx_proxy **)out);
+}
+
+void mpx_event_close(mpx_event *e)
+{
+    mpx_proxy_close(e != NULL ? &e->base : NULL);
+}
+
+mpx_proxy *mpx_event_proxy(mpx_event *e)
+{
+    return &e->base;
+}
+
+int mpx_event_set(mpx_event *e)
+{
+    return proxy_call_void(&e->base, "set", NULL, 0);
+}
+
+int mpx_event_clear(mpx_event *e)
+{
+    return proxy_call_void(&e->base, "clear", NULL, 0);
+}
+
+int mpx_event_is_set(mpx_event *e, bool *out)
+{
+    return get_bool(&e->base, "is_set", out);
+}
+
+int mpx_event_wait(mpx_event *e, double timeout, bool *was_set)
+{
+    mpx_value arg = timeout >= 0 ? mpx_value_float(timeout) : mpx_value_none(), v;
+    int rc = mpx_proxy_call_timeout(&e->base, "wait", &arg, 1, timeout, &v);
+    if (rc == MPX_OK && mpx_value_kind(&v) != MPX_BOOL)
+        rc = client_fail(e->base.client, MPX_EPROTO, "Event.wait did not return a bool");
+    if (rc == MPX_OK)
+        *was_set = mpx_value_get_bool(&v);
+    mpx_value_free(&v);
+    return rc;
+}
+
+/* ---- Barrier -------------------------------------------------------------------------- */
+
+int mpx_barrier_open(mpx_client *c, const char *name, int64_t parties, double timeout,
+                     mpx_barrier **out)
+{
+    mpx_value args[3] = {mpx_value_int(parties), mpx_value_none(),
+                         timeout >= 0 ? mpx_value_float(timeout) : mpx_value_none()};
+    return proxy_open_as(c, "Barrier", name, args, 3, sizeof(mpx_barrier), (mpx_proxy **)out);
+}
+
+void mpx_barrier_close(mpx_barrier *b)
+{
+    mpx_proxy_close(b != NULL ? &b->base : NULL);
+}
+
+mpx_proxy *mpx_barrier_proxy(mpx_barrier *b)
+{
+    return &b->base;
+}
+
+int mpx_barrier_wait(mpx_barrier *b, double timeout, int64_t *index)
+{
+    mpx_value arg = timeout >= 0 ? mpx_value_float(timeout) : mpx_value_none(), v;
+    int rc = mpx_proxy_call_timeout(&b->base, "wait", &arg, 1, timeout, &v);
+    if (rc == MPX_OK && mpx_value_kind(&v) != MPX_INT)
+        rc = client_fail(b->base.client, MPX_EPROTO, "Barrier.wait did not return an int");
+    if (rc == MPX_OK && index != NULL)
+        *index = mpx_value_get_int(&v);
+    mpx_value_free(&v);
+    return rc;
+}
+
+int mpx_barrier_abort(mpx_barrier *b)
+{
+    return proxy_call_void(&b->base, "abort", NULL, 0);
+}
+
+int mpx_barrier_reset(mpx_barrier *b)
+{
+    return proxy_call_void(&b->base, "reset", NULL, 0);
+}
+
+int mpx_barrier_n_waiting(mpx_barrier *b, int64_t *out)
+{
+    return get_int(&b->base, "n_waiting", out);
+}
+
+int mpx_barrier_broken(mpx_barrier *b, bool *out)
+{
+    return get_bool(&b->base, "broken", out);
+}
