@@ -18,6 +18,7 @@
 #include "mpx/semaphore.h"
 #include "mpx/event.h"
 #include "mpx/barrier.h"
+#include "mpx/condition.h"
 #include "mpx/namespace.h"
 #include "mpx/server.h"    /* the manager as an embeddable server */
 #include "mpx/manager.h"   /* a private manager in a forked child */

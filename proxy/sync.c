@@ -1,12 +1,14 @@
-/* sync.c - the Semaphore, Event and Barrier proxies: thin calls over the generic proxy.
+/* sync.c - the Semaphore, Event, Barrier and Condition proxies: thin calls over the generic proxy.
  *
  * Calls that may wait go through mpx_proxy_call_timeout, so the socket waits a little
  * longer than the manager will (or forever for a wait without a timeout).
  */
 #include "mpx/barrier.h"
+#include "mpx/condition.h"
 #include "mpx/event.h"
 #include "mpx/semaphore.h"
 #include "proxy_internal.h"
+#include "sock.h"
 
 struct mpx_semaphore {
     struct mpx_proxy base;
@@ -189,4 +191,92 @@ int mpx_barrier_n_waiting(mpx_barrier *b, int64_t *out)
 int mpx_barrier_broken(mpx_barrier *b, bool *out)
 {
     return get_bool(&b->base, "broken", out);
+}
+
+/* ---- Condition ------------------------------------------------------------------------ */
+
+struct mpx_condition {
+    struct mpx_proxy base;
+};
+
+int mpx_condition_open(mpx_client *c, const char *name, mpx_proxy *lock,
+                       mpx_condition **out)
+{
+    mpx_value ref = mpx_value_none();
+    if (lock != NULL && mpx_value_ref(&ref, mpx_proxy_id(lock), mpx_proxy_type(lock)) != MPX_OK)
+        return client_fail(c, MPX_ENOMEM, "out of memory");
+    int rc = proxy_open_as(c, "Condition", name, &ref, lock != NULL ? 1 : 0,
+                           sizeof(mpx_condition), (mpx_proxy **)out);
+    mpx_value_free(&ref);
+    return rc;
+}
+
+void mpx_condition_close(mpx_condition *cv)
+{
+    mpx_proxy_close(cv != NULL ? &cv->base : NULL);
+}
+
+mpx_proxy *mpx_condition_proxy(mpx_condition *cv)
+{
+    return &cv->base;
+}
+
+int mpx_condition_acquire(mpx_condition *cv, double timeout, uint64_t *fence)
+{
+    mpx_value args[2] = {mpx_value_bool(timeout != 0), mpx_value_float(timeout)}, token;
+    int rc = mpx_proxy_call_timeout(&cv->base, "acquire", args, timeout > 0 ? 2 : 1, timeout,
+                                    &token);
+    if (rc == MPX_OK && fence != NULL && mpx_value_kind(&token) == MPX_INT)
+        *fence = (uint64_t)mpx_value_get_int(&token);
+    mpx_value_free(&token);
+    return rc;
+}
+
+int mpx_condition_release(mpx_condition *cv)
+{
+    return proxy_call_void(&cv->base, "release", NULL, 0);
+}
+
+int mpx_condition_wait(mpx_condition *cv, double timeout, bool *notified)
+{
+    mpx_value arg = timeout >= 0 ? mpx_value_float(timeout) : mpx_value_none(), v;
+    /* the reply also waits for the lock, which has no deadline: the socket must not
+     * give up at the wait's own timeout */
+    int rc = mpx_proxy_call_timeout(&cv->base, "wait", &arg, 1, -1, &v);
+    if (rc == MPX_OK && mpx_value_kind(&v) != MPX_BOOL)
+        rc = client_fail(cv->base.client, MPX_EPROTO, "Condition.wait did not return a bool");
+    if (rc == MPX_OK)
+        *notified = mpx_value_get_bool(&v);
+    mpx_value_free(&v);
+    return rc;
+}
+
+int mpx_condition_wait_for(mpx_condition *cv, bool (*pred)(void *arg), void *arg,
+                           double timeout, bool *result)
+{
+    int64_t deadline = timeout >= 0 ? sock_deadline((int64_t)(timeout * 1000)) : -1;
+    bool notified;
+    while (!(*result = pred(arg))) {
+        double left = -1;
+        if (deadline >= 0) {
+            left = (double)(deadline - sock_now_ms()) / 1000.0;
+            if (left <= 0)
+                return MPX_OK;
+        }
+        int rc = mpx_condition_wait(cv, left, &notified);
+        if (rc != MPX_OK)
+            return rc;
+    }
+    return MPX_OK;
+}
+
+int mpx_condition_notify(mpx_condition *cv, int64_t n)
+{
+    mpx_value v = mpx_value_int(n);
+    return proxy_call_void(&cv->base, "notify", &v, 1);
+}
+
+int mpx_condition_notify_all(mpx_condition *cv)
+{
+    return proxy_call_void(&cv->base, "notify_all", NULL, 0);
 }

@@ -4,7 +4,8 @@
  * dict under a Lock); a BoundedSemaphore refuses to rise above its value; an Event wakes 8
  * waiting processes and a timed wait on a clear one returns false; a Barrier of 4
  * processes runs 100 rounds whose arrival indices are a permutation of 0..3 each time;
- * a process killed while waiting on a Barrier breaks it for the others.
+ * a process killed while waiting on a Barrier breaks it for the others; a Condition
+ * carries 200 items from a producer to 2 consumers, each consumed exactly once.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 
 #include "harness.h"
 #include "mpx/barrier.h"
+#include "mpx/condition.h"
 #include "mpx/dict.h"
 #include "mpx/event.h"
 #include "mpx/list.h"
@@ -223,6 +225,92 @@ static void case_killed_waiter_breaks_barrier(void *arg)
     mpx_client_close(c);
 }
 
+#define ITEMS 200
+#define CONSUMERS 2
+
+static bool list_not_empty(void *arg)
+{
+    size_t n = 0;
+    int rc = mpx_list_len(arg, &n);
+    return rc != MPX_OK || n > 0; /* an error ends the wait; the next call reports it */
+}
+
+static void producer(mpx_client *c, mpx_condition *cv, mpx_list *items)
+{
+    for (int k = 0; k < ITEMS + CONSUMERS; k++) {
+        mpx_value item = mpx_value_int(k < ITEMS ? k : -1); /* -1: one stop per consumer */
+        T_OK(c, mpx_condition_acquire(cv, -1, NULL));
+        T_OK(c, mpx_list_append(items, &item));
+        T_OK(c, mpx_condition_notify(cv, 1));
+        T_OK(c, mpx_condition_release(cv));
+    }
+}
+
+static void consumer(mpx_client *c, mpx_condition *cv, mpx_list *items, mpx_list *got)
+{
+    for (;;) {
+        bool ready;
+        T_OK(c, mpx_condition_acquire(cv, -1, NULL));
+        T_OK(c, mpx_condition_wait_for(cv, list_not_empty, items, 30, &ready));
+        T_CHECK(ready);
+        int64_t first = 0;
+        mpx_value item;
+        T_OK(c, mpx_list_pop(items, &first, &item));
+        T_OK(c, mpx_condition_release(cv));
+        if (mpx_value_get_int(&item) < 0)
+            return;
+        T_OK(c, mpx_list_append(got, &item));
+    }
+}
+
+static void condition_worker(int i, void *arg)
+{
+    (void)arg;
+    mpx_client *c = t_connect(&M, M.addresses[i % 2]);
+    mpx_condition *cv;
+    mpx_list *items, *got;
+    T_OK(c, mpx_condition_open(c, "queue.cv", NULL, &cv));
+    T_OK(c, mpx_list_open(c, "queue.items", &items));
+    T_OK(c, mpx_list_open(c, "queue.got", &got));
+    if (i == 0)
+        producer(c, cv, items);
+    else
+        consumer(c, cv, items, got);
+    mpx_list_close(got);
+    mpx_list_close(items);
+    mpx_condition_close(cv);
+    mpx_client_close(c);
+}
+
+static void case_condition_producer_consumer(void *arg)
+{
+    (void)arg;
+    mpx_client *c = t_connect(&M, NULL);
+    mpx_condition *cv;
+    bool notified;
+    T_OK(c, mpx_condition_open(c, "queue.cv", NULL, &cv));
+    T_RC(c, mpx_condition_wait(cv, 0.1, &notified), MPX_ERUNTIME);
+    T_ERRMSG_IS(c, "cannot wait on un-acquired lock");
+    T_OK(c, mpx_condition_acquire(cv, -1, NULL));
+    T_OK(c, mpx_condition_wait(cv, 0.1, &notified)); /* nobody notifies: times out */
+    T_CHECK(!notified);
+    T_OK(c, mpx_condition_release(cv));
+
+    T_EQ_INT(t_fork_workers(1 + CONSUMERS, condition_worker, NULL, 120000), 0);
+    mpx_list *got;
+    mpx_value all;
+    T_OK(c, mpx_list_open(c, "queue.got", &got));
+    T_OK(c, mpx_list_sort(got, false));
+    T_OK(c, mpx_list_copy(got, &all));
+    T_EQ_INT(mpx_value_len(&all), ITEMS);
+    for (int k = 0; k < ITEMS; k++)
+        T_EQ_INT(mpx_value_get_int(mpx_value_at(&all, (size_t)k)), k);
+    mpx_value_free(&all);
+    mpx_list_close(got);
+    mpx_condition_close(cv);
+    mpx_client_close(c);
+}
+
 int main(void)
 {
     const char *listen[] = {"tcp", "unix", NULL};
@@ -232,6 +320,8 @@ int main(void)
     t_run_case("case_event_fan_out", case_event_fan_out, NULL, 90000);
     t_run_case("case_barrier_rounds", case_barrier_rounds, NULL, 150000);
     T_RUN(case_killed_waiter_breaks_barrier, NULL);
+    t_run_case("case_condition_producer_consumer", case_condition_producer_consumer, NULL,
+               150000);
     bool alive = t_manager_alive(&M);
     if (!alive)
         printf("FAIL the manager died during the run\n");
