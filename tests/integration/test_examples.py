@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """test_examples.py - the examples README shows, run for real.
 
-shared_dict must print the Python documentation's two lines; dict_worker is run as the
+shared_dict must print the Python documentation's two lines; lock_counter's workers
+must add up exactly; dict_worker is run as the
 two-hosts example runs it: an mpx-manager on a TCP port, three workers started as separate
 programs at once, then --report, which must find every update from every worker.
 Prints "N passed, M failed" last; exits non-zero on any failure.
@@ -24,6 +25,14 @@ def case_shared_dict():
     assert out.returncode == 0, out.stderr
     assert out.stdout == ("{0.25: None, 1: '1', '2': 2}\n"
                           "[9, 8, 7, 6, 5, 4, 3, 2, 1, 0]\n"), out.stdout
+
+
+def case_lock_counter():
+    out = subprocess.run([os.path.join(EXAMPLES, "lock_counter"), "--workers", "4",
+                          "--increments", "250"], capture_output=True, text=True,
+                         timeout=TIMEOUT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "counter = 1000 (expected 1000)\n", out.stdout
 
 
 def start_manager(tmp):
@@ -71,7 +80,7 @@ def case_dict_workers_on_separate_programs():
 
 
 def main():
-    cases = [case_shared_dict, case_dict_workers_on_separate_programs]
+    cases = [case_shared_dict, case_lock_counter, case_dict_workers_on_separate_programs]
     failed = 0
     for case in cases:
         start = time.monotonic()
