@@ -22,6 +22,12 @@ struct mpx_server;
 struct session;
 struct object;
 
+/* A result that must reach its caller (an item taken from a queue). The session keeps it
+ * until the reply carrying it has been written to the socket; when that cannot happen (the
+ * session ended, the write failed) it is handed back here, for the type to put it back.
+ * The function takes what it keeps (leaving *result None); the rest is freed after it. */
+typedef void (*undelivered_fn)(struct object *obj, mpx_value *result);
+
 typedef struct call {
     struct mpx_server *srv; /* NULL in unit tests */
     struct session *sess;  /* the caller; NULL in unit tests */
@@ -32,6 +38,7 @@ typedef struct call {
     double timeout;        /* seconds, valid when has_timeout */
     bool has_timeout;
     mpx_value result;      /* set by the handler on MPX_OK; None by default */
+    undelivered_fn undelivered; /* set with result when it must not be lost; else NULL */
     char errmsg[CALL_ERRMSG_MAX];
 } call;
 

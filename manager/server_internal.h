@@ -68,6 +68,11 @@ uint64_t session_id(const session *sess);
  * session has ended: nothing is sent. */
 int session_reply(session *sess, uint64_t call_id, int rc, const char *msg,
                   const mpx_value *value);
+/* Like session_reply with MPX_OK, for a result that must not be lost (undelivered_fn):
+ * MPX_OK when result was taken; otherwise (MPX_ECLOSED: nothing sent; MPX_ENOMEM: the call
+ * was answered with MemoryError) result is left to the caller to put back. */
+int session_reply_keep(session *sess, uint64_t call_id, object *obj, undelivered_fn fn,
+                       mpx_value *result);
 /* Asks for obj->type->session_ended(obj, id) when sess ends (idempotent). */
 int session_watch(session *sess, object *obj);
 struct waiter;

@@ -6,7 +6,10 @@
  * Once ready, every complete frame from one read is decoded and dispatched in order and
  * the replies are gathered into one buffer written once per read. When the connection
  * ends, for whatever reason, the references the session held are given back.
+ * A result that must not be lost (a queue item) rides with the write that carries it, as
+ * a delivery: freed once the write succeeded, handed back to its type otherwise.
  */
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +17,14 @@
 #include "codec.h"
 #include "server_internal.h"
 #include "wait.h"
+
+/* A result in a reply not yet written (see undelivered_fn). */
+typedef struct delivery {
+    struct delivery *next;
+    uint64_t object_id; /* looked up again: the object may be gone by then */
+    undelivered_fn undelivered;
+    mpx_value result;
+} delivery;
 
 typedef enum session_state {
     SESSION_WAIT_ANSWER,    /* we challenged; waiting for the client's answer */
@@ -40,6 +51,7 @@ struct session {
     uint8_t *out;           /* replies not yet handed to libuv */
     size_t out_len;
     size_t out_cap;
+    delivery *pending;      /* results in out, newest first */
     u64map refs;            /* object id -> number of references held */
     u64map watched;         /* object ids whose type wants to hear that we ended */
     waiter *waiters;        /* our parked calls (linked through sprev/snext) */
@@ -52,6 +64,7 @@ typedef struct write_req {
     uv_write_t req;
     session *sess;
     uint8_t *buf;
+    delivery *deliveries;   /* results in buf, newest first */
 } write_req;
 
 /* ---- references ------------------------------------------------------------------------- */
@@ -154,6 +167,33 @@ static void session_fail(session *sess, const char *reason)
     uv_timer_start(&sess->auth_timer, on_deferred_close, 0, 0);
 }
 
+/* ---- deliveries ------------------------------------------------------------------------ */
+
+static void deliveries_free(delivery *d)
+{
+    while (d != NULL) {
+        delivery *next = d->next;
+        mpx_value_free(&d->result);
+        free(d);
+        d = next;
+    }
+}
+
+/* Hands each result back to its object, newest first, so that types putting items back
+ * at the head restore the order in which they were taken. */
+static void deliveries_return(mpx_server *s, delivery *d)
+{
+    while (d != NULL) {
+        delivery *next = d->next;
+        object *obj = objects_find(s, d->object_id);
+        if (obj != NULL)
+            d->undelivered(obj, &d->result);
+        mpx_value_free(&d->result);
+        free(d);
+        d = next;
+    }
+}
+
 /* ---- output ------------------------------------------------------------------------------ */
 
 static int queue_frame(session *sess, const void *payload, size_t len)
@@ -179,6 +219,10 @@ static void on_write(uv_write_t *req, int status)
 {
     write_req *w = (write_req *)req;
     session *sess = w->sess;
+    if (status < 0) /* also UV_ECANCELED: the session closed before it was written */
+        deliveries_return(sess->srv, w->deliveries);
+    else
+        deliveries_free(w->deliveries);
     free(w->buf);
     free(w);
     if (sess->closing)
@@ -189,11 +233,28 @@ static void on_write(uv_write_t *req, int status)
         session_close(sess, "authentication failed");
 }
 
-/* Hands everything queued to libuv in one write. */
+/* Whether the peer has closed its end (a killed process's kernel sends FIN at once). A
+ * write to such a socket still succeeds, so a delivery would be lost without this check;
+ * POLLRDHUP sees the FIN even behind unread requests. */
+static bool peer_gone(session *sess)
+{
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)sess->stream, &fd) != 0)
+        return false;
+    struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+    return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+/* Hands everything queued to libuv in one write. Results that must not be lost are not
+ * written to a peer that is gone: the session closes and hands them back. */
 static void flush(session *sess)
 {
     if (sess->out_len == 0 || sess->closing)
         return;
+    if (sess->pending != NULL && peer_gone(sess)) {
+        session_fail(sess, "closed by peer");
+        return;
+    }
     write_req *w = malloc(sizeof *w);
     if (w == NULL) {
         session_fail(sess, "out of memory");
@@ -201,11 +262,14 @@ static void flush(session *sess)
     }
     w->sess = sess;
     w->buf = sess->out;
+    w->deliveries = sess->pending;
     uv_buf_t buf = uv_buf_init((char *)sess->out, (unsigned)sess->out_len);
     sess->out = NULL;
     sess->out_len = sess->out_cap = 0;
+    sess->pending = NULL;
     int rc = uv_write(&w->req, sess->stream, &buf, 1, on_write);
     if (rc < 0) {
+        deliveries_return(sess->srv, w->deliveries);
         free(w->buf);
         free(w);
         session_fail(sess, uv_strerror(rc));
@@ -226,6 +290,9 @@ static void become_ready(session *sess)
 static void reply(session *sess, uint64_t call_id, int rc, const char *msg,
                   const mpx_value *value);
 
+static int reply_keep(session *sess, uint64_t call_id, object *obj, undelivered_fn fn,
+                      mpx_value *result);
+
 int session_reply(session *sess, uint64_t call_id, int rc, const char *msg,
                   const mpx_value *value)
 {
@@ -237,6 +304,24 @@ int session_reply(session *sess, uint64_t call_id, int rc, const char *msg,
         flush(sess);
     sess->in_reply = 0;
     return sess->close_reason != NULL ? MPX_ECLOSED : MPX_OK;
+}
+
+int session_reply_keep(session *sess, uint64_t call_id, object *obj, undelivered_fn fn,
+                       mpx_value *result)
+{
+    if (sess->closing || sess->close_reason != NULL)
+        return MPX_ECLOSED;
+    sess->in_reply = 1;
+    if (peer_gone(sess)) { /* say so now, so the type hands the result to the next */
+        session_fail(sess, "closed by peer");
+        sess->in_reply = 0;
+        return MPX_ECLOSED;
+    }
+    int rc = reply_keep(sess, call_id, obj, fn, result);
+    if (!sess->in_read && sess->close_reason == NULL)
+        flush(sess);
+    sess->in_reply = 0;
+    return rc;
 }
 
 static void handle_handshake(session *sess, const uint8_t *frame, size_t len)
@@ -303,6 +388,27 @@ static void reply(session *sess, uint64_t call_id, int rc, const char *msg,
     free(buf);
 }
 
+/* Replies with result and keeps it as a delivery of the next write (result taken). When no
+ * record can be made the call is answered with MemoryError and result is left with the
+ * caller (MPX_ENOMEM); a reply that cannot be queued closes the session, which hands the
+ * kept result back. */
+static int reply_keep(session *sess, uint64_t call_id, object *obj, undelivered_fn fn,
+                      mpx_value *result)
+{
+    delivery *d = malloc(sizeof *d);
+    if (d == NULL) {
+        reply(sess, call_id, MPX_ENOMEM, "out of memory", NULL);
+        return MPX_ENOMEM;
+    }
+    reply(sess, call_id, MPX_OK, "", result);
+    d->object_id = obj->id;
+    d->undelivered = fn;
+    mpx_value_move(&d->result, result);
+    d->next = sess->pending;
+    sess->pending = d;
+    return MPX_OK;
+}
+
 static void handle_request(session *sess, const uint8_t *frame, size_t len)
 {
     mpx_request req;
@@ -320,8 +426,12 @@ static void handle_request(session *sess, const uint8_t *frame, size_t len)
                        (unsigned long long)req.object_id);
     else
         rc = object_invoke(obj, req.method, &c);
-    if (rc != MPX_PARKED) /* a parked call is answered later, through wait.c */
+    if (rc == MPX_OK && c.undelivered != NULL) {
+        if (reply_keep(sess, req.call_id, obj, c.undelivered, &c.result) != MPX_OK)
+            c.undelivered(obj, &c.result);
+    } else if (rc != MPX_PARKED) { /* a parked call is answered later, through wait.c */
         reply(sess, req.call_id, rc, rc == MPX_OK ? "" : c.errmsg, &c.result);
+    }
     mpx_value_free(&c.result);
     codec_request_clear(&req);
 }
@@ -392,6 +502,8 @@ void session_close(session *sess, const char *reason)
                (unsigned long long)sess->id, sess->peer, sess->refs.len, reason);
     /* parked calls first (a Barrier breaks), then holds (a Lock passes on), then refs */
     waiters_drop_session(sess, &sess->waiters);
+    deliveries_return(s, sess->pending); /* written ones come back through on_write */
+    sess->pending = NULL;
     notify_watchers(sess);
     release_all_refs(sess);
     if (sess->prev != NULL)

@@ -116,6 +116,15 @@ int waiter_reply(waiter *w, int rc, const char *msg, const mpx_value *result)
     return session_reply(sess, call_id, rc, msg, result);
 }
 
+int waiter_deliver(waiter *w, undelivered_fn fn, mpx_value *result)
+{
+    struct session *sess = w->sess;
+    uint64_t call_id = w->call_id;
+    object *obj = w->obj;
+    waiter_free(w);
+    return session_reply_keep(sess, call_id, obj, fn, result);
+}
+
 void waiter_move(waiter *w, wait_list *to)
 {
     list_unlink(w);

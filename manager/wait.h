@@ -56,6 +56,11 @@ int call_park(call *c, wait_list *wl, const wait_ops *ops, waiter **out);
  * ended meanwhile (nothing was sent: the type may take back what it handed out). */
 int waiter_reply(waiter *w, int rc, const char *msg, const mpx_value *result);
 
+/* Answers the parked call with a result that must not be lost (see undelivered_fn) and
+ * frees the waiter. MPX_OK when result was taken; otherwise (the session has ended, or no
+ * memory) result is left to the type to put back. */
+int waiter_deliver(waiter *w, undelivered_fn fn, mpx_value *result);
+
 /* Moves a parked waiter to the tail of another list (its timer keeps running). */
 void waiter_move(waiter *w, wait_list *to);
 /* Stops a waiter's timer: it then waits without a deadline. */
