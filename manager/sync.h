@@ -46,4 +46,8 @@ extern const object_type type_bounded_semaphore;
 extern const object_type type_event;
 extern const object_type type_barrier;
 
+/* ---- type_queue.c ---- */
+extern const object_type type_queue;
+extern const object_type type_joinable_queue;
+
 #endif

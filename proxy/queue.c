@@ -1,0 +1,185 @@
+/* queue.c - the Queue and JoinableQueue proxy: one call per method of Python's Queue.
+ *
+ * A C timeout becomes Python's (block, timeout) pair: negative is (True, None), 0 is
+ * (False, None), more is (True, timeout). Calls that may wait go through
+ * mpx_proxy_call_timeout, so the socket waits as long as the manager may.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "mpx/queue.h"
+#include "proxy_internal.h"
+
+struct mpx_queue {
+    struct mpx_proxy base;
+};
+
+static const char *queue_type(bool joinable)
+{
+    return joinable ? "JoinableQueue" : "Queue";
+}
+
+static int as_queue(int rc, mpx_proxy *p, mpx_queue **out)
+{
+    *out = (mpx_queue *)p;
+    return rc;
+}
+
+/* attach and from_ref take either kind, and nothing else. */
+static int check_queue_type(mpx_client *c, int rc, mpx_proxy *p, mpx_queue **out)
+{
+    if (rc == MPX_OK && strcmp(p->type, "Queue") != 0 && strcmp(p->type, "JoinableQueue") != 0) {
+        char type[PROXY_TYPE_MAX];
+        snprintf(type, sizeof type, "%s", p->type);
+        mpx_proxy_close(p); /* a call: it clears the client's last error */
+        return as_queue(client_fail(c, MPX_ETYPE, "a %s is not a queue", type), NULL, out);
+    }
+    return as_queue(rc, p, out);
+}
+
+int mpx_queue_open(mpx_client *c, const char *name, int64_t maxsize, bool joinable,
+                   mpx_queue **out)
+{
+    mpx_value v = mpx_value_int(maxsize);
+    mpx_proxy *p;
+    int rc = proxy_open_as(c, queue_type(joinable), name, &v, 1, sizeof(mpx_queue), &p);
+    return as_queue(rc, p, out);
+}
+
+int mpx_queue_create(mpx_client *c, int64_t maxsize, bool joinable, mpx_queue **out)
+{
+    mpx_value v = mpx_value_int(maxsize);
+    mpx_proxy *p;
+    int rc = proxy_create_as(c, queue_type(joinable), &v, 1, sizeof(mpx_queue), &p);
+    return as_queue(rc, p, out);
+}
+
+int mpx_queue_attach(mpx_client *c, const char *token, mpx_queue **out)
+{
+    mpx_proxy *p;
+    int rc = proxy_attach_as(c, token, NULL, sizeof(mpx_queue), &p);
+    return check_queue_type(c, rc, p, out);
+}
+
+int mpx_queue_from_ref(mpx_client *c, const mpx_value *ref, mpx_queue **out)
+{
+    mpx_proxy *p;
+    int rc = proxy_from_ref_as(c, ref, NULL, sizeof(mpx_queue), &p);
+    return check_queue_type(c, rc, p, out);
+}
+
+void mpx_queue_close(mpx_queue *q)
+{
+    mpx_proxy_close(q != NULL ? &q->base : NULL);
+}
+
+mpx_proxy *mpx_queue_proxy(mpx_queue *q)
+{
+    return &q->base;
+}
+
+int mpx_queue_token(const mpx_queue *q, char *buf, size_t size)
+{
+    return mpx_proxy_token(&q->base, buf, size);
+}
+
+/* ---- calls that may wait ----------------------------------------------------------------- */
+
+/* Writes Python's (block, timeout) for a C timeout at args[0..1]; returns how many. */
+static size_t block_timeout_args(double timeout, mpx_value *args)
+{
+    args[0] = mpx_value_bool(timeout != 0);
+    if (timeout <= 0)
+        return 1;
+    args[1] = mpx_value_float(timeout);
+    return 2;
+}
+
+/* A call whose reply is not needed. */
+static int call_wait_void(mpx_queue *q, const char *method, const mpx_value *args,
+                          size_t nargs, double timeout)
+{
+    mpx_value out;
+    int rc = mpx_proxy_call_timeout(&q->base, method, args, nargs, timeout, &out);
+    mpx_value_free(&out);
+    return rc;
+}
+
+int mpx_queue_put(mpx_queue *q, const mpx_value *item, double timeout)
+{
+    mpx_value args[3] = {*item};
+    size_t n = 1 + block_timeout_args(timeout, args + 1);
+    return call_wait_void(q, "put", args, n, timeout);
+}
+
+int mpx_queue_get(mpx_queue *q, double timeout, mpx_value *out)
+{
+    mpx_value args[2];
+    size_t n = block_timeout_args(timeout, args);
+    return mpx_proxy_call_timeout(&q->base, "get", args, n, timeout, out);
+}
+
+int mpx_queue_put_many(mpx_queue *q, const mpx_value *items, double timeout)
+{
+    mpx_value args[3] = {*items};
+    size_t n = 1 + block_timeout_args(timeout, args + 1);
+    return call_wait_void(q, "put_many", args, n, timeout);
+}
+
+int mpx_queue_get_many(mpx_queue *q, size_t max, double timeout, mpx_value *out)
+{
+    if (max == 0 || max > INT64_MAX) {
+        *out = mpx_value_none();
+        return client_fail(q->base.client, MPX_EINVAL, "max must be at least 1");
+    }
+    mpx_value args[3] = {mpx_value_int((int64_t)max)};
+    size_t n = 1 + block_timeout_args(timeout, args + 1);
+    int rc = mpx_proxy_call_timeout(&q->base, "get_many", args, n, timeout, out);
+    if (rc == MPX_OK && mpx_value_kind(out) != MPX_LIST) {
+        mpx_value_free(out);
+        return client_fail(q->base.client, MPX_EPROTO, "get_many answered with a %s",
+                           mpx_kind_name(mpx_value_kind(out)));
+    }
+    return rc;
+}
+
+int mpx_queue_join(mpx_queue *q, double timeout)
+{
+    mpx_value t = mpx_value_float(timeout);
+    return call_wait_void(q, "join", &t, timeout >= 0 ? 1 : 0, timeout);
+}
+
+/* ---- calls that answer at once ----------------------------------------------------------- */
+
+int mpx_queue_qsize(mpx_queue *q, int64_t *out)
+{
+    mpx_value v;
+    int rc = proxy_call_expect(&q->base, "qsize", NULL, 0, MPX_INT, &v);
+    if (rc == MPX_OK)
+        *out = mpx_value_get_int(&v);
+    return rc;
+}
+
+static int call_bool(mpx_queue *q, const char *method, bool *out)
+{
+    mpx_value v;
+    int rc = proxy_call_expect(&q->base, method, NULL, 0, MPX_BOOL, &v);
+    if (rc == MPX_OK)
+        *out = mpx_value_get_bool(&v);
+    return rc;
+}
+
+int mpx_queue_empty(mpx_queue *q, bool *out)
+{
+    return call_bool(q, "empty", out);
+}
+
+int mpx_queue_full(mpx_queue *q, bool *out)
+{
+    return call_bool(q, "full", out);
+}
+
+int mpx_queue_task_done(mpx_queue *q)
+{
+    return proxy_call_void(&q->base, "task_done", NULL, 0);
+}
