@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """test_examples.py - the examples README shows, run for real.
 
-shared_dict must print the Python documentation's two lines; lock_counter's workers
-must add up exactly; dict_worker is run as the
+shared_dict and queue_hello must print the Python documentation's lines; lock_counter's
+workers must add up exactly; task_queue runs as Python's remote-manager example does, its
+workers as separate programs, one of them joining after the tasks were put; dict_worker is
+run as the
 two-hosts example runs it: an mpx-manager on a TCP port, three workers started as separate
 programs at once, then --report, which must find every update from every worker.
 Prints "N passed, M failed" last; exits non-zero on any failure.
@@ -33,6 +35,13 @@ def case_lock_counter():
                          timeout=TIMEOUT)
     assert out.returncode == 0, out.stderr
     assert out.stdout == "counter = 1000 (expected 1000)\n", out.stdout
+
+
+def case_queue_hello():
+    out = subprocess.run([os.path.join(EXAMPLES, "queue_hello")], capture_output=True,
+                         text=True, timeout=TIMEOUT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "[42, None, 'hello']\n", out.stdout
 
 
 def start_manager(tmp):
@@ -79,8 +88,40 @@ def case_dict_workers_on_separate_programs():
             assert proc.wait(timeout=TIMEOUT) == 0
 
 
+def case_task_queue_workers_on_separate_programs():
+    with tempfile.TemporaryDirectory(prefix="mpx-examples-") as tmp:
+        proc, address, key = start_manager(tmp)
+        try:
+            prog = os.path.join(EXAMPLES, "task_queue")
+            common = ["--connect", address, "--authkey-file", key]
+            early = subprocess.Popen([prog, "work"] + common + ["--worker", "early"],
+                                     stdout=subprocess.PIPE, text=True)
+            submit = subprocess.Popen([prog, "submit"] + common + ["--tasks", "400",
+                                      "--stop", "2"], stdout=subprocess.PIPE, text=True)
+            late = subprocess.Popen([prog, "work"] + common + ["--worker", "late"],
+                                    stdout=subprocess.PIPE, text=True)
+            out, _ = submit.communicate(timeout=TIMEOUT)
+            assert submit.returncode == 0, out
+            assert out.startswith("400 tasks done by "), out
+            assert "every result checked" in out, out
+            done = 0
+            for w in (early, late):
+                wout, _ = w.communicate(timeout=TIMEOUT)
+                assert w.returncode == 0, wout
+                done += int(wout.split(": ")[1].split()[0])
+            assert done == 400, done
+            bad = subprocess.run([prog, "juggle"] + common, capture_output=True, text=True,
+                                 timeout=TIMEOUT)
+            assert bad.returncode == 2 and "work or submit" in bad.stderr, bad
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=TIMEOUT) == 0
+
+
 def main():
-    cases = [case_shared_dict, case_lock_counter, case_dict_workers_on_separate_programs]
+    cases = [case_shared_dict, case_queue_hello, case_lock_counter,
+             case_dict_workers_on_separate_programs,
+             case_task_queue_workers_on_separate_programs]
     failed = 0
     for case in cases:
         start = time.monotonic()
