@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """test_examples.py - the examples README shows, run for real.
 
-shared_dict must print the Python documentation's two lines; lock_counter's workers
-must add up exactly; dict_worker is run as the
-two-hosts example runs it: an mpx-manager on a TCP port, three workers started as separate
-programs at once, then --report, which must find every update from every worker.
+shared_dict and value_array must print the Python documentation's two lines each;
+lock_counter's workers must add up exactly; dict_worker is run as the two-hosts example
+runs it: an mpx-manager on a TCP port, three workers started as separate programs at
+once, then --report, which must find every update from every worker.
 Prints "N passed, M failed" last; exits non-zero on any failure.
 """
 import os
@@ -25,6 +25,13 @@ def case_shared_dict():
     assert out.returncode == 0, out.stderr
     assert out.stdout == ("{0.25: None, 1: '1', '2': 2}\n"
                           "[9, 8, 7, 6, 5, 4, 3, 2, 1, 0]\n"), out.stdout
+
+
+def case_value_array():
+    out = subprocess.run([os.path.join(EXAMPLES, "value_array")], capture_output=True,
+                         text=True, timeout=TIMEOUT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "3.1415927\n[0, -1, -2, -3, -4, -5, -6, -7, -8, -9]\n", out.stdout
 
 
 def case_lock_counter():
@@ -80,7 +87,8 @@ def case_dict_workers_on_separate_programs():
 
 
 def main():
-    cases = [case_shared_dict, case_lock_counter, case_dict_workers_on_separate_programs]
+    cases = [case_shared_dict, case_value_array, case_lock_counter,
+             case_dict_workers_on_separate_programs]
     failed = 0
     for case in cases:
         start = time.monotonic()
