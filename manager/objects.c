@@ -10,11 +10,13 @@
 
 #include "server_internal.h"
 #include "sync.h"
+#include "typecode.h"
 
 static const object_type *const creatable_types[] = {
     &type_dict, &type_list, &type_namespace, &type_lock, &type_rlock, &type_condition,
     &type_semaphore, &type_bounded_semaphore, &type_event, &type_barrier,
     &type_queue, &type_joinable_queue,
+    &type_value, &type_array,
 };
 
 static const type_entry *type_lookup(const mpx_server *s, const char *name)

@@ -75,8 +75,7 @@ int iterable_items(call *c, mpx_value *v, mpx_value *tmp, mpx_value **items, siz
 
 /* ---- indices and slices --------------------------------------------------------------- */
 
-/* Python accepts int, and bool as an int, wherever it wants an index. */
-static bool as_index(const mpx_value *v, int64_t *out)
+bool as_index(const mpx_value *v, int64_t *out)
 {
     switch (mpx_value_kind(v)) {
     case MPX_INT:
@@ -102,8 +101,7 @@ static int not_integer_fail(call *c, const mpx_value *v)
                      mpx_kind_name(mpx_value_kind(v)));
 }
 
-/* i, negative counting from the end, as a position below len; false when out of range. */
-static bool item_pos(int64_t i, size_t len, size_t *pos)
+bool item_pos(int64_t i, size_t len, size_t *pos)
 {
     if (i < 0)
         i += (int64_t)len;
@@ -112,12 +110,6 @@ static bool item_pos(int64_t i, size_t len, size_t *pos)
     *pos = (size_t)i;
     return true;
 }
-
-/* The positions a slice selects: start, start + step, ... (len of them). */
-typedef struct span {
-    int64_t start, step;
-    size_t len;
-} span;
 
 static int64_t clamp_bound(int64_t x, int64_t len, int64_t step)
 {
@@ -131,8 +123,7 @@ static int64_t clamp_bound(int64_t x, int64_t len, int64_t step)
     return x;
 }
 
-/* PySlice_Unpack + PySlice_AdjustIndices for a list of length len. */
-static int slice_span(call *c, const mpx_value *slice, size_t length, span *sp)
+int slice_span(call *c, const mpx_value *slice, size_t length, span *sp)
 {
     int64_t start, stop, step = 1, len = (int64_t)length;
     if (mpx_value_slice_part(slice, 2, &step)) {
@@ -154,11 +145,6 @@ static int slice_span(call *c, const mpx_value *slice, size_t length, span *sp)
     else
         sp->len = start < stop ? (size_t)((stop - start - 1) / step + 1) : 0;
     return MPX_OK;
-}
-
-static size_t span_pos(const span *sp, size_t k)
-{
-    return (size_t)(sp->start + (int64_t)k * sp->step);
 }
 
 /* Replaces items [lo, hi) of list by the n cells of src, taking them (src is left None).

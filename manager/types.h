@@ -1,5 +1,5 @@
 /* types.h - helpers shared by the container types (type_dict.c, type_list.c,
- * type_namespace.c), kept to what more than one of them needs.
+ * type_namespace.c, type_array.c), kept to what more than one of them needs.
  *
  * iterable_items() is Python's iter(v) over the value model: it is how dict.update, dict(x),
  * list.extend and slice assignment accept "any iterable", and it never copies a list or
@@ -22,5 +22,27 @@ static inline int call_fail_nomem(call *c)
  * frees *tmp (left None for a list or tuple). *items is NULL when *n is 0. Other kinds
  * fail with TypeError "'int' object is not iterable". Defined in type_list.c. */
 int iterable_items(call *c, mpx_value *v, mpx_value *tmp, mpx_value **items, size_t *n);
+
+/* ---- indices and slices (CPython's rules; defined in type_list.c) ---------------------- */
+
+/* Python accepts int, and bool as an int, wherever it wants an index. */
+bool as_index(const mpx_value *v, int64_t *out);
+/* i, negative counting from the end, as a position below len; false when out of range. */
+bool item_pos(int64_t i, size_t len, size_t *pos);
+
+/* The positions a slice selects: start, start + step, ... (len of them). */
+typedef struct span {
+    int64_t start, step;
+    size_t len;
+} span;
+
+/* PySlice_Unpack + PySlice_AdjustIndices for a sequence of length len: ValueError for a
+ * zero step. */
+int slice_span(call *c, const mpx_value *slice, size_t length, span *sp);
+
+static inline size_t span_pos(const span *sp, size_t k)
+{
+    return (size_t)(sp->start + (int64_t)k * sp->step);
+}
 
 #endif

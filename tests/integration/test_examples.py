@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """test_examples.py - the examples README shows, run for real.
 
-shared_dict and queue_hello must print the Python documentation's lines; lock_counter's
-workers must add up exactly; task_queue runs as Python's remote-manager example does, its
-workers as separate programs, one of them joining after the tasks were put; dict_worker is
-run as the
-two-hosts example runs it: an mpx-manager on a TCP port, three workers started as separate
-programs at once, then --report, which must find every update from every worker.
+shared_dict, queue_hello and value_array must print the Python documentation's lines;
+lock_counter's workers must add up exactly; task_queue runs as Python's remote-manager
+example does, its workers as separate programs, one of them joining after the tasks were
+put; dict_worker is run as the two-hosts example runs it: an mpx-manager on a TCP port,
+three workers started as separate programs at once, then --report, which must find every
+update from every worker.
 Prints "N passed, M failed" last; exits non-zero on any failure.
 """
 import os
@@ -27,6 +27,13 @@ def case_shared_dict():
     assert out.returncode == 0, out.stderr
     assert out.stdout == ("{0.25: None, 1: '1', '2': 2}\n"
                           "[9, 8, 7, 6, 5, 4, 3, 2, 1, 0]\n"), out.stdout
+
+
+def case_value_array():
+    out = subprocess.run([os.path.join(EXAMPLES, "value_array")], capture_output=True,
+                         text=True, timeout=TIMEOUT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "3.1415927\n[0, -1, -2, -3, -4, -5, -6, -7, -8, -9]\n", out.stdout
 
 
 def case_lock_counter():
@@ -119,7 +126,7 @@ def case_task_queue_workers_on_separate_programs():
 
 
 def main():
-    cases = [case_shared_dict, case_queue_hello, case_lock_counter,
+    cases = [case_shared_dict, case_queue_hello, case_value_array, case_lock_counter,
              case_dict_workers_on_separate_programs,
              case_task_queue_workers_on_separate_programs]
     failed = 0
