@@ -2,8 +2,8 @@
  * documentation, in C.
  *
  * The Python original:                      This program:
- *   num = Value('d', 0.0)                     mpx_shared_value_create(c, 'd', 0.0)
- *   arr = Array('i', range(10))               mpx_shared_array_create(c, 'i', [0, ..., 9])
+ *   num = Value('d', 0.0)                     mpx_value_obj_create(c, 'd', 0.0)
+ *   arr = Array('i', range(10))               mpx_array_create(c, 'i', [0, ..., 9])
  *   p = Process(target=f, args=(num, arr))    fork(); the child keeps using num and arr
  *   p.start(); p.join()                       waitpid
  *   print(num.value); print(arr[:])           mpx_value_repr of get() and of arr[:]
@@ -28,25 +28,25 @@ static int fail(const mpx_client *c, int rc, const char *what)
 }
 
 /* Python's f(n, a), run in the child: n.value = 3.1415927; a[i] = -a[i]. */
-static int f(mpx_client *c, mpx_shared_value *n, mpx_shared_array *a)
+static int f(mpx_client *c, mpx_value_obj *n, mpx_array *a)
 {
     size_t len;
-    int rc = mpx_shared_value_set_float(n, 3.1415927);
+    int rc = mpx_value_obj_set_float(n, 3.1415927);
     if (rc != MPX_OK)
         return fail(c, rc, "n.value = 3.1415927");
-    if ((rc = mpx_shared_array_len(a, &len)) != MPX_OK)
+    if ((rc = mpx_array_len(a, &len)) != MPX_OK)
         return fail(c, rc, "len(a)");
     for (size_t i = 0; i < len; i++) {
         int64_t x;
-        if ((rc = mpx_shared_array_get_int(a, (int64_t)i, &x)) != MPX_OK ||
-            (rc = mpx_shared_array_set_int(a, (int64_t)i, -x)) != MPX_OK)
+        if ((rc = mpx_array_get_int(a, (int64_t)i, &x)) != MPX_OK ||
+            (rc = mpx_array_set_int(a, (int64_t)i, -x)) != MPX_OK)
             return fail(c, rc, "a[i] = -a[i]");
     }
     return MPX_OK;
 }
 
 /* Forks the child that runs f and waits for it; MPX_OK when it exited with status 0. */
-static int run_child(mpx_client *c, mpx_shared_value *num, mpx_shared_array *arr)
+static int run_child(mpx_client *c, mpx_value_obj *num, mpx_array *arr)
 {
     pid_t pid = fork();
     if (pid < 0) {
@@ -55,8 +55,8 @@ static int run_child(mpx_client *c, mpx_shared_value *num, mpx_shared_array *arr
     }
     if (pid == 0) { /* the client notices the fork and reconnects on its first call */
         int rc = f(c, num, arr);
-        mpx_shared_value_close(num);
-        mpx_shared_array_close(arr);
+        mpx_value_obj_close(num);
+        mpx_array_close(arr);
         mpx_client_close(c);
         _exit(rc == MPX_OK ? 0 : 1); /* _exit: the parent's stdio buffers are its own */
     }
@@ -87,24 +87,24 @@ static int print_repr(mpx_value *v)
 }
 
 /* print(num.value); print(arr[:]) */
-static int print_both(mpx_client *c, mpx_shared_value *num, mpx_shared_array *arr)
+static int print_both(mpx_client *c, mpx_value_obj *num, mpx_array *arr)
 {
     mpx_value v;
-    int rc = mpx_shared_value_get(num, &v);
+    int rc = mpx_value_obj_get(num, &v);
     if (rc != MPX_OK)
         return fail(c, rc, "num.value");
     if ((rc = print_repr(&v)) != MPX_OK)
         return rc;
-    if ((rc = mpx_shared_array_getslice(arr, NULL, NULL, NULL, &v)) != MPX_OK)
+    if ((rc = mpx_array_getslice(arr, NULL, NULL, NULL, &v)) != MPX_OK)
         return fail(c, rc, "arr[:]");
     return print_repr(&v);
 }
 
 /* num = Value('d', 0.0); arr = Array('i', range(10)) */
-static int create_both(mpx_client *c, mpx_shared_value **num, mpx_shared_array **arr)
+static int create_both(mpx_client *c, mpx_value_obj **num, mpx_array **arr)
 {
     mpx_value zero = mpx_value_float(0.0), items;
-    int rc = mpx_shared_value_create(c, 'd', &zero, num);
+    int rc = mpx_value_obj_create(c, 'd', &zero, num);
     if (rc != MPX_OK)
         return fail(c, rc, "Value('d', 0.0)");
     rc = mpx_value_list(&items, 10);
@@ -113,7 +113,7 @@ static int create_both(mpx_client *c, mpx_shared_value **num, mpx_shared_array *
         rc = mpx_value_append(&items, &item);
     }
     if (rc == MPX_OK)
-        rc = mpx_shared_array_create(c, 'i', &items, arr);
+        rc = mpx_array_create(c, 'i', &items, arr);
     mpx_value_free(&items);
     return rc == MPX_OK ? MPX_OK : fail(c, rc, "Array('i', range(10))");
 }
@@ -127,8 +127,8 @@ int main(void)
         return 1;
     }
     mpx_client *c = NULL;
-    mpx_shared_value *num = NULL;
-    mpx_shared_array *arr = NULL;
+    mpx_value_obj *num = NULL;
+    mpx_array *arr = NULL;
     rc = mpx_manager_connect(m, &c);
     if (rc != MPX_OK)
         fail(c, rc, "connecting to the manager");
@@ -138,8 +138,8 @@ int main(void)
         rc = run_child(c, num, arr);
     if (rc == MPX_OK)
         rc = print_both(c, num, arr);
-    mpx_shared_value_close(num);
-    mpx_shared_array_close(arr);
+    mpx_value_obj_close(num);
+    mpx_array_close(arr);
     mpx_client_close(c);
     mpx_manager_shutdown(m);
     return rc == MPX_OK ? 0 : 1;

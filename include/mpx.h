@@ -21,8 +21,8 @@
 #include "mpx/condition.h"
 #include "mpx/namespace.h"
 #include "mpx/queue.h"
-#include "mpx/shared_value.h"
-#include "mpx/shared_array.h"
+#include "mpx/value_obj.h"
+#include "mpx/array.h"
 #include "mpx/server.h"    /* the manager as an embeddable server */
 #include "mpx/manager.h"   /* a private manager in a forked child */
 

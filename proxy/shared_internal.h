@@ -1,4 +1,4 @@
-/* shared_internal.h - what the Value and Array proxies share (defined in shared_value.c):
+/* shared_internal.h - what the Value and Array proxies share (defined in value_obj.c):
  * the typecode argument, and reading a reply as the C number the caller asked for.
  */
 #ifndef MPX_PROXY_SHARED_INTERNAL_H

@@ -1,13 +1,13 @@
-/* shared_array.c - the Array proxy: one C function per method of the manager's Array.
+/* array.c - the Array proxy: one C function per method of the manager's Array.
  *
  * Indexes travel as int values and slices as slice values built from the caller's three
  * nullable pointers, so the manager applies Python's index and slice rules and all range
  * checks. The typed getters check the reply's kind as the Value proxy's do.
  */
-#include "mpx/shared_array.h"
+#include "mpx/array.h"
 #include "shared_internal.h"
 
-struct mpx_shared_array {
+struct mpx_array {
     struct mpx_proxy base; /* first: the proxy layer allocates and frees the whole struct */
 };
 
@@ -15,16 +15,16 @@ struct mpx_shared_array {
 
 /* ---- constructors ----------------------------------------------------------------------- */
 
-/* The proxy layer allocates sizeof(mpx_shared_array) and hands back its base. */
-static int as_array(int rc, mpx_proxy *p, mpx_shared_array **out)
+/* The proxy layer allocates sizeof(mpx_array) and hands back its base. */
+static int as_array(int rc, mpx_proxy *p, mpx_array **out)
 {
-    *out = (mpx_shared_array *)p;
+    *out = (mpx_array *)p;
     return rc;
 }
 
 /* Opens (name not NULL) or creates Array(typecode, *size_or_init). */
 static int open_or_create(mpx_client *c, const char *name, char typecode,
-                          const mpx_value *size_or_init, mpx_shared_array **out)
+                          const mpx_value *size_or_init, mpx_array **out)
 {
     mpx_value args[2];
     mpx_proxy *p = NULL;
@@ -36,15 +36,15 @@ static int open_or_create(mpx_client *c, const char *name, char typecode,
         return rc;
     args[1] = *size_or_init; /* shallow, borrowed: only args[0] is ours to free */
     if (name != NULL)
-        rc = proxy_open_as(c, ARRAY_TYPE, name, args, 2, sizeof(mpx_shared_array), &p);
+        rc = proxy_open_as(c, ARRAY_TYPE, name, args, 2, sizeof(mpx_array), &p);
     else
-        rc = proxy_create_as(c, ARRAY_TYPE, args, 2, sizeof(mpx_shared_array), &p);
+        rc = proxy_create_as(c, ARRAY_TYPE, args, 2, sizeof(mpx_array), &p);
     mpx_value_free(&args[0]);
     return as_array(rc, p, out);
 }
 
-int mpx_shared_array_open(mpx_client *c, const char *name, char typecode,
-                          const mpx_value *size_or_init, mpx_shared_array **out)
+int mpx_array_open(mpx_client *c, const char *name, char typecode,
+                          const mpx_value *size_or_init, mpx_array **out)
 {
     if (name == NULL) {
         *out = NULL;
@@ -53,44 +53,44 @@ int mpx_shared_array_open(mpx_client *c, const char *name, char typecode,
     return open_or_create(c, name, typecode, size_or_init, out);
 }
 
-int mpx_shared_array_create(mpx_client *c, char typecode, const mpx_value *size_or_init,
-                            mpx_shared_array **out)
+int mpx_array_create(mpx_client *c, char typecode, const mpx_value *size_or_init,
+                            mpx_array **out)
 {
     return open_or_create(c, NULL, typecode, size_or_init, out);
 }
 
-int mpx_shared_array_attach(mpx_client *c, const char *token, mpx_shared_array **out)
+int mpx_array_attach(mpx_client *c, const char *token, mpx_array **out)
 {
     mpx_proxy *p;
-    int rc = proxy_attach_as(c, token, ARRAY_TYPE, sizeof(mpx_shared_array), &p);
+    int rc = proxy_attach_as(c, token, ARRAY_TYPE, sizeof(mpx_array), &p);
     return as_array(rc, p, out);
 }
 
-int mpx_shared_array_from_ref(mpx_client *c, const mpx_value *ref, mpx_shared_array **out)
+int mpx_array_from_ref(mpx_client *c, const mpx_value *ref, mpx_array **out)
 {
     mpx_proxy *p;
-    int rc = proxy_from_ref_as(c, ref, ARRAY_TYPE, sizeof(mpx_shared_array), &p);
+    int rc = proxy_from_ref_as(c, ref, ARRAY_TYPE, sizeof(mpx_array), &p);
     return as_array(rc, p, out);
 }
 
-void mpx_shared_array_close(mpx_shared_array *a)
+void mpx_array_close(mpx_array *a)
 {
     mpx_proxy_close(a != NULL ? &a->base : NULL);
 }
 
-mpx_proxy *mpx_shared_array_proxy(mpx_shared_array *a)
+mpx_proxy *mpx_array_proxy(mpx_array *a)
 {
     return &a->base;
 }
 
-int mpx_shared_array_token(const mpx_shared_array *a, char *buf, size_t size)
+int mpx_array_token(const mpx_array *a, char *buf, size_t size)
 {
     return mpx_proxy_token(&a->base, buf, size);
 }
 
 /* ---- items ---------------------------------------------------------------------------------- */
 
-int mpx_shared_array_len(mpx_shared_array *a, size_t *out)
+int mpx_array_len(mpx_array *a, size_t *out)
 {
     mpx_value reply;
     int rc = proxy_call_expect(&a->base, "__len__", NULL, 0, MPX_INT, &reply);
@@ -103,46 +103,46 @@ int mpx_shared_array_len(mpx_shared_array *a, size_t *out)
     return MPX_OK;
 }
 
-int mpx_shared_array_get(mpx_shared_array *a, int64_t i, mpx_value *out)
+int mpx_array_get(mpx_array *a, int64_t i, mpx_value *out)
 {
     mpx_value arg = mpx_value_int(i);
     return mpx_proxy_call(&a->base, "__getitem__", &arg, 1, out);
 }
 
-int mpx_shared_array_set(mpx_shared_array *a, int64_t i, const mpx_value *val)
+int mpx_array_set(mpx_array *a, int64_t i, const mpx_value *val)
 {
     mpx_value args[2] = {mpx_value_int(i), *val}; /* val: shallow, borrowed */
     return proxy_call_void(&a->base, "__setitem__", args, 2);
 }
 
-int mpx_shared_array_get_int(mpx_shared_array *a, int64_t i, int64_t *out)
+int mpx_array_get_int(mpx_array *a, int64_t i, int64_t *out)
 {
     mpx_value reply;
-    int rc = mpx_shared_array_get(a, i, &reply);
+    int rc = mpx_array_get(a, i, &reply);
     return rc != MPX_OK ? rc : shared_reply_int(&a->base, "__getitem__", &reply, out);
 }
 
-int mpx_shared_array_get_float(mpx_shared_array *a, int64_t i, double *out)
+int mpx_array_get_float(mpx_array *a, int64_t i, double *out)
 {
     mpx_value reply;
-    int rc = mpx_shared_array_get(a, i, &reply);
+    int rc = mpx_array_get(a, i, &reply);
     return rc != MPX_OK ? rc : shared_reply_float(&a->base, "__getitem__", &reply, out);
 }
 
-int mpx_shared_array_set_int(mpx_shared_array *a, int64_t i, int64_t x)
+int mpx_array_set_int(mpx_array *a, int64_t i, int64_t x)
 {
     mpx_value v = mpx_value_int(x);
-    return mpx_shared_array_set(a, i, &v);
+    return mpx_array_set(a, i, &v);
 }
 
-int mpx_shared_array_set_float(mpx_shared_array *a, int64_t i, double x)
+int mpx_array_set_float(mpx_array *a, int64_t i, double x)
 {
     mpx_value v = mpx_value_float(x);
-    return mpx_shared_array_set(a, i, &v);
+    return mpx_array_set(a, i, &v);
 }
 
 /* Builds the slice value for the three nullable parts; a local error is kept on the client. */
-static int make_slice(mpx_shared_array *a, const int64_t *start, const int64_t *stop,
+static int make_slice(mpx_array *a, const int64_t *start, const int64_t *stop,
                       const int64_t *step, mpx_value *out)
 {
     int rc = mpx_value_slice(out, start, stop, step);
@@ -151,7 +151,7 @@ static int make_slice(mpx_shared_array *a, const int64_t *start, const int64_t *
     return MPX_OK;
 }
 
-int mpx_shared_array_getslice(mpx_shared_array *a, const int64_t *start, const int64_t *stop,
+int mpx_array_getslice(mpx_array *a, const int64_t *start, const int64_t *stop,
                               const int64_t *step, mpx_value *out_list)
 {
     mpx_value slice;
@@ -164,7 +164,7 @@ int mpx_shared_array_getslice(mpx_shared_array *a, const int64_t *start, const i
     return rc;
 }
 
-int mpx_shared_array_setslice(mpx_shared_array *a, const int64_t *start, const int64_t *stop,
+int mpx_array_setslice(mpx_array *a, const int64_t *start, const int64_t *stop,
                               const int64_t *step, const mpx_value *items)
 {
     mpx_value args[2];
@@ -177,14 +177,14 @@ int mpx_shared_array_setslice(mpx_shared_array *a, const int64_t *start, const i
     return rc;
 }
 
-int mpx_shared_array_tolist(mpx_shared_array *a, mpx_value *out)
+int mpx_array_tolist(mpx_array *a, mpx_value *out)
 {
     return proxy_call_expect(&a->base, "tolist", NULL, 0, MPX_LIST, out);
 }
 
 /* ---- atomic updates ------------------------------------------------------------------------ */
 
-int mpx_shared_array_add_int(mpx_shared_array *a, int64_t i, int64_t delta, int64_t *result)
+int mpx_array_add_int(mpx_array *a, int64_t i, int64_t delta, int64_t *result)
 {
     mpx_value args[2] = {mpx_value_int(i), mpx_value_int(delta)}, reply;
     int rc = mpx_proxy_call(&a->base, "add", args, 2, &reply);
@@ -195,7 +195,7 @@ int mpx_shared_array_add_int(mpx_shared_array *a, int64_t i, int64_t delta, int6
     return shared_reply_int(&a->base, "add", &reply, result);
 }
 
-int mpx_shared_array_add_float(mpx_shared_array *a, int64_t i, double delta, double *result)
+int mpx_array_add_float(mpx_array *a, int64_t i, double delta, double *result)
 {
     mpx_value args[2] = {mpx_value_int(i), mpx_value_float(delta)}, reply;
     int rc = mpx_proxy_call(&a->base, "add", args, 2, &reply);
@@ -206,7 +206,7 @@ int mpx_shared_array_add_float(mpx_shared_array *a, int64_t i, double delta, dou
     return shared_reply_float(&a->base, "add", &reply, result);
 }
 
-int mpx_shared_array_compare_and_swap(mpx_shared_array *a, int64_t i,
+int mpx_array_compare_and_swap(mpx_array *a, int64_t i,
                                       const mpx_value *expected, const mpx_value *desired,
                                       bool *swapped)
 {
@@ -219,12 +219,12 @@ int mpx_shared_array_compare_and_swap(mpx_shared_array *a, int64_t i,
 
 /* ---- describing ---------------------------------------------------------------------------- */
 
-int mpx_shared_array_typecode(mpx_shared_array *a, char *out)
+int mpx_array_typecode(mpx_array *a, char *out)
 {
     return shared_call_typecode(&a->base, out);
 }
 
-int mpx_shared_array_repr(mpx_shared_array *a, char **out)
+int mpx_array_repr(mpx_array *a, char **out)
 {
     return proxy_call_repr(&a->base, out);
 }

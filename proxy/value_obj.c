@@ -1,4 +1,4 @@
-/* shared_value.c - the Value proxy: one C function per method of the manager's Value, and
+/* value_obj.c - the Value proxy: one C function per method of the manager's Value, and
  * the helpers it shares with the Array proxy (shared_internal.h).
  *
  * The typecode travels as a 1-character str, and every range and kind check is the
@@ -6,16 +6,16 @@
  * getters check the reply's kind: asking for an int from a float Value is MPX_ETYPE, never
  * a silent truncation.
  */
-#include "mpx/shared_value.h"
+#include "mpx/value_obj.h"
 #include "shared_internal.h"
 
-struct mpx_shared_value {
+struct mpx_value_obj {
     struct mpx_proxy base; /* first: the proxy layer allocates and frees the whole struct */
 };
 
 #define VALUE_TYPE "Value"
 
-/* ---- shared with shared_array.c --------------------------------------------------------- */
+/* ---- shared with array.c ----------------------------------------------------------------- */
 
 int shared_typecode_value(mpx_client *c, char typecode, mpx_value *out)
 {
@@ -70,16 +70,16 @@ int shared_call_typecode(mpx_proxy *p, char *out)
 
 /* ---- constructors ----------------------------------------------------------------------- */
 
-/* The proxy layer allocates sizeof(mpx_shared_value) and hands back its base. */
-static int as_value(int rc, mpx_proxy *p, mpx_shared_value **out)
+/* The proxy layer allocates sizeof(mpx_value_obj) and hands back its base. */
+static int as_value(int rc, mpx_proxy *p, mpx_value_obj **out)
 {
-    *out = (mpx_shared_value *)p;
+    *out = (mpx_value_obj *)p;
     return rc;
 }
 
 /* Opens (name not NULL) or creates Value(typecode[, *initial]). */
 static int open_or_create(mpx_client *c, const char *name, char typecode,
-                          const mpx_value *initial, mpx_shared_value **out)
+                          const mpx_value *initial, mpx_value_obj **out)
 {
     mpx_value args[2];
     mpx_proxy *p = NULL;
@@ -91,15 +91,15 @@ static int open_or_create(mpx_client *c, const char *name, char typecode,
     if (initial != NULL)
         args[nargs++] = *initial; /* shallow, borrowed: only args[0] is ours to free */
     if (name != NULL)
-        rc = proxy_open_as(c, VALUE_TYPE, name, args, nargs, sizeof(mpx_shared_value), &p);
+        rc = proxy_open_as(c, VALUE_TYPE, name, args, nargs, sizeof(mpx_value_obj), &p);
     else
-        rc = proxy_create_as(c, VALUE_TYPE, args, nargs, sizeof(mpx_shared_value), &p);
+        rc = proxy_create_as(c, VALUE_TYPE, args, nargs, sizeof(mpx_value_obj), &p);
     mpx_value_free(&args[0]);
     return as_value(rc, p, out);
 }
 
-int mpx_shared_value_open(mpx_client *c, const char *name, char typecode,
-                          const mpx_value *initial, mpx_shared_value **out)
+int mpx_value_obj_open(mpx_client *c, const char *name, char typecode,
+                          const mpx_value *initial, mpx_value_obj **out)
 {
     if (name == NULL) {
         *out = NULL;
@@ -108,82 +108,82 @@ int mpx_shared_value_open(mpx_client *c, const char *name, char typecode,
     return open_or_create(c, name, typecode, initial, out);
 }
 
-int mpx_shared_value_create(mpx_client *c, char typecode, const mpx_value *initial,
-                            mpx_shared_value **out)
+int mpx_value_obj_create(mpx_client *c, char typecode, const mpx_value *initial,
+                            mpx_value_obj **out)
 {
     return open_or_create(c, NULL, typecode, initial, out);
 }
 
-int mpx_shared_value_attach(mpx_client *c, const char *token, mpx_shared_value **out)
+int mpx_value_obj_attach(mpx_client *c, const char *token, mpx_value_obj **out)
 {
     mpx_proxy *p;
-    int rc = proxy_attach_as(c, token, VALUE_TYPE, sizeof(mpx_shared_value), &p);
+    int rc = proxy_attach_as(c, token, VALUE_TYPE, sizeof(mpx_value_obj), &p);
     return as_value(rc, p, out);
 }
 
-int mpx_shared_value_from_ref(mpx_client *c, const mpx_value *ref, mpx_shared_value **out)
+int mpx_value_obj_from_ref(mpx_client *c, const mpx_value *ref, mpx_value_obj **out)
 {
     mpx_proxy *p;
-    int rc = proxy_from_ref_as(c, ref, VALUE_TYPE, sizeof(mpx_shared_value), &p);
+    int rc = proxy_from_ref_as(c, ref, VALUE_TYPE, sizeof(mpx_value_obj), &p);
     return as_value(rc, p, out);
 }
 
-void mpx_shared_value_close(mpx_shared_value *v)
+void mpx_value_obj_close(mpx_value_obj *v)
 {
     mpx_proxy_close(v != NULL ? &v->base : NULL);
 }
 
-mpx_proxy *mpx_shared_value_proxy(mpx_shared_value *v)
+mpx_proxy *mpx_value_obj_proxy(mpx_value_obj *v)
 {
     return &v->base;
 }
 
-int mpx_shared_value_token(const mpx_shared_value *v, char *buf, size_t size)
+int mpx_value_obj_token(const mpx_value_obj *v, char *buf, size_t size)
 {
     return mpx_proxy_token(&v->base, buf, size);
 }
 
 /* ---- reading and writing ------------------------------------------------------------------ */
 
-int mpx_shared_value_get(mpx_shared_value *v, mpx_value *out)
+int mpx_value_obj_get(mpx_value_obj *v, mpx_value *out)
 {
     return mpx_proxy_call(&v->base, "get", NULL, 0, out);
 }
 
-int mpx_shared_value_set(mpx_shared_value *v, const mpx_value *val)
+int mpx_value_obj_set(mpx_value_obj *v, const mpx_value *val)
 {
     return proxy_call_void(&v->base, "set", val, 1);
 }
 
-int mpx_shared_value_get_int(mpx_shared_value *v, int64_t *out)
+int mpx_value_obj_get_int(mpx_value_obj *v, int64_t *out)
 {
     mpx_value reply;
     int rc = mpx_proxy_call(&v->base, "get", NULL, 0, &reply);
     return rc != MPX_OK ? rc : shared_reply_int(&v->base, "get", &reply, out);
 }
 
-int mpx_shared_value_get_float(mpx_shared_value *v, double *out)
+int mpx_value_obj_get_float(mpx_value_obj *v, double *out)
 {
     mpx_value reply;
     int rc = mpx_proxy_call(&v->base, "get", NULL, 0, &reply);
     return rc != MPX_OK ? rc : shared_reply_float(&v->base, "get", &reply, out);
 }
 
-int mpx_shared_value_set_int(mpx_shared_value *v, int64_t x)
+int mpx_value_obj_set_int(mpx_value_obj *v, int64_t x)
 {
     mpx_value arg = mpx_value_int(x);
-    return mpx_shared_value_set(v, &arg);
+    return mpx_value_obj_set(v, &arg);
 }
 
-int mpx_shared_value_set_float(mpx_shared_value *v, double x)
+int mpx_value_obj_set_float(mpx_value_obj *v, double x)
 {
     mpx_value arg = mpx_value_float(x);
-    return mpx_shared_value_set(v, &arg);
+    return mpx_value_obj_set(v, &arg);
 }
 
 /* ---- atomic updates ------------------------------------------------------------------------ */
 
-int mpx_shared_value_add_int(mpx_shared_value *v, int64_t delta, int64_t *result)
+int mpx_value_obj_add_int(mpx_value_obj *v, int64_t delta, int64_t *result)
 {
     mpx_value arg = mpx_value_int(delta), reply;
     int rc = mpx_proxy_call(&v->base, "add", &arg, 1, &reply);
@@ -194,7 +194,7 @@ int mpx_shared_value_add_int(mpx_shared_value *v, int64_t delta, int64_t *result
     return shared_reply_int(&v->base, "add", &reply, result);
 }
 
-int mpx_shared_value_add_float(mpx_shared_value *v, double delta, double *result)
+int mpx_value_obj_add_float(mpx_value_obj *v, double delta, double *result)
 {
     mpx_value arg = mpx_value_float(delta), reply;
     int rc = mpx_proxy_call(&v->base, "add", &arg, 1, &reply);
@@ -205,7 +205,7 @@ int mpx_shared_value_add_float(mpx_shared_value *v, double delta, double *result
     return shared_reply_float(&v->base, "add", &reply, result);
 }
 
-int mpx_shared_value_compare_and_swap(mpx_shared_value *v, const mpx_value *expected,
+int mpx_value_obj_compare_and_swap(mpx_value_obj *v, const mpx_value *expected,
                                       const mpx_value *desired, bool *swapped)
 {
     mpx_value args[2] = {*expected, *desired}, reply; /* shallow, borrowed */
@@ -217,12 +217,12 @@ int mpx_shared_value_compare_and_swap(mpx_shared_value *v, const mpx_value *expe
 
 /* ---- describing ---------------------------------------------------------------------------- */
 
-int mpx_shared_value_typecode(mpx_shared_value *v, char *out)
+int mpx_value_obj_typecode(mpx_value_obj *v, char *out)
 {
     return shared_call_typecode(&v->base, out);
 }
 
-int mpx_shared_value_repr(mpx_shared_value *v, char **out)
+int mpx_value_obj_repr(mpx_value_obj *v, char **out)
 {
     return proxy_call_repr(&v->base, out);
 }

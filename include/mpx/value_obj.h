@@ -1,4 +1,4 @@
-/* mpx/shared_value.h - a proxy to a Value held by a manager: multiprocessing's Value(typecode,
+/* mpx/value_obj.h - a proxy to a Value held by a manager: multiprocessing's Value(typecode,
  * value) in C, with atomic add and compare-and-swap.
  *
  * The typecode is one of the array module's: b B h H i I l L q Q (integers), f d (floats;
@@ -13,8 +13,8 @@
  * scalar out-parameters are left unchanged. Errors keep the manager's message on the
  * client (mpx_client_errmsg).
  */
-#ifndef MPX_SHARED_VALUE_H
-#define MPX_SHARED_VALUE_H
+#ifndef MPX_VALUE_OBJ_H
+#define MPX_VALUE_OBJ_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -28,46 +28,46 @@
 extern "C" {
 #endif
 
-typedef struct mpx_shared_value mpx_shared_value;
+typedef struct mpx_value_obj mpx_value_obj;
 
 /* ---- getting a proxy -------------------------------------------------------------------
  * Each constructor leaves *out a proxy holding one reference to the Value (NULL on
- * failure); release it with mpx_shared_value_close(), before closing the client. */
+ * failure); release it with mpx_value_obj_close(), before closing the client. */
 
 /* The Value registered under name, created on first use as Value(typecode, *initial);
  * initial NULL starts at the typecode's zero (0, 0.0, '\0', b'\x00'). An existing name
  * keeps its value; another type under that name is MPX_EEXIST. An unknown typecode is
  * MPX_EVALUE. */
-int mpx_shared_value_open(mpx_client *c, const char *name, char typecode,
-                          const mpx_value *initial, mpx_shared_value **out);
+int mpx_value_obj_open(mpx_client *c, const char *name, char typecode,
+                          const mpx_value *initial, mpx_value_obj **out);
 /* A new anonymous Value; it lives while some proxy holds it. */
-int mpx_shared_value_create(mpx_client *c, char typecode, const mpx_value *initial,
-                            mpx_shared_value **out);
-/* The Value a token names (mpx_shared_value_token); MPX_ETYPE for another type. */
-int mpx_shared_value_attach(mpx_client *c, const char *token, mpx_shared_value **out);
+int mpx_value_obj_create(mpx_client *c, char typecode, const mpx_value *initial,
+                            mpx_value_obj **out);
+/* The Value a token names (mpx_value_obj_token); MPX_ETYPE for another type. */
+int mpx_value_obj_attach(mpx_client *c, const char *token, mpx_value_obj **out);
 /* The Value a reference value names (borrowed). */
-int mpx_shared_value_from_ref(mpx_client *c, const mpx_value *ref, mpx_shared_value **out);
+int mpx_value_obj_from_ref(mpx_client *c, const mpx_value *ref, mpx_value_obj **out);
 /* Releases the reference and frees the proxy. NULL is fine. */
-void mpx_shared_value_close(mpx_shared_value *v);
+void mpx_value_obj_close(mpx_value_obj *v);
 
 /* The generic proxy inside v, owned by v. */
-mpx_proxy *mpx_shared_value_proxy(mpx_shared_value *v);
-/* Writes the token another process passes to mpx_shared_value_attach; MPX_EINVAL when
+mpx_proxy *mpx_value_obj_proxy(mpx_value_obj *v);
+/* Writes the token another process passes to mpx_value_obj_attach; MPX_EINVAL when
  * size is too small (MPX_TOKEN_MAX always suffices). */
-int mpx_shared_value_token(const mpx_shared_value *v, char *buf, size_t size);
+int mpx_value_obj_token(const mpx_value_obj *v, char *buf, size_t size);
 
 /* ---- reading and writing ----------------------------------------------------------------- */
 
 /* *out = the value: an int, a float, a 1-character str or a 1-byte bytes. */
-int mpx_shared_value_get(mpx_shared_value *v, mpx_value *out);
+int mpx_value_obj_get(mpx_value_obj *v, mpx_value *out);
 /* Stores *val (range-checked by the manager). */
-int mpx_shared_value_set(mpx_shared_value *v, const mpx_value *val);
+int mpx_value_obj_set(mpx_value_obj *v, const mpx_value *val);
 /* The value as an int; MPX_ETYPE (nothing read) when the Value does not hold ints. */
-int mpx_shared_value_get_int(mpx_shared_value *v, int64_t *out);
+int mpx_value_obj_get_int(mpx_value_obj *v, int64_t *out);
 /* The value as a double; an int converts. MPX_ETYPE for u and c. */
-int mpx_shared_value_get_float(mpx_shared_value *v, double *out);
-int mpx_shared_value_set_int(mpx_shared_value *v, int64_t x);
-int mpx_shared_value_set_float(mpx_shared_value *v, double x);
+int mpx_value_obj_get_float(mpx_value_obj *v, double *out);
+int mpx_value_obj_set_int(mpx_value_obj *v, int64_t x);
+int mpx_value_obj_set_float(mpx_value_obj *v, double x);
 
 /* ---- atomic updates ------------------------------------------------------------------------ */
 
@@ -75,20 +75,20 @@ int mpx_shared_value_set_float(mpx_shared_value *v, double x);
  * sum outside the range is MPX_EOVERFLOW and nothing changes. On a float typecode the add
  * happens, but an int *result cannot hold the float sum: MPX_ETYPE when result is not
  * NULL (use add_float there). u and c: MPX_ETYPE. */
-int mpx_shared_value_add_int(mpx_shared_value *v, int64_t delta, int64_t *result);
+int mpx_value_obj_add_int(mpx_value_obj *v, int64_t delta, int64_t *result);
 /* Adds a float delta: f and d only (an integer typecode refuses it with MPX_ETYPE). */
-int mpx_shared_value_add_float(mpx_shared_value *v, double delta, double *result);
+int mpx_value_obj_add_float(mpx_value_obj *v, double delta, double *result);
 /* If the value == *expected (Python's ==, so 1 == 1.0), stores *desired and sets *swapped
  * true; else changes nothing and sets *swapped false. desired is checked either way. */
-int mpx_shared_value_compare_and_swap(mpx_shared_value *v, const mpx_value *expected,
+int mpx_value_obj_compare_and_swap(mpx_value_obj *v, const mpx_value *expected,
                                       const mpx_value *desired, bool *swapped);
 
 /* ---- describing -------------------------------------------------------------------------- */
 
 /* *out = the typecode character. */
-int mpx_shared_value_typecode(mpx_shared_value *v, char *out);
+int mpx_value_obj_typecode(mpx_value_obj *v, char *out);
 /* *out = repr, "Value('d', 0.0)", malloc'd: free it with free(); NULL on failure. */
-int mpx_shared_value_repr(mpx_shared_value *v, char **out);
+int mpx_value_obj_repr(mpx_value_obj *v, char **out);
 
 #ifdef __cplusplus
 }

@@ -1,10 +1,10 @@
-/* mpx/shared_array.h - a proxy to an Array held by a manager: multiprocessing's
+/* mpx/array.h - a proxy to an Array held by a manager: multiprocessing's
  * Array(typecode, size_or_initializer) in C, with atomic add and compare-and-swap per item.
  *
- * The typecodes and their checks are Value's (mpx/shared_value.h). The length is fixed at
+ * The typecodes and their checks are Value's (mpx/value_obj.h). The length is fixed at
  * creation. Indexes follow Python: negative ones count from the end, one out of range is
  * MPX_EINDEX. A slice is three pointers, start, stop and step, each NULL for Python's
- * None: mpx_shared_array_getslice(a, NULL, NULL, NULL, &out) is a[:]. A slice assignment
+ * None: mpx_array_getslice(a, NULL, NULL, NULL, &out) is a[:]. A slice assignment
  * must give exactly as many items as the slice selects (MPX_EVALUE otherwise), and if any
  * item is refused nothing is stored. The manager keeps the items packed (the typecode's
  * size each), so large arrays are cheap.
@@ -14,8 +14,8 @@
  * scalar out-parameters are left unchanged. Errors keep the manager's message on the
  * client (mpx_client_errmsg).
  */
-#ifndef MPX_SHARED_ARRAY_H
-#define MPX_SHARED_ARRAY_H
+#ifndef MPX_ARRAY_H
+#define MPX_ARRAY_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,71 +29,71 @@
 extern "C" {
 #endif
 
-typedef struct mpx_shared_array mpx_shared_array;
+typedef struct mpx_array mpx_array;
 
 /* ---- getting a proxy -------------------------------------------------------------------
  * Each constructor leaves *out a proxy holding one reference to the Array (NULL on
- * failure); release it with mpx_shared_array_close(), before closing the client. */
+ * failure); release it with mpx_array_close(), before closing the client. */
 
 /* The Array registered under name, created on first use as Array(typecode,
  * *size_or_init): an int n >= 0 gives n zeros; a list or tuple gives its items (a str
  * also works for 'u', a bytes for 'c'). An existing name keeps its items. */
-int mpx_shared_array_open(mpx_client *c, const char *name, char typecode,
-                          const mpx_value *size_or_init, mpx_shared_array **out);
+int mpx_array_open(mpx_client *c, const char *name, char typecode,
+                          const mpx_value *size_or_init, mpx_array **out);
 /* A new anonymous Array; it lives while some proxy holds it. */
-int mpx_shared_array_create(mpx_client *c, char typecode, const mpx_value *size_or_init,
-                            mpx_shared_array **out);
-/* The Array a token names (mpx_shared_array_token); MPX_ETYPE for another type. */
-int mpx_shared_array_attach(mpx_client *c, const char *token, mpx_shared_array **out);
+int mpx_array_create(mpx_client *c, char typecode, const mpx_value *size_or_init,
+                            mpx_array **out);
+/* The Array a token names (mpx_array_token); MPX_ETYPE for another type. */
+int mpx_array_attach(mpx_client *c, const char *token, mpx_array **out);
 /* The Array a reference value names (borrowed). */
-int mpx_shared_array_from_ref(mpx_client *c, const mpx_value *ref, mpx_shared_array **out);
+int mpx_array_from_ref(mpx_client *c, const mpx_value *ref, mpx_array **out);
 /* Releases the reference and frees the proxy. NULL is fine. */
-void mpx_shared_array_close(mpx_shared_array *a);
+void mpx_array_close(mpx_array *a);
 
 /* The generic proxy inside a, owned by a. */
-mpx_proxy *mpx_shared_array_proxy(mpx_shared_array *a);
-/* Writes the token another process passes to mpx_shared_array_attach; MPX_EINVAL when
+mpx_proxy *mpx_array_proxy(mpx_array *a);
+/* Writes the token another process passes to mpx_array_attach; MPX_EINVAL when
  * size is too small (MPX_TOKEN_MAX always suffices). */
-int mpx_shared_array_token(const mpx_shared_array *a, char *buf, size_t size);
+int mpx_array_token(const mpx_array *a, char *buf, size_t size);
 
 /* ---- items ----------------------------------------------------------------------------- */
 
 /* *out = len(a). */
-int mpx_shared_array_len(mpx_shared_array *a, size_t *out);
+int mpx_array_len(mpx_array *a, size_t *out);
 /* *out = a[i]. */
-int mpx_shared_array_get(mpx_shared_array *a, int64_t i, mpx_value *out);
+int mpx_array_get(mpx_array *a, int64_t i, mpx_value *out);
 /* a[i] = *val. */
-int mpx_shared_array_set(mpx_shared_array *a, int64_t i, const mpx_value *val);
+int mpx_array_set(mpx_array *a, int64_t i, const mpx_value *val);
 /* a[i] as an int; MPX_ETYPE (nothing read) when the Array does not hold ints. */
-int mpx_shared_array_get_int(mpx_shared_array *a, int64_t i, int64_t *out);
+int mpx_array_get_int(mpx_array *a, int64_t i, int64_t *out);
 /* a[i] as a double; an int converts. MPX_ETYPE for u and c. */
-int mpx_shared_array_get_float(mpx_shared_array *a, int64_t i, double *out);
-int mpx_shared_array_set_int(mpx_shared_array *a, int64_t i, int64_t x);
-int mpx_shared_array_set_float(mpx_shared_array *a, int64_t i, double x);
+int mpx_array_get_float(mpx_array *a, int64_t i, double *out);
+int mpx_array_set_int(mpx_array *a, int64_t i, int64_t x);
+int mpx_array_set_float(mpx_array *a, int64_t i, double x);
 
 /* *out_list = a[start:stop:step], a new local list. */
-int mpx_shared_array_getslice(mpx_shared_array *a, const int64_t *start, const int64_t *stop,
+int mpx_array_getslice(mpx_array *a, const int64_t *start, const int64_t *stop,
                               const int64_t *step, mpx_value *out_list);
 /* a[start:stop:step] = *items (a list or tuple of exactly the slice's length). */
-int mpx_shared_array_setslice(mpx_shared_array *a, const int64_t *start, const int64_t *stop,
+int mpx_array_setslice(mpx_array *a, const int64_t *start, const int64_t *stop,
                               const int64_t *step, const mpx_value *items);
 /* *out = all the items as a new local list. */
-int mpx_shared_array_tolist(mpx_shared_array *a, mpx_value *out);
+int mpx_array_tolist(mpx_array *a, mpx_value *out);
 
 /* ---- atomic updates ------------------------------------------------------------------------
- * As mpx_shared_value_add_int, _add_float and _compare_and_swap, on item i. */
-int mpx_shared_array_add_int(mpx_shared_array *a, int64_t i, int64_t delta, int64_t *result);
-int mpx_shared_array_add_float(mpx_shared_array *a, int64_t i, double delta, double *result);
-int mpx_shared_array_compare_and_swap(mpx_shared_array *a, int64_t i,
+ * As mpx_value_obj_add_int, _add_float and _compare_and_swap, on item i. */
+int mpx_array_add_int(mpx_array *a, int64_t i, int64_t delta, int64_t *result);
+int mpx_array_add_float(mpx_array *a, int64_t i, double delta, double *result);
+int mpx_array_compare_and_swap(mpx_array *a, int64_t i,
                                       const mpx_value *expected, const mpx_value *desired,
                                       bool *swapped);
 
 /* ---- describing -------------------------------------------------------------------------- */
 
 /* *out = the typecode character. */
-int mpx_shared_array_typecode(mpx_shared_array *a, char *out);
+int mpx_array_typecode(mpx_array *a, char *out);
 /* *out = repr, "array('i', [0, 1, 2])", malloc'd: free it with free(); NULL on failure. */
-int mpx_shared_array_repr(mpx_shared_array *a, char **out);
+int mpx_array_repr(mpx_array *a, char **out);
 
 #ifdef __cplusplus
 }
