@@ -224,6 +224,18 @@ int t_finish(void)
     return cases_failed == 0 && cases_passed > 0 ? 0 : 1;
 }
 
+int t_finish_with_manager(t_manager *m)
+{
+    bool alive = t_manager_alive(m);
+    if (!alive)
+        printf("FAIL the manager died during the run\n");
+    int st = t_manager_stop(m);
+    if (st != 0)
+        printf("FAIL mpx-manager exit status %d after SIGTERM (expected 0)\n", st);
+    int rc = t_finish();
+    return rc != 0 || st != 0 || !alive ? 1 : 0;
+}
+
 /* ---- the manager ----------------------------------------------------------------------- */
 
 static void remove_dir(const char *dir)

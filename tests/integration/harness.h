@@ -124,6 +124,9 @@ void t_run_case(const char *name, t_case_fn fn, void *arg, int timeout_ms);
 #define T_RUN(fn, arg) t_run_case(#fn, (fn), (arg), 30000)
 /* Prints "N passed, M failed"; returns the exit status for main (0 when none failed). */
 int t_finish(void);
+/* The end of a test program with one manager: the manager must still be running, and
+ * must exit 0 on SIGTERM (each said as a FAIL line); then t_finish. Returns main's status. */
+int t_finish_with_manager(t_manager *m);
 
 /* ---- workers ---------------------------------------------------------------------------
  * Forks n children running fn(index, arg) (index 0..n-1); each exits 0 when fn returns.

@@ -532,12 +532,5 @@ int main(int argc, char **argv)
     T_RUN(case_fork_child_closes_without_calling, NULL);
     t_run_case("case_many_children_inherit_one_client", case_many_children_inherit_one_client,
                NULL, 90000);
-    bool alive = t_manager_alive(&M);
-    if (!alive)
-        printf("FAIL the manager died during the run\n");
-    int st = t_manager_stop(&M);
-    if (st != 0)
-        printf("FAIL mpx-manager exit status %d after SIGTERM (expected 0)\n", st);
-    int rc = t_finish();
-    return rc != 0 || st != 0 || !alive ? 1 : 0;
+    return t_finish_with_manager(&M);
 }

@@ -812,12 +812,5 @@ int main(void)
     T_RUN(case_anonymous_lifetime, NULL);
     T_RUN(case_token_attach, NULL);
     T_RUN(case_from_ref, NULL);
-    bool alive = t_manager_alive(&M);
-    if (!alive)
-        printf("FAIL the manager died during the run\n");
-    int st = t_manager_stop(&M);
-    if (st != 0)
-        printf("FAIL mpx-manager exit status %d after SIGTERM (expected 0)\n", st);
-    int rc = t_finish();
-    return rc != 0 || st != 0 || !alive ? 1 : 0;
+    return t_finish_with_manager(&M);
 }

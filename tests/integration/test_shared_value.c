@@ -307,12 +307,5 @@ int main(void)
     t_run_case("case_compare_and_swap_counter", case_compare_and_swap_counter, NULL, 90000);
     T_RUN(case_errors, NULL);
     T_RUN(case_attach_by_token, NULL);
-    bool alive = t_manager_alive(&M);
-    if (!alive)
-        printf("FAIL the manager died during the run\n");
-    int st = t_manager_stop(&M);
-    if (st != 0)
-        printf("FAIL mpx-manager exit status %d after SIGTERM (expected 0)\n", st);
-    int rc = t_finish();
-    return rc != 0 || st != 0 || !alive ? 1 : 0;
+    return t_finish_with_manager(&M);
 }

@@ -76,12 +76,11 @@ static inline void th_make_fails(const object_type *type, const char *ctor_args,
     object_clear(&f.obj);
 }
 
-/* Calls method with args (a tuple literal); checks repr(result), or the error (and that
- * a failed call left no result). */
-static inline void th_check(type_fixture *f, const char *method, const char *args,
-                            const char *want)
+/* Calls method with the arguments in a (a tuple value, consumed); checks repr(result), or
+ * the error (and that a failed call left no result). */
+static inline void th_check_args(type_fixture *f, const char *method, mpx_value a,
+                                 const char *want)
 {
-    mpx_value a = th_parse(args);
     call c = {.args = mpx_value_items(&a), .nargs = mpx_value_len(&a)};
     int rc = object_invoke(&f->obj, method, &c);
     char *got;
@@ -92,11 +91,20 @@ static inline void th_check(type_fixture *f, const char *method, const char *arg
         assert_int_equal(mpx_value_kind(&c.result), MPX_NONE);
         got = th_outcome(rc, &c);
     }
-    if (strcmp(got, want) != 0)
+    if (strcmp(got, want) != 0) {
+        char *args = mpx_value_repr(&a);
         fail_msg("%s.%s%s: got %s, want %s", f->obj.type->name, method, args, got, want);
+    }
     free(got);
     mpx_value_free(&c.result);
     mpx_value_free(&a);
+}
+
+/* th_check_args with args given as a tuple literal. */
+static inline void th_check(type_fixture *f, const char *method, const char *args,
+                            const char *want)
+{
+    th_check_args(f, method, th_parse(args), want);
 }
 
 #endif
