@@ -34,6 +34,8 @@ struct mpx_client {
     mpx_client_opts opts;
     int fd;             /* -1 when not connected */
     pid_t pid;          /* the process that owns fd */
+    frame_reader in;    /* replies received and not yet taken */
+    int64_t rcv_timeo_ms; /* fd's SO_RCVTIMEO, 0 when none (sock_recv_some) */
     uint64_t next_call_id;
     int err;
     char errmsg[MPX_ERRMSG_MAX];
@@ -154,6 +156,8 @@ static void disconnect(mpx_client *c)
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
+    frame_reader_free(&c->in); /* what was buffered belonged to that connection */
+    frame_reader_init(&c->in, c->opts.max_message);
 }
 
 /* Connects and authenticates; the connection then belongs to this process. */
@@ -165,11 +169,16 @@ static int dial(mpx_client *c)
     if (rc != MPX_OK)
         return client_fail(c, rc, "cannot connect to %s: %s", c->address, err);
     rc = auth_client_handshake(fd, c->key, c->keylen, deadline, err, sizeof err);
+    if (rc == MPX_OK && sock_set_blocking(fd) != MPX_OK) {
+        rc = MPX_EIO;
+        snprintf(err, sizeof err, "cannot make the socket blocking");
+    }
     if (rc != MPX_OK) {
         close(fd);
         return client_fail(c, rc, "handshake with %s failed: %s", c->address, err);
     }
     c->fd = fd;
+    c->rcv_timeo_ms = 0;
     c->pid = getpid();
     return MPX_OK;
 }
@@ -187,6 +196,7 @@ int mpx_client_connect(const char *address, const void *authkey, size_t keylen,
         c->opts = *opts;
     else
         mpx_client_opts_init(&c->opts);
+    frame_reader_init(&c->in, c->opts.max_message);
     snprintf(c->address, sizeof c->address, "%s", address ? address : "");
     char err[MPX_ERRMSG_MAX - 64];
     if (address_parse(c->address, &c->addr, err, sizeof err) != MPX_OK)
@@ -217,6 +227,7 @@ void mpx_client_close(mpx_client *c)
     if (c->pid != 0)
         unregister_client(c);
     disconnect(c); /* in a child, only its own copy: the parent's connection is unaffected */
+    frame_reader_free(&c->in);
     free(c->key);
     free(c);
 }
@@ -267,20 +278,42 @@ static int lost(mpx_client *c, int rc, const char *what)
                        mpx_strerror(rc));
 }
 
-static int read_reply(mpx_client *c, uint64_t call_id, int64_t deadline, mpx_value *result)
+/* The next reply frame, from what is buffered or else from one receive: MPX_OK with
+ * frame pointing into c->in (valid until the next call here), or an error recorded on
+ * the client (the connection dropped unless it is a timeout). */
+static int next_frame(mpx_client *c, int64_t deadline, const uint8_t **frame, size_t *len)
 {
     for (;;) {
-        uint8_t *frame;
-        size_t len;
-        int rc = sock_recv_frame(c->fd, c->opts.max_message, &frame, &len, deadline);
+        int rc = frame_reader_next(&c->in, frame, len);
+        if (rc == 1)
+            return MPX_OK;
+        if (rc < 0)
+            return lost(c, rc, rc == MPX_ETOOBIG ? "reading a reply over the size limit"
+                                                 : "reading a reply");
+        uint8_t *ptr;
+        size_t avail, got;
+        if (frame_reader_reserve(&c->in, 65536, &ptr, &avail) != MPX_OK)
+            return lost(c, MPX_ENOMEM, "reading a reply");
+        rc = sock_recv_some(c->fd, ptr, avail, deadline, &c->rcv_timeo_ms, &got);
         if (rc == MPX_ETIMEOUT)
             return client_fail(c, rc, "no reply from %s in time", c->address);
         if (rc != MPX_OK)
             return lost(c, rc, "reading a reply");
+        frame_reader_commit(&c->in, got);
+    }
+}
+
+static int read_reply(mpx_client *c, uint64_t call_id, int64_t deadline, mpx_value *result)
+{
+    for (;;) {
+        const uint8_t *frame;
+        size_t len;
+        int rc = next_frame(c, deadline, &frame, &len);
+        if (rc != MPX_OK)
+            return rc;
         mpx_reply rep;
         char err[MPX_ERRMSG_MAX - 64];
         rc = codec_reply_decode(frame, len, &rep, err, sizeof err);
-        free(frame);
         if (rc != MPX_OK) {
             disconnect(c);
             return client_fail(c, rc, "bad reply from %s: %s", c->address, err);

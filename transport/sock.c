@@ -138,7 +138,7 @@ static int write_iov(int fd, struct iovec *iov, int iovcnt, int64_t deadline)
 {
     while (iovcnt > 0) {
         struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)iovcnt};
-        ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+        ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -232,4 +232,50 @@ int sock_recv_frame(int fd, size_t max, uint8_t **payload, size_t *len, int64_t 
     *payload = buf;
     *len = (size_t)n;
     return MPX_OK;
+}
+
+int sock_set_blocking(int fd)
+{
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+        return MPX_EIO;
+    return MPX_OK;
+}
+
+/* Makes the socket's receive timeout end no later than left_ms from now. */
+static int bound_recv_timeout(int fd, int64_t left_ms, int64_t *timeo_ms)
+{
+    /* No deadline, or a timeout set that ends sooner: recv may only wake up early, and
+     * the caller's loop goes round again. */
+    if (left_ms < 0 || (*timeo_ms > 0 && *timeo_ms <= left_ms))
+        return MPX_OK;
+    struct timeval tv = {.tv_sec = left_ms / 1000, .tv_usec = (left_ms % 1000) * 1000};
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0)
+        return MPX_EIO;
+    *timeo_ms = left_ms;
+    return MPX_OK;
+}
+
+int sock_recv_some(int fd, void *buf, size_t cap, int64_t deadline, int64_t *timeo_ms,
+                   size_t *got)
+{
+    for (;;) {
+        int64_t left = -1;
+        if (deadline >= 0) {
+            left = deadline - sock_now_ms();
+            if (left <= 0)
+                return MPX_ETIMEOUT;
+        }
+        if (bound_recv_timeout(fd, left, timeo_ms) != MPX_OK)
+            return MPX_EIO;
+        ssize_t n = recv(fd, buf, cap, 0);
+        if (n > 0) {
+            *got = (size_t)n;
+            return MPX_OK;
+        }
+        if (n == 0)
+            return MPX_ECLOSED;
+        if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+            return MPX_EIO;
+    }
 }

@@ -29,4 +29,14 @@ int sock_send_frame(int fd, const void *payload, size_t len, int64_t deadline);
  * when the header announces more than max (nothing more is read). */
 int sock_recv_frame(int fd, size_t max, uint8_t **payload, size_t *len, int64_t deadline);
 
+/* The fast path of a client waiting for replies. sock_set_blocking clears O_NONBLOCK once
+ * (the functions above never block: they pass MSG_DONTWAIT and poll). sock_recv_some
+ * then receives what has arrived, at least one byte, into buf with one blocking recv
+ * bounded by SO_RCVTIMEO, so a reply costs one syscall instead of poll + recv. *timeo_ms
+ * caches the socket's receive timeout (start it at 0: none set); it is changed only when
+ * it would outlast the deadline. MPX_OK (*got > 0), MPX_ETIMEOUT, MPX_ECLOSED, MPX_EIO. */
+int sock_set_blocking(int fd);
+int sock_recv_some(int fd, void *buf, size_t cap, int64_t deadline, int64_t *timeo_ms,
+                   size_t *got);
+
 #endif
