@@ -35,6 +35,11 @@ struct mpx_client {
     int fd;             /* -1 when not connected */
     pid_t pid;          /* the process that owns fd */
     frame_reader in;    /* replies received and not yet taken */
+    uint8_t *out;       /* request frames appended and not yet sent */
+    size_t out_len;
+    size_t out_cap;
+    size_t pending;     /* appended calls whose reply has not been taken */
+    uint64_t first_pending_id; /* replies to lower ids are late ones of timed-out calls */
     int64_t rcv_timeo_ms; /* fd's SO_RCVTIMEO, 0 when none (sock_recv_some) */
     uint64_t next_call_id;
     int err;
@@ -158,6 +163,8 @@ static void disconnect(mpx_client *c)
     c->fd = -1;
     frame_reader_free(&c->in); /* what was buffered belonged to that connection */
     frame_reader_init(&c->in, c->opts.max_message);
+    c->out_len = 0;           /* and so did every call not yet answered */
+    c->pending = 0;
 }
 
 /* Connects and authenticates; the connection then belongs to this process. */
@@ -228,6 +235,7 @@ void mpx_client_close(mpx_client *c)
         unregister_client(c);
     disconnect(c); /* in a child, only its own copy: the parent's connection is unaffected */
     frame_reader_free(&c->in);
+    free(c->out);
     free(c->key);
     free(c);
 }
@@ -333,14 +341,15 @@ static int read_reply(mpx_client *c, uint64_t call_id, int64_t deadline, mpx_val
     }
 }
 
-static int call_once(mpx_client *c, uint64_t object_id, const char *method,
-                     const mpx_value *args, size_t nargs, double timeout, reply_wait how,
-                     mpx_value *result)
+/* Encodes a request frame onto c->out; *call_id is its id. */
+static int append_request(mpx_client *c, uint64_t object_id, const char *method,
+                          const mpx_value *args, size_t nargs, double timeout,
+                          uint64_t *call_id)
 {
     uint8_t *buf;
     size_t len;
-    uint64_t call_id = c->next_call_id++;
-    int rc = codec_request_encode(call_id, object_id, method, args, nargs, timeout >= 0,
+    uint64_t id = c->next_call_id++;
+    int rc = codec_request_encode(id, object_id, method, args, nargs, timeout >= 0,
                                   timeout >= 0 ? timeout : 0, &buf, &len);
     if (rc != MPX_OK)
         return client_fail(c, rc, "cannot encode the arguments of %s: %s", method,
@@ -349,12 +358,63 @@ static int call_once(mpx_client *c, uint64_t object_id, const char *method,
         free(buf);
         return client_fail(c, MPX_ETOOBIG, "request of %zu bytes is over the limit", len);
     }
-    int64_t deadline = reply_deadline(c, timeout, how);
-    rc = sock_send_frame(c->fd, buf, len, deadline);
+    size_t need = c->out_len + FRAME_HEADER_MAX + len;
+    if (need > c->out_cap) {
+        size_t cap = c->out_cap ? c->out_cap : 4096;
+        while (cap < need)
+            cap *= 2;
+        uint8_t *out = realloc(c->out, cap);
+        if (out == NULL) {
+            free(buf);
+            return client_fail(c, MPX_ENOMEM, "out of memory");
+        }
+        c->out = out;
+        c->out_cap = cap;
+    }
+    c->out_len += frame_header_encode(len, c->out + c->out_len);
+    memcpy(c->out + c->out_len, buf, len);
+    c->out_len += len;
     free(buf);
+    *call_id = id;
+    return MPX_OK;
+}
+
+/* Sends every appended request in one write. */
+static int flush_requests(mpx_client *c, int64_t deadline)
+{
+    if (c->out_len == 0)
+        return MPX_OK;
+    int rc = sock_write_all(c->fd, c->out, c->out_len, deadline);
+    c->out_len = 0;
+    return rc == MPX_OK ? MPX_OK : lost(c, rc, "sending requests");
+}
+
+static int call_once(mpx_client *c, uint64_t object_id, const char *method,
+                     const mpx_value *args, size_t nargs, double timeout, reply_wait how,
+                     mpx_value *result)
+{
+    uint64_t call_id;
+    int rc = append_request(c, object_id, method, args, nargs, timeout, &call_id);
     if (rc != MPX_OK)
-        return lost(c, rc, "sending a request");
+        return rc;
+    int64_t deadline = reply_deadline(c, timeout, how);
+    if ((rc = flush_requests(c, deadline)) != MPX_OK)
+        return rc;
     return read_reply(c, call_id, deadline, result);
+}
+
+/* What every entry point does first: clears the last error; a child after fork gets its
+ * own connection (appended calls of the parent are the parent's). */
+static int prepare(mpx_client *c)
+{
+    c->err = MPX_OK;
+    c->errmsg[0] = '\0';
+    int rc;
+    if (c->pid != 0 && c->pid != getpid() && (rc = reconnect_after_fork(c)) != MPX_OK)
+        return rc;
+    if (c->fd < 0)
+        return client_fail(c, MPX_ECLOSED, "not connected to %s", c->address);
+    return MPX_OK;
 }
 
 static int client_call(mpx_client *c, uint64_t object_id, const char *method,
@@ -366,11 +426,13 @@ static int client_call(mpx_client *c, uint64_t object_id, const char *method,
     c->errmsg[0] = '\0';
     if (method == NULL || (nargs > 0 && args == NULL))
         return client_fail(c, MPX_EINVAL, "no method or no arguments given");
-    int rc;
-    if (c->pid != 0 && c->pid != getpid() && (rc = reconnect_after_fork(c)) != MPX_OK)
+    int rc = prepare(c);
+    if (rc != MPX_OK)
         return rc;
-    if (c->fd < 0)
-        return client_fail(c, MPX_ECLOSED, "not connected to %s", c->address);
+    if (c->pending > 0 || c->out_len > 0)
+        return client_fail(c, MPX_EINVAL, "%zu pipelined calls are unanswered: take their "
+                           "replies (mpx_client_get_reply) before a synchronous call",
+                           c->pending);
     return call_once(c, object_id, method, args, nargs, timeout, how, result);
 }
 
@@ -385,6 +447,76 @@ int mpx_client_call_wait(mpx_client *c, uint64_t object_id, const char *method,
                          mpx_value *result)
 {
     return client_call(c, object_id, method, args, nargs, timeout, WAIT_CALL, result);
+}
+
+/* ---- pipelining -------------------------------------------------------------------------- */
+
+int mpx_client_append(mpx_client *c, uint64_t object_id, const char *method,
+                      const mpx_value *args, size_t nargs, double timeout, uint64_t *call_id)
+{
+    if (method == NULL || (nargs > 0 && args == NULL) || call_id == NULL)
+        return client_fail(c, MPX_EINVAL, "no method, arguments or call id given");
+    int rc = prepare(c);
+    if (rc != MPX_OK)
+        return rc;
+    if ((rc = append_request(c, object_id, method, args, nargs, timeout, call_id)) != MPX_OK)
+        return rc;
+    if (c->pending++ == 0)
+        c->first_pending_id = *call_id;
+    return MPX_OK;
+}
+
+int mpx_client_flush(mpx_client *c)
+{
+    int rc = prepare(c);
+    if (rc != MPX_OK)
+        return rc;
+    return flush_requests(c, sock_deadline(c->opts.call_timeout_ms));
+}
+
+int mpx_client_get_reply(mpx_client *c, double timeout, uint64_t *call_id, int *status,
+                         mpx_value *result)
+{
+    *result = mpx_value_none();
+    *call_id = 0;
+    *status = MPX_OK;
+    int rc = prepare(c);
+    if (rc != MPX_OK)
+        return rc;
+    if (c->pending == 0)
+        return client_fail(c, MPX_EINVAL, "no pipelined call is waiting for its reply");
+    int64_t deadline = timeout < 0 ? -1 : sock_deadline((int64_t)(timeout * 1000));
+    if ((rc = flush_requests(c, sock_deadline(c->opts.call_timeout_ms))) != MPX_OK)
+        return rc;
+    mpx_reply rep;
+    for (;;) {
+        const uint8_t *frame;
+        size_t len;
+        if ((rc = next_frame(c, deadline, &frame, &len)) != MPX_OK)
+            return rc;
+        char err[MPX_ERRMSG_MAX - 64];
+        if ((rc = codec_reply_decode(frame, len, &rep, err, sizeof err)) != MPX_OK) {
+            disconnect(c);
+            return client_fail(c, rc, "bad reply from %s: %s", c->address, err);
+        }
+        if (rep.call_id >= c->first_pending_id)
+            break;
+        codec_reply_clear(&rep); /* the late reply of a synchronous call that timed out */
+    }
+    c->pending--;
+    *call_id = rep.call_id;
+    *status = rep.err;
+    if (rep.err != MPX_OK)
+        client_fail(c, rep.err, "%s", rep.message);
+    else
+        mpx_value_move(result, &rep.value);
+    codec_reply_clear(&rep);
+    return MPX_OK;
+}
+
+size_t mpx_client_pending(const mpx_client *c)
+{
+    return c->pending;
 }
 
 /* ---- manager-level calls ------------------------------------------------------------------ */

@@ -174,6 +174,14 @@ int mpx_proxy_call(mpx_proxy *p, const char *method, const mpx_value *args, size
     return mpx_client_call(p->client, p->id, method, args, nargs, -1, result);
 }
 
+int mpx_proxy_append(mpx_proxy *p, const char *method, const mpx_value *args, size_t nargs,
+                     double timeout, uint64_t *call_id)
+{
+    if (p->client == NULL)
+        return MPX_ECLOSED; /* its client was closed first */
+    return mpx_client_append(p->client, p->id, method, args, nargs, timeout, call_id);
+}
+
 int proxy_call_expect(mpx_proxy *p, const char *method, const mpx_value *args, size_t nargs,
                       mpx_kind kind, mpx_value *out)
 {

@@ -59,6 +59,28 @@ int mpx_client_call_wait(mpx_client *c, uint64_t object_id, const char *method,
                          const mpx_value *args, size_t nargs, double timeout,
                          mpx_value *result);
 
+/* ---- pipelining, as hiredis's redisAppendCommand / redisGetReply -----------------------
+ * mpx_client_append encodes a call into the client's send buffer without sending it and
+ * gives its call id; mpx_client_flush sends everything appended in one write, and
+ * mpx_client_get_reply (which flushes first) takes the next reply that arrives, for
+ * whichever appended call it answers. Replies of calls that answer at once come in the
+ * order of the calls; a call that waits on the manager (a get on an empty queue, an
+ * acquire) is answered when it is done, after later calls. While appended calls are
+ * unanswered the synchronous calls refuse with MPX_EINVAL instead of losing replies.
+ * A lost connection loses every unanswered call (mpx_client_pending() is then 0). */
+int mpx_client_append(mpx_client *c, uint64_t object_id, const char *method,
+                      const mpx_value *args, size_t nargs, double timeout, uint64_t *call_id);
+int mpx_client_flush(mpx_client *c);
+/* Waits at most timeout seconds (negative: as long as it takes) for the next reply. Returns
+ * MPX_OK when one was read: *call_id says which call, *status is that call's outcome
+ * (MPX_OK with *result owned by the caller, or its error with the manager's message in
+ * mpx_client_errmsg). Otherwise the client's own error: MPX_ETIMEOUT (nothing lost),
+ * MPX_EINVAL when no call is pending, or the connection's failure. */
+int mpx_client_get_reply(mpx_client *c, double timeout, uint64_t *call_id, int *status,
+                         mpx_value *result);
+/* The number of appended calls not yet answered. */
+size_t mpx_client_pending(const mpx_client *c);
+
 /* Manager-level calls (object 0). create makes an anonymous object of the type with the
  * constructor args, open finds the object registered under name or creates it; both give
  * back a reference value (kind MPX_REF) that this session holds one reference to. */

@@ -46,6 +46,11 @@ int mpx_proxy_call(mpx_proxy *p, const char *method, const mpx_value *args, size
 int mpx_proxy_call_timeout(mpx_proxy *p, const char *method, const mpx_value *args,
                            size_t nargs, double timeout, mpx_value *result);
 
+/* Appends a call of any method to the proxy's client's pipeline (mpx_client_append): the
+ * reply comes through mpx_client_get_reply with *call_id. */
+int mpx_proxy_append(mpx_proxy *p, const char *method, const mpx_value *args, size_t nargs,
+                     double timeout, uint64_t *call_id);
+
 /* Writes the token; MPX_EINVAL when size is too small. */
 int mpx_proxy_token(const mpx_proxy *p, char *buf, size_t size);
 /* The address part of a token, to connect a client to before attaching. */
