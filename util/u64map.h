@@ -1,12 +1,12 @@
 /* u64map.h - an open-addressing hash map from 64-bit ids to pointers.
  *
- * Used for the object table (id -> object) and each session's references (id -> count
- * stored in the pointer). Linear probing with backward-shift deletion: no tombstones, so
+ * Used for the manager's object table (id -> object), each session's references (id ->
+ * count stored in the pointer), and the async client's calls in flight (call id -> call). Linear probing with backward-shift deletion: no tombstones, so
  * a long-running manager that creates and drops millions of objects never degrades.
  * Key 0 is reserved as "empty" (object ids start at 1; id 0 is the manager itself).
  */
-#ifndef MPX_MANAGER_U64MAP_H
-#define MPX_MANAGER_U64MAP_H
+#ifndef MPX_UTIL_U64MAP_H
+#define MPX_UTIL_U64MAP_H
 
 #include <stddef.h>
 #include <stdint.h>
