@@ -482,6 +482,17 @@ int t_manager_stop(t_manager *m)
     return st;
 }
 
+void t_manager_kill(t_manager *m)
+{
+    if (m->pid <= 0)
+        return;
+    kill(m->pid, SIGKILL);
+    t_wait_pid(m->pid, 10000);
+    forget_started(m->pid);
+    m->pid = 0;
+    remove_dir(m->dir);
+}
+
 mpx_client *t_connect(const t_manager *m, const char *addr)
 {
     mpx_client_opts opts;

@@ -107,6 +107,8 @@ void t_manager_start(t_manager *m, const char *const *listen, const char *const 
 /* SIGTERM, wait at most 10 s (then SIGKILL), remove the temp dir. Returns the exit status
  * (0 for a clean exit, -1 killed or signalled). */
 int t_manager_stop(t_manager *m);
+/* SIGKILL (a crash, for fault tests), reap, remove the temp dir. */
+void t_manager_kill(t_manager *m);
 /* Whether the manager process is still running. */
 bool t_manager_alive(const t_manager *m);
 /* Prints the manager's log so far to stderr. */

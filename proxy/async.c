@@ -1,0 +1,401 @@
+/* async.c - the libuv client (mpx/async.h): calls queued, written once per loop turn,
+ * replies dispatched to callbacks by call id.
+ *
+ * The connection and handshake are made with the blocking socket code the synchronous
+ * client uses, then the socket is handed to libuv. Requests are appended to one buffer;
+ * a prepare handle (run just before the loop waits for I/O, as Redis's beforeSleep)
+ * writes it out. Calls in flight live in a u64map by call id; their records are reused
+ * through a free list, so a steady stream of calls allocates nothing for them.
+ * Invariant: every call accepted gets exactly one callback, from a reply or from the
+ * close that fails what is left.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "address.h"
+#include "auth.h"
+#include "codec.h"
+#include "frame.h"
+#include "mpx/async.h"
+#include "sock.h"
+#include "u64map.h"
+
+typedef struct async_call {
+    mpx_async_cb cb;
+    void *data;
+    struct async_call *next_free;
+} async_call;
+
+typedef struct write_req {
+    uv_write_t req;
+    uint8_t *buf;
+} write_req;
+
+struct mpx_async {
+    uv_loop_t *loop;
+    union {
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+    } conn;
+    uv_prepare_t flusher;
+    int open_handles;     /* conn and flusher, until libuv has closed them */
+    bool closing;         /* the connection is over (or ending) */
+    bool released;        /* mpx_async_close was called: free once the handles are closed */
+    frame_reader in;
+    uint8_t *out;         /* requests not yet handed to libuv */
+    size_t out_len;
+    size_t out_cap;
+    uint64_t next_call_id;
+    u64map calls;         /* call id -> async_call */
+    async_call *free_calls;
+    char address[400];
+};
+
+static uv_stream_t *stream_of(mpx_async *a)
+{
+    return (uv_stream_t *)(void *)&a->conn;
+}
+
+/* ---- calls in flight ---------------------------------------------------------------------- */
+
+static async_call *call_new(mpx_async *a)
+{
+    async_call *call = a->free_calls;
+    if (call != NULL) {
+        a->free_calls = call->next_free;
+        return call;
+    }
+    return malloc(sizeof *call);
+}
+
+static void call_recycle(mpx_async *a, async_call *call)
+{
+    call->next_free = a->free_calls;
+    a->free_calls = call;
+}
+
+/* Runs and retires the call with that id; an unknown id (never ours) is ignored. */
+static void call_finish(mpx_async *a, uint64_t id, int status, const char *message,
+                        mpx_value *result)
+{
+    async_call *call = u64map_del(&a->calls, id);
+    if (call == NULL)
+        return;
+    mpx_async_cb cb = call->cb;
+    void *data = call->data;
+    call_recycle(a, call);
+    cb(a, status, message, result, data);
+}
+
+/* Every call still in flight gets status (the connection is over), oldest first. The ids
+ * are taken first: finishing a call changes the map under an iteration. */
+static int compare_ids(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+static void fail_all(mpx_async *a, int status, const char *message)
+{
+    size_t n = a->calls.len, pos = 0, k = 0;
+    uint64_t *ids = malloc((n ? n : 1) * sizeof *ids), id;
+    void *unused;
+    if (ids != NULL) {
+        while (k < n && u64map_next(&a->calls, &pos, &id, &unused))
+            ids[k++] = id;
+        qsort(ids, k, sizeof *ids, compare_ids);
+    }
+    for (size_t i = 0; i < k; i++) {
+        mpx_value none = mpx_value_none();
+        call_finish(a, ids[i], status, message, &none);
+    }
+    free(ids);
+    while (a->calls.len > 0) { /* out of memory above: one at a time */
+        pos = 0;
+        if (!u64map_next(&a->calls, &pos, &id, &unused))
+            break;
+        mpx_value none = mpx_value_none();
+        call_finish(a, id, status, message, &none);
+    }
+}
+
+/* ---- closing ------------------------------------------------------------------------------ */
+
+static void async_free(mpx_async *a)
+{
+    frame_reader_free(&a->in);
+    free(a->out);
+    u64map_free(&a->calls);
+    while (a->free_calls != NULL) {
+        async_call *next = a->free_calls->next_free;
+        free(a->free_calls);
+        a->free_calls = next;
+    }
+    free(a);
+}
+
+/* The struct outlives a connection that ended by itself, until the program releases it:
+ * its pointer stays valid (calls on it answer MPX_ECLOSED). */
+static void on_handle_closed(uv_handle_t *h)
+{
+    mpx_async *a = h->data;
+    if (--a->open_handles == 0 && a->released)
+        async_free(a);
+}
+
+static void shut(mpx_async *a, int status, const char *why)
+{
+    if (a->closing)
+        return;
+    a->closing = true;
+    uv_close((uv_handle_t *)&a->conn, on_handle_closed);
+    uv_close((uv_handle_t *)&a->flusher, on_handle_closed);
+    char message[512];
+    snprintf(message, sizeof message, "connection to %s ended: %s", a->address, why);
+    fail_all(a, status, message);
+}
+
+void mpx_async_close(mpx_async *a)
+{
+    if (a == NULL)
+        return;
+    a->released = true;
+    if (a->closing && a->open_handles == 0)
+        async_free(a);
+    else
+        shut(a, MPX_ECLOSED, "closed by the program");
+}
+
+/* ---- writing ------------------------------------------------------------------------------ */
+
+static void on_write(uv_write_t *req, int status)
+{
+    write_req *w = (write_req *)req;
+    mpx_async *a = req->data;
+    free(w->buf);
+    free(w);
+    if (status < 0 && status != UV_ECANCELED)
+        shut(a, MPX_EIO, uv_strerror(status));
+}
+
+/* Before the loop waits: everything queued this turn goes out in one write. */
+static void on_prepare(uv_prepare_t *p)
+{
+    mpx_async *a = p->data;
+    uv_prepare_stop(p);
+    if (a->out_len == 0 || a->closing)
+        return;
+    write_req *w = malloc(sizeof *w);
+    if (w == NULL) {
+        shut(a, MPX_ENOMEM, "out of memory");
+        return;
+    }
+    w->buf = a->out;
+    w->req.data = a;
+    uv_buf_t buf = uv_buf_init((char *)a->out, (unsigned)a->out_len);
+    a->out = NULL;
+    a->out_len = a->out_cap = 0;
+    int rc = uv_write(&w->req, stream_of(a), &buf, 1, on_write);
+    if (rc < 0) {
+        free(w->buf);
+        free(w);
+        shut(a, MPX_EIO, uv_strerror(rc));
+    }
+}
+
+/* Appends one request frame to a->out. */
+static int queue_request(mpx_async *a, uint64_t id, uint64_t object_id, const char *method,
+                         const mpx_value *args, size_t nargs, double timeout)
+{
+    uint8_t *payload;
+    size_t len;
+    int rc = codec_request_encode(id, object_id, method, args, nargs, timeout >= 0,
+                                  timeout >= 0 ? timeout : 0, &payload, &len);
+    if (rc != MPX_OK)
+        return rc;
+    size_t need = a->out_len + FRAME_HEADER_MAX + len;
+    if (need > a->out_cap) {
+        size_t cap = a->out_cap ? a->out_cap : 4096;
+        while (cap < need)
+            cap *= 2;
+        uint8_t *out = realloc(a->out, cap);
+        if (out == NULL) {
+            free(payload);
+            return MPX_ENOMEM;
+        }
+        a->out = out;
+        a->out_cap = cap;
+    }
+    a->out_len += frame_header_encode(len, a->out + a->out_len);
+    memcpy(a->out + a->out_len, payload, len);
+    a->out_len += len;
+    free(payload);
+    return MPX_OK;
+}
+
+int mpx_async_call(mpx_async *a, uint64_t object_id, const char *method,
+                   const mpx_value *args, size_t nargs, double timeout, mpx_async_cb cb,
+                   void *data)
+{
+    if (a == NULL || method == NULL || cb == NULL || (nargs > 0 && args == NULL))
+        return MPX_EINVAL;
+    if (a->closing)
+        return MPX_ECLOSED;
+    async_call *call = call_new(a);
+    if (call == NULL)
+        return MPX_ENOMEM;
+    uint64_t id = a->next_call_id++;
+    call->cb = cb;
+    call->data = data;
+    int rc = u64map_put(&a->calls, id, call);
+    if (rc == MPX_OK &&
+        (rc = queue_request(a, id, object_id, method, args, nargs, timeout)) != MPX_OK)
+        u64map_del(&a->calls, id);
+    if (rc != MPX_OK) {
+        call_recycle(a, call);
+        return rc;
+    }
+    uv_prepare_start(&a->flusher, on_prepare);
+    return MPX_OK;
+}
+
+size_t mpx_async_pending(const mpx_async *a)
+{
+    return a->calls.len;
+}
+
+/* ---- reading ------------------------------------------------------------------------------ */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    mpx_async *a = h->data;
+    uint8_t *ptr;
+    size_t avail;
+    if (frame_reader_reserve(&a->in, suggested, &ptr, &avail) != MPX_OK) {
+        *buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS */
+        return;
+    }
+    *buf = uv_buf_init((char *)ptr, (unsigned)(avail > UINT32_MAX ? UINT32_MAX : avail));
+}
+
+/* Decodes one reply frame and runs its callback. */
+static void dispatch_reply(mpx_async *a, const uint8_t *frame, size_t len)
+{
+    mpx_reply rep;
+    char err[256];
+    if (codec_reply_decode(frame, len, &rep, err, sizeof err) != MPX_OK) {
+        shut(a, MPX_EPROTO, err);
+        return;
+    }
+    call_finish(a, rep.call_id, rep.err, rep.err == MPX_OK ? "" : rep.message, &rep.value);
+    codec_reply_clear(&rep);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    mpx_async *a = s->data;
+    (void)buf;
+    if (nread < 0) {
+        shut(a, nread == UV_EOF ? MPX_ECLOSED : MPX_EIO,
+             nread == UV_EOF ? "closed by the manager" : uv_strerror((int)nread));
+        return;
+    }
+    frame_reader_commit(&a->in, (size_t)nread);
+    const uint8_t *frame;
+    size_t len;
+    int rc = 0;
+    /* a callback may close a: its buffers live until the handles have closed */
+    while (!a->closing && (rc = frame_reader_next(&a->in, &frame, &len)) == 1)
+        dispatch_reply(a, frame, len);
+    if (rc < 0 && !a->closing)
+        shut(a, MPX_EPROTO, rc == MPX_ETOOBIG ? "a reply over the size limit" : "a bad frame");
+}
+
+/* ---- connecting --------------------------------------------------------------------------- */
+
+/* Makes the libuv handles: the connection's (of the kind its address needs) and the
+ * flusher. Only a bad loop makes this fail. */
+static int init_handles(mpx_async *a, const mpx_address *addr)
+{
+    int rc = addr->scheme == ADDR_UNIX ? uv_pipe_init(a->loop, &a->conn.pipe, 0)
+                                       : uv_tcp_init(a->loop, &a->conn.tcp);
+    if (rc != 0)
+        return rc;
+    stream_of(a)->data = a;
+    uv_prepare_init(a->loop, &a->flusher);
+    a->flusher.data = a;
+    a->open_handles = 2;
+    return 0;
+}
+
+static int open_fd(mpx_async *a, const mpx_address *addr, int fd)
+{
+    return addr->scheme == ADDR_UNIX ? uv_pipe_open(&a->conn.pipe, fd)
+                                     : uv_tcp_open(&a->conn.tcp, fd);
+}
+
+int mpx_async_connect(struct uv_loop_s *loop, const char *address, const void *authkey,
+                      size_t keylen, const mpx_client_opts *opts, mpx_async **out, char *err,
+                      size_t errlen)
+{
+    mpx_client_opts defaults;
+    if (opts == NULL) {
+        mpx_client_opts_init(&defaults);
+        opts = &defaults;
+    }
+    *out = NULL;
+    mpx_address addr;
+    char why[256];
+    if (address == NULL || address_parse(address, &addr, why, sizeof why) != MPX_OK) {
+        snprintf(err, errlen, "bad address '%s': %s", address ? address : "", why);
+        return MPX_EADDR;
+    }
+    if (authkey == NULL || keylen == 0) {
+        snprintf(err, errlen, "an authkey is required");
+        return MPX_EINVAL;
+    }
+    int64_t deadline = sock_deadline(opts->connect_timeout_ms);
+    int fd, rc = sock_connect(&addr, deadline, &fd, why, sizeof why);
+    if (rc != MPX_OK) {
+        snprintf(err, errlen, "cannot connect to %s: %s", address, why);
+        return rc;
+    }
+    if ((rc = auth_client_handshake(fd, authkey, keylen, deadline, why, sizeof why)) != 0) {
+        close(fd);
+        snprintf(err, errlen, "handshake with %s failed: %s", address, why);
+        return rc;
+    }
+    mpx_async *a = calloc(1, sizeof *a);
+    if (a == NULL) {
+        close(fd);
+        snprintf(err, errlen, "out of memory");
+        return MPX_ENOMEM;
+    }
+    a->loop = loop;
+    a->next_call_id = 1;
+    snprintf(a->address, sizeof a->address, "%s", address);
+    frame_reader_init(&a->in, opts->max_message);
+    u64map_init(&a->calls);
+    if ((rc = init_handles(a, &addr)) != 0) {
+        close(fd);
+        frame_reader_free(&a->in);
+        free(a);
+        snprintf(err, errlen, "cannot make a libuv handle: %s", uv_strerror(rc));
+        return MPX_EINVAL;
+    }
+    if ((rc = open_fd(a, &addr, fd)) != 0)
+        close(fd);
+    else
+        rc = uv_read_start(stream_of(a), on_alloc, on_read);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot serve the connection: %s", uv_strerror(rc));
+        a->released = true;
+        shut(a, MPX_EIO, "cannot serve the connection"); /* freed once the loop runs */
+        return MPX_EIO;
+    }
+    *out = a;
+    return MPX_OK;
+}
