@@ -46,11 +46,10 @@ struct session {
     int closing;
     int close_after_write;  /* after #FAILURE#: close once it is written */
     frame_reader reader;
+    arena scratch;          /* the codec's, per message */
     uint8_t challenge[AUTH_CHALLENGE_MAX];
     size_t challenge_len;
-    uint8_t *out;           /* replies not yet handed to libuv */
-    size_t out_len;
-    size_t out_cap;
+    frame_buf out;          /* replies not yet handed to libuv */
     delivery *pending;      /* results in out, newest first */
     u64map refs;            /* object id -> number of references held */
     u64map watched;         /* object ids whose type wants to hear that we ended */
@@ -198,20 +197,10 @@ static void deliveries_return(mpx_server *s, delivery *d)
 
 static int queue_frame(session *sess, const void *payload, size_t len)
 {
-    size_t need = sess->out_len + FRAME_HEADER_MAX + len;
-    if (need > sess->out_cap) {
-        size_t cap = sess->out_cap ? sess->out_cap : 4096;
-        while (cap < need)
-            cap *= 2;
-        uint8_t *out = realloc(sess->out, cap);
-        if (out == NULL)
-            return MPX_ENOMEM;
-        sess->out = out;
-        sess->out_cap = cap;
-    }
-    sess->out_len += frame_header_encode(len, sess->out + sess->out_len);
-    memcpy(sess->out + sess->out_len, payload, len);
-    sess->out_len += len;
+    uint8_t *dst = frame_buf_add(&sess->out, len);
+    if (dst == NULL)
+        return MPX_ENOMEM;
+    memcpy(dst, payload, len);
     return MPX_OK;
 }
 
@@ -249,7 +238,7 @@ static bool peer_gone(session *sess)
  * written to a peer that is gone: the session closes and hands them back. */
 static void flush(session *sess)
 {
-    if (sess->out_len == 0 || sess->closing)
+    if (sess->out.len == 0 || sess->closing)
         return;
     if (sess->pending != NULL && peer_gone(sess)) {
         session_fail(sess, "closed by peer");
@@ -261,11 +250,10 @@ static void flush(session *sess)
         return;
     }
     w->sess = sess;
-    w->buf = sess->out;
+    size_t len;
+    frame_buf_take(&sess->out, &w->buf, &len);
     w->deliveries = sess->pending;
-    uv_buf_t buf = uv_buf_init((char *)sess->out, (unsigned)sess->out_len);
-    sess->out = NULL;
-    sess->out_len = sess->out_cap = 0;
+    uv_buf_t buf = uv_buf_init((char *)w->buf, (unsigned)len);
     sess->pending = NULL;
     int rc = uv_write(&w->req, sess->stream, &buf, 1, on_write);
     if (rc < 0) {
@@ -370,22 +358,23 @@ static void on_auth_timeout(uv_timer_t *timer)
 
 /* ---- requests ---------------------------------------------------------------------------- */
 
+/* Packs the reply straight into the output buffer. */
 static void reply(session *sess, uint64_t call_id, int rc, const char *msg,
                   const mpx_value *value)
 {
-    uint8_t *buf;
-    size_t len;
-    int erc = codec_reply_encode(call_id, rc, msg, value, &buf, &len);
+    codec_packer p;
+    int erc = codec_reply_prepare(&sess->scratch, call_id, rc, msg, value, &p);
     if (erc == MPX_EVALUE) /* a result nested deeper than the codec carries */
-        erc = codec_reply_encode(call_id, MPX_EVALUE, "result is nested too deeply", NULL,
-                                 &buf, &len);
-    if (erc != MPX_OK || queue_frame(sess, buf, len) != MPX_OK) {
-        if (erc == MPX_OK)
-            free(buf);
+        erc = codec_reply_prepare(&sess->scratch, call_id, MPX_EVALUE,
+                                  "result is nested too deeply", NULL, &p);
+    uint8_t *dst = erc == MPX_OK ? frame_buf_add(&sess->out, p.size) : NULL;
+    if (dst == NULL) {
+        arena_reset(&sess->scratch);
         session_fail(sess, "out of memory");
         return;
     }
-    free(buf);
+    codec_pack(&p, dst);
+    arena_reset(&sess->scratch);
 }
 
 /* Replies with result and keeps it as a delivery of the next write (result taken). When no
@@ -413,7 +402,7 @@ static void handle_request(session *sess, const uint8_t *frame, size_t len)
 {
     mpx_request req;
     char err[160];
-    if (codec_request_decode(frame, len, &req, err, sizeof err) != MPX_OK) {
+    if (codec_request_decode(&sess->scratch, frame, len, &req, err, sizeof err) != MPX_OK) {
         session_close(sess, err);
         return;
     }
@@ -488,7 +477,8 @@ static void on_handle_closed(uv_handle_t *handle)
     if (--sess->open_handles > 0)
         return;
     frame_reader_free(&sess->reader);
-    free(sess->out);
+    arena_free(&sess->scratch);
+    frame_buf_free(&sess->out);
     free(sess);
 }
 
@@ -546,6 +536,7 @@ void session_accept(mpx_server *s, uv_stream_t *stream, const char *peer)
     sess->auth_timer.data = sess;
     sess->open_handles = 2;
     frame_reader_init(&sess->reader, AUTH_MAX_FRAME);
+    arena_init(&sess->scratch);
     u64map_init(&sess->refs);
     u64map_init(&sess->watched);
     sess->next = s->sessions;

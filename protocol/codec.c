@@ -1,9 +1,10 @@
 /* codec.c - mpx_request / mpx_reply <-> protobuf (mpx.proto), through protobuf-c.
  *
  * Encoding builds a temporary protobuf-c tree over the borrowed values (strings and
- * bytes point into the mpx_value, nothing is copied twice) and packs it. Decoding first
- * walks the raw bytes to bound the nesting depth, because protobuf-c's unpacker recurses
- * without a limit, then unpacks and converts into owned mpx_values.
+ * bytes point into the mpx_value, nothing is copied twice) and packs it where the caller
+ * wants the bytes. Decoding first walks the raw bytes to bound the nesting depth, because
+ * protobuf-c's unpacker recurses without a limit, then unpacks and converts into owned
+ * mpx_values. Both trees live in a scratch arena that is reset per message.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -97,126 +98,74 @@ static int check_depth(const uint8_t *p, const uint8_t *end, enum msg_kind kind,
 
 /* ---- mpx_value -> protobuf-c tree (borrowing) ----------------------------------------- */
 
-static void pb_value_free(Mpx__Value *pv);
+/* ---- borrowed mpx_value -> protobuf-c tree, in the scratch arena ----------------------- */
 
-static void pb_values_free(Mpx__Value **items, size_t n)
+static void *scratch_new(arena *a, size_t size)
 {
-    if (items == NULL)
-        return;
-    for (size_t i = 0; i < n; i++)
-        pb_value_free(items[i]);
-    free(items);
+    return arena_alloc(a, size);
 }
 
-static void pb_value_free(Mpx__Value *pv)
-{
-    if (pv == NULL)
-        return;
-    switch (pv->kind_case) {
-    case MPX__VALUE__KIND_LIST_V:
-    case MPX__VALUE__KIND_TUPLE_V: {
-        Mpx__Seq *seq = pv->kind_case == MPX__VALUE__KIND_LIST_V ? pv->list_v : pv->tuple_v;
-        if (seq != NULL)
-            pb_values_free(seq->items, seq->n_items);
-        free(seq);
-        break;
-    }
-    case MPX__VALUE__KIND_DICT_V:
-        if (pv->dict_v != NULL) {
-            pb_values_free(pv->dict_v->keys, pv->dict_v->n_keys);
-            pb_values_free(pv->dict_v->values, pv->dict_v->n_values);
-        }
-        free(pv->dict_v);
-        break;
-    case MPX__VALUE__KIND_REF_V:
-        free(pv->ref_v);
-        break;
-    case MPX__VALUE__KIND_SLICE_V:
-        free(pv->slice_v);
-        break;
-    default:
-        break;
-    }
-    free(pv);
-}
+static Mpx__Value *pb_value_from(arena *a, const mpx_value *v, int depth);
 
-static Mpx__Value *pb_value_from(const mpx_value *v, int depth);
-
-/* A freshly allocated array of n converted items, or NULL (n > 0) on failure. */
-static Mpx__Value **pb_array_from(const mpx_value *items, size_t n, int depth)
+/* An array of n converted items, or NULL (n > 0) on failure. */
+static Mpx__Value **pb_array_from(arena *a, const mpx_value *items, size_t n, int depth)
 {
-    Mpx__Value **out = calloc(n ? n : 1, sizeof *out);
+    Mpx__Value **out = scratch_new(a, (n ? n : 1) * sizeof *out);
     if (out == NULL)
         return NULL;
-    for (size_t i = 0; i < n; i++) {
-        out[i] = pb_value_from(&items[i], depth);
-        if (out[i] == NULL) {
-            pb_values_free(out, i);
+    for (size_t i = 0; i < n; i++)
+        if ((out[i] = pb_value_from(a, &items[i], depth)) == NULL)
             return NULL;
-        }
-    }
     return out;
 }
 
-static Mpx__Seq *pb_seq_from(const mpx_value *v, int depth)
+static Mpx__Seq *pb_seq_from(arena *a, const mpx_value *v, int depth)
 {
-    Mpx__Seq *seq = malloc(sizeof *seq);
+    Mpx__Seq *seq = scratch_new(a, sizeof *seq);
     if (seq == NULL)
         return NULL;
     mpx__seq__init(seq);
     seq->n_items = mpx_value_len(v);
-    seq->items = pb_array_from(mpx_value_items(v), seq->n_items, depth);
-    if (seq->items == NULL) {
-        free(seq);
-        return NULL;
-    }
-    return seq;
+    seq->items = pb_array_from(a, mpx_value_items(v), seq->n_items, depth);
+    return seq->items != NULL ? seq : NULL;
 }
 
-static Mpx__Map *pb_map_from(const mpx_value *v, int depth)
+static Mpx__Map *pb_map_from(arena *a, const mpx_value *v, int depth)
 {
-    Mpx__Map *map = malloc(sizeof *map);
+    Mpx__Map *map = scratch_new(a, sizeof *map);
     if (map == NULL)
         return NULL;
     mpx__map__init(map);
     size_t n = mpx_value_len(v);
-    map->keys = calloc(n ? n : 1, sizeof *map->keys);
-    map->values = calloc(n ? n : 1, sizeof *map->values);
+    map->keys = scratch_new(a, (n ? n : 1) * sizeof *map->keys);
+    map->values = scratch_new(a, (n ? n : 1) * sizeof *map->values);
     if (map->keys == NULL || map->values == NULL)
-        goto fail;
+        return NULL;
     size_t pos = 0;
     mpx_value *key, *val;
     while (mpx_value_dict_next(v, &pos, &key, &val)) {
-        Mpx__Value *pk = pb_value_from(key, depth);
-        Mpx__Value *pv = pk ? pb_value_from(val, depth) : NULL;
-        if (pv == NULL) {
-            pb_value_free(pk);
-            goto fail;
-        }
+        Mpx__Value *pk = pb_value_from(a, key, depth);
+        Mpx__Value *pv = pk ? pb_value_from(a, val, depth) : NULL;
+        if (pv == NULL)
+            return NULL;
         map->keys[map->n_keys++] = pk;
         map->values[map->n_values++] = pv;
     }
     return map;
-fail:
-    pb_values_free(map->keys, map->n_keys);
-    pb_values_free(map->values, map->n_values);
-    free(map);
-    return NULL;
 }
 
-static int pb_leaf_from(const mpx_value *v, Mpx__Value *pv)
+static int pb_leaf_from(arena *a, const mpx_value *v, Mpx__Value *pv)
 {
     switch (mpx_value_kind(v)) {
     case MPX_REF:
-        pv->ref_v = malloc(sizeof *pv->ref_v);
-        if (pv->ref_v == NULL)
+        if ((pv->ref_v = scratch_new(a, sizeof *pv->ref_v)) == NULL)
             return -1;
         mpx__ref__init(pv->ref_v);
         pv->ref_v->id = mpx_value_ref_id(v);
         pv->ref_v->type = (char *)mpx_value_ref_type(v);
         return 0;
     case MPX_SLICE: {
-        Mpx__Slice *s = malloc(sizeof *s);
+        Mpx__Slice *s = scratch_new(a, sizeof *s);
         if (s == NULL)
             return -1;
         mpx__slice__init(s);
@@ -231,12 +180,12 @@ static int pb_leaf_from(const mpx_value *v, Mpx__Value *pv)
     }
 }
 
-/* NULL on ENOMEM or when deeper than CODEC_MAX_DEPTH. */
-static Mpx__Value *pb_value_from(const mpx_value *v, int depth)
+/* NULL on ENOMEM or when deeper than CODEC_MAX_DEPTH (too_deep tells which). */
+static Mpx__Value *pb_value_from(arena *a, const mpx_value *v, int depth)
 {
     if (depth >= CODEC_MAX_DEPTH)
         return NULL;
-    Mpx__Value *pv = malloc(sizeof *pv);
+    Mpx__Value *pv = scratch_new(a, sizeof *pv);
     if (pv == NULL)
         return NULL;
     mpx__value__init(pv);
@@ -273,34 +222,74 @@ static Mpx__Value *pb_value_from(const mpx_value *v, int depth)
     }
     case MPX_LIST:
         pv->kind_case = MPX__VALUE__KIND_LIST_V;
-        ok = (pv->list_v = pb_seq_from(v, depth + 1)) != NULL;
+        ok = (pv->list_v = pb_seq_from(a, v, depth + 1)) != NULL;
         break;
     case MPX_TUPLE:
         pv->kind_case = MPX__VALUE__KIND_TUPLE_V;
-        ok = (pv->tuple_v = pb_seq_from(v, depth + 1)) != NULL;
+        ok = (pv->tuple_v = pb_seq_from(a, v, depth + 1)) != NULL;
         break;
     case MPX_DICT:
         pv->kind_case = MPX__VALUE__KIND_DICT_V;
-        ok = (pv->dict_v = pb_map_from(v, depth + 1)) != NULL;
+        ok = (pv->dict_v = pb_map_from(a, v, depth + 1)) != NULL;
         break;
     case MPX_REF:
         pv->kind_case = MPX__VALUE__KIND_REF_V;
-        ok = pb_leaf_from(v, pv) == 0;
+        ok = pb_leaf_from(a, v, pv) == 0;
         break;
     case MPX_SLICE:
         pv->kind_case = MPX__VALUE__KIND_SLICE_V;
-        ok = pb_leaf_from(v, pv) == 0;
+        ok = pb_leaf_from(a, v, pv) == 0;
         break;
     default:
         ok = 0;
         break;
     }
-    if (!ok) {
-        pv->kind_case = MPX__VALUE__KIND__NOT_SET;
-        free(pv);
-        return NULL;
+    return ok ? pv : NULL;
+}
+
+/* Whether v nests deeper than the codec carries (so a failed build was not ENOMEM). */
+static bool too_deep(const mpx_value *v, int depth)
+{
+    if (depth >= CODEC_MAX_DEPTH)
+        return true;
+    switch (mpx_value_kind(v)) {
+    case MPX_LIST:
+    case MPX_TUPLE:
+        for (size_t i = 0; i < mpx_value_len(v); i++)
+            if (too_deep(mpx_value_at(v, i), depth + 1))
+                return true;
+        return false;
+    case MPX_DICT: {
+        size_t pos = 0;
+        mpx_value *key, *val;
+        while (mpx_value_dict_next(v, &pos, &key, &val))
+            if (too_deep(key, depth + 1) || too_deep(val, depth + 1))
+                return true;
+        return false;
     }
-    return pv;
+    default:
+        return false;
+    }
+}
+
+static int build_failure(const mpx_value *values, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (too_deep(&values[i], 0))
+            return MPX_EVALUE;
+    return MPX_ENOMEM;
+}
+
+/* protobuf-c's allocator over the scratch arena: frees are no-ops, reset frees all. */
+static void *pb_arena_alloc(void *data, size_t size)
+{
+    return arena_alloc(data, size);
+}
+
+static void pb_arena_free(void *data, void *ptr)
+{
+    (void)data;
+    (void)ptr;
 }
 
 /* ---- protobuf-c tree -> owned mpx_value ------------------------------------------------ */
@@ -429,126 +418,199 @@ static int value_from_pb(const Mpx__Value *pv, mpx_value *out, char *err, size_t
 
 /* ---- requests and replies --------------------------------------------------------------- */
 
+int codec_request_prepare(arena *scratch, uint64_t call_id, uint64_t object_id,
+                          const char *method, const mpx_value *args, size_t nargs,
+                          bool has_timeout, double timeout, codec_packer *out)
+{
+    arena_reset(scratch);
+    Mpx__Request *req = scratch_new(scratch, sizeof *req);
+    if (req == NULL)
+        return MPX_ENOMEM;
+    mpx__request__init(req);
+    req->call_id = call_id;
+    req->object_id = object_id;
+    req->method = (char *)method;
+    req->has_timeout = has_timeout;
+    req->timeout = timeout;
+    req->n_args = nargs;
+    req->args = pb_array_from(scratch, args, nargs, 0);
+    if (req->args == NULL)
+        return build_failure(args, nargs);
+    *out = (codec_packer){.msg = req, .size = mpx__request__get_packed_size(req)};
+    return MPX_OK;
+}
+
+int codec_reply_prepare(arena *scratch, uint64_t call_id, int err, const char *message,
+                        const mpx_value *value, codec_packer *out)
+{
+    arena_reset(scratch);
+    Mpx__Reply *rep = scratch_new(scratch, sizeof *rep);
+    if (rep == NULL)
+        return MPX_ENOMEM;
+    mpx__reply__init(rep);
+    rep->call_id = call_id;
+    rep->error = -err;
+    rep->message = (char *)(message ? message : "");
+    if (err == MPX_OK && value != NULL && mpx_value_kind(value) != MPX_NONE &&
+        (rep->value = pb_value_from(scratch, value, 0)) == NULL)
+        return build_failure(value, 1);
+    *out = (codec_packer){.msg = rep, .size = mpx__reply__get_packed_size(rep), .reply = true};
+    return MPX_OK;
+}
+
+void codec_pack(const codec_packer *p, uint8_t *dst)
+{
+    if (p->reply)
+        mpx__reply__pack(p->msg, dst);
+    else
+        mpx__request__pack(p->msg, dst);
+}
+
+/* prepare + pack into a malloc'd buffer, with a scratch arena of its own. */
+static int encode_alloc(int rc, arena *scratch, const codec_packer *p, uint8_t **buf,
+                        size_t *len)
+{
+    if (rc == MPX_OK) {
+        *buf = malloc(p->size ? p->size : 1);
+        if (*buf == NULL) {
+            rc = MPX_ENOMEM;
+        } else {
+            codec_pack(p, *buf);
+            *len = p->size;
+        }
+    }
+    arena_free(scratch);
+    return rc;
+}
+
 int codec_request_encode(uint64_t call_id, uint64_t object_id, const char *method,
                          const mpx_value *args, size_t nargs, bool has_timeout,
                          double timeout, uint8_t **buf, size_t *len)
 {
-    Mpx__Request req = MPX__REQUEST__INIT;
-    req.call_id = call_id;
-    req.object_id = object_id;
-    req.method = (char *)method;
-    req.has_timeout = has_timeout;
-    req.timeout = timeout;
-    req.n_args = nargs;
-    req.args = pb_array_from(args, nargs, 0);
-    if (req.args == NULL)
-        return MPX_EVALUE; /* too deep, or out of memory */
-    size_t size = mpx__request__get_packed_size(&req);
-    *buf = malloc(size ? size : 1);
-    int rc = MPX_ENOMEM;
-    if (*buf != NULL) {
-        *len = mpx__request__pack(&req, *buf);
-        rc = MPX_OK;
-    }
-    pb_values_free(req.args, nargs);
-    return rc;
+    arena scratch;
+    codec_packer p;
+    arena_init(&scratch);
+    int rc = codec_request_prepare(&scratch, call_id, object_id, method, args, nargs,
+                                   has_timeout, timeout, &p);
+    return encode_alloc(rc, &scratch, &p, buf, len);
 }
 
 int codec_reply_encode(uint64_t call_id, int err, const char *message,
                        const mpx_value *value, uint8_t **buf, size_t *len)
 {
-    Mpx__Reply rep = MPX__REPLY__INIT;
-    rep.call_id = call_id;
-    rep.error = -err;
-    rep.message = (char *)(message ? message : "");
-    if (err == MPX_OK && value != NULL && mpx_value_kind(value) != MPX_NONE) {
-        rep.value = pb_value_from(value, 0);
-        if (rep.value == NULL)
-            return MPX_EVALUE;
+    arena scratch;
+    codec_packer p;
+    arena_init(&scratch);
+    int rc = codec_reply_prepare(&scratch, call_id, err, message, value, &p);
+    return encode_alloc(rc, &scratch, &p, buf, len);
+}
+
+/* Runs decode with scratch, or with a temporary arena when scratch is NULL. */
+typedef int (*decode_fn)(arena *a, const uint8_t *buf, size_t len, void *out, char *err,
+                         size_t errlen);
+
+static int with_scratch(arena *scratch, decode_fn fn, const uint8_t *buf, size_t len,
+                        void *out, char *err, size_t errlen)
+{
+    arena tmp;
+    arena *a = scratch;
+    if (a == NULL) {
+        arena_init(&tmp);
+        a = &tmp;
     }
-    size_t size = mpx__reply__get_packed_size(&rep);
-    *buf = malloc(size ? size : 1);
-    int rc = MPX_ENOMEM;
-    if (*buf != NULL) {
-        *len = mpx__reply__pack(&rep, *buf);
-        rc = MPX_OK;
-    }
-    pb_value_free(rep.value);
+    arena_reset(a);
+    int rc = fn(a, buf, len, out, err, errlen);
+    if (a == &tmp)
+        arena_free(&tmp);
+    else
+        arena_reset(a);
     return rc;
 }
 
-int codec_request_decode(const uint8_t *buf, size_t len, mpx_request *out, char *err,
-                         size_t errlen)
+static int decode_request(arena *a, const uint8_t *buf, size_t len, void *vout, char *err,
+                          size_t errlen)
 {
-    memset(out, 0, sizeof *out);
+    mpx_request *out = vout;
     if (check_depth(buf, buf + len, MSG_REQUEST, CODEC_MAX_DEPTH) != 0)
         return fail(err, errlen, MPX_EPROTO,
                     "malformed request (bad protobuf or values nested over %d deep)",
                     CODEC_MAX_DEPTH);
-    Mpx__Request *req = mpx__request__unpack(NULL, len, buf);
+    ProtobufCAllocator alloc = {pb_arena_alloc, pb_arena_free, a};
+    Mpx__Request *req = mpx__request__unpack(&alloc, len, buf);
     if (req == NULL)
         return fail(err, errlen, MPX_EPROTO, "malformed request (protobuf)");
-    int rc = MPX_ENOMEM;
+    size_t mlen = strlen(req->method);
+    if (mlen >= CODEC_METHOD_MAX)
+        return fail(err, errlen, MPX_EPROTO, "method name of %zu bytes (at most %d)", mlen,
+                    CODEC_METHOD_MAX - 1);
+    memcpy(out->method, req->method, mlen + 1);
     out->call_id = req->call_id;
     out->object_id = req->object_id;
     out->has_timeout = req->has_timeout;
     out->timeout = req->timeout;
-    out->method = strdup(req->method);
-    out->args = calloc(req->n_args ? req->n_args : 1, sizeof *out->args);
-    if (out->method == NULL || out->args == NULL) {
-        fail(err, errlen, rc, "out of memory");
-        goto done;
-    }
+    out->args = out->args_inline;
+    if (req->n_args > CODEC_INLINE_ARGS &&
+        (out->args = calloc(req->n_args, sizeof *out->args)) == NULL)
+        return fail(err, errlen, MPX_ENOMEM, "out of memory");
     for (size_t i = 0; i < req->n_args; i++) {
-        rc = value_from_pb(req->args[i], &out->args[i], err, errlen);
-        if (rc != MPX_OK)
-            goto done;
+        int rc = value_from_pb(req->args[i], &out->args[i], err, errlen);
+        if (rc != MPX_OK) {
+            codec_request_clear(out);
+            return rc;
+        }
         out->nargs = i + 1;
     }
-    rc = MPX_OK;
-done:
-    mpx__request__free_unpacked(req, NULL);
-    if (rc != MPX_OK)
-        codec_request_clear(out);
-    return rc;
+    return MPX_OK;
 }
 
-int codec_reply_decode(const uint8_t *buf, size_t len, mpx_reply *out, char *err,
-                       size_t errlen)
+int codec_request_decode(arena *scratch, const uint8_t *buf, size_t len, mpx_request *out,
+                         char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
+    out->args = out->args_inline;
+    return with_scratch(scratch, decode_request, buf, len, out, err, errlen);
+}
+
+static int decode_reply(arena *a, const uint8_t *buf, size_t len, void *vout, char *err,
+                        size_t errlen)
+{
+    mpx_reply *out = vout;
     if (check_depth(buf, buf + len, MSG_REPLY, CODEC_MAX_DEPTH) != 0)
         return fail(err, errlen, MPX_EPROTO, "malformed reply");
-    Mpx__Reply *rep = mpx__reply__unpack(NULL, len, buf);
+    ProtobufCAllocator alloc = {pb_arena_alloc, pb_arena_free, a};
+    Mpx__Reply *rep = mpx__reply__unpack(&alloc, len, buf);
     if (rep == NULL)
         return fail(err, errlen, MPX_EPROTO, "malformed reply (protobuf)");
-    int rc = MPX_OK;
     out->call_id = rep->call_id;
     out->err = -rep->error;
     if (rep->error < 0 || rep->error >= MPX_ERR_COUNT_)
-        rc = fail(err, errlen, MPX_EPROTO, "unknown error code %d", (int)rep->error);
-    if (rc == MPX_OK && (out->message = strdup(rep->message)) == NULL)
-        rc = fail(err, errlen, MPX_ENOMEM, "out of memory");
-    if (rc == MPX_OK)
-        rc = value_from_pb(rep->value, &out->value, err, errlen);
-    mpx__reply__free_unpacked(rep, NULL);
+        return fail(err, errlen, MPX_EPROTO, "unknown error code %d", (int)rep->error);
+    snprintf(out->message, sizeof out->message, "%s", rep->message);
+    int rc = value_from_pb(rep->value, &out->value, err, errlen);
     if (rc != MPX_OK)
         codec_reply_clear(out);
     return rc;
+}
+
+int codec_reply_decode(arena *scratch, const uint8_t *buf, size_t len, mpx_reply *out,
+                       char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    return with_scratch(scratch, decode_reply, buf, len, out, err, errlen);
 }
 
 void codec_request_clear(mpx_request *r)
 {
     for (size_t i = 0; i < r->nargs; i++)
         mpx_value_free(&r->args[i]);
-    free(r->args);
-    free(r->method);
-    memset(r, 0, sizeof *r);
+    if (r->args != r->args_inline)
+        free(r->args);
+    r->args = r->args_inline;
+    r->nargs = 0;
 }
 
 void codec_reply_clear(mpx_reply *r)
 {
     mpx_value_free(&r->value);
-    free(r->message);
-    memset(r, 0, sizeof *r);
+    r->message[0] = '\0';
 }

@@ -20,6 +20,7 @@
 #include "codec.h"
 #include "frame.h"
 #include "mpx/async.h"
+#include "proxy_internal.h"
 #include "sock.h"
 #include "u64map.h"
 
@@ -45,12 +46,12 @@ struct mpx_async {
     bool closing;         /* the connection is over (or ending) */
     bool released;        /* mpx_async_close was called: free once the handles are closed */
     frame_reader in;
-    uint8_t *out;         /* requests not yet handed to libuv */
-    size_t out_len;
-    size_t out_cap;
+    frame_buf out;        /* requests not yet handed to libuv */
+    arena scratch;        /* the codec's, per message */
     uint64_t next_call_id;
     u64map calls;         /* call id -> async_call */
     async_call *free_calls;
+    size_t max_message;
     char address[400];
 };
 
@@ -127,7 +128,8 @@ static void fail_all(mpx_async *a, int status, const char *message)
 static void async_free(mpx_async *a)
 {
     frame_reader_free(&a->in);
-    free(a->out);
+    frame_buf_free(&a->out);
+    arena_free(&a->scratch);
     u64map_free(&a->calls);
     while (a->free_calls != NULL) {
         async_call *next = a->free_calls->next_free;
@@ -186,54 +188,23 @@ static void on_prepare(uv_prepare_t *p)
 {
     mpx_async *a = p->data;
     uv_prepare_stop(p);
-    if (a->out_len == 0 || a->closing)
+    if (a->out.len == 0 || a->closing)
         return;
     write_req *w = malloc(sizeof *w);
     if (w == NULL) {
         shut(a, MPX_ENOMEM, "out of memory");
         return;
     }
-    w->buf = a->out;
+    size_t len;
+    frame_buf_take(&a->out, &w->buf, &len);
     w->req.data = a;
-    uv_buf_t buf = uv_buf_init((char *)a->out, (unsigned)a->out_len);
-    a->out = NULL;
-    a->out_len = a->out_cap = 0;
+    uv_buf_t buf = uv_buf_init((char *)w->buf, (unsigned)len);
     int rc = uv_write(&w->req, stream_of(a), &buf, 1, on_write);
     if (rc < 0) {
         free(w->buf);
         free(w);
         shut(a, MPX_EIO, uv_strerror(rc));
     }
-}
-
-/* Appends one request frame to a->out. */
-static int queue_request(mpx_async *a, uint64_t id, uint64_t object_id, const char *method,
-                         const mpx_value *args, size_t nargs, double timeout)
-{
-    uint8_t *payload;
-    size_t len;
-    int rc = codec_request_encode(id, object_id, method, args, nargs, timeout >= 0,
-                                  timeout >= 0 ? timeout : 0, &payload, &len);
-    if (rc != MPX_OK)
-        return rc;
-    size_t need = a->out_len + FRAME_HEADER_MAX + len;
-    if (need > a->out_cap) {
-        size_t cap = a->out_cap ? a->out_cap : 4096;
-        while (cap < need)
-            cap *= 2;
-        uint8_t *out = realloc(a->out, cap);
-        if (out == NULL) {
-            free(payload);
-            return MPX_ENOMEM;
-        }
-        a->out = out;
-        a->out_cap = cap;
-    }
-    a->out_len += frame_header_encode(len, a->out + a->out_len);
-    memcpy(a->out + a->out_len, payload, len);
-    a->out_len += len;
-    free(payload);
-    return MPX_OK;
 }
 
 int mpx_async_call(mpx_async *a, uint64_t object_id, const char *method,
@@ -252,7 +223,8 @@ int mpx_async_call(mpx_async *a, uint64_t object_id, const char *method,
     call->data = data;
     int rc = u64map_put(&a->calls, id, call);
     if (rc == MPX_OK &&
-        (rc = queue_request(a, id, object_id, method, args, nargs, timeout)) != MPX_OK)
+        (rc = proxy_encode_request(&a->scratch, &a->out, a->max_message, id, object_id, method,
+                                   args, nargs, timeout)) != MPX_OK)
         u64map_del(&a->calls, id);
     if (rc != MPX_OK) {
         call_recycle(a, call);
@@ -286,7 +258,7 @@ static void dispatch_reply(mpx_async *a, const uint8_t *frame, size_t len)
 {
     mpx_reply rep;
     char err[256];
-    if (codec_reply_decode(frame, len, &rep, err, sizeof err) != MPX_OK) {
+    if (codec_reply_decode(&a->scratch, frame, len, &rep, err, sizeof err) != MPX_OK) {
         shut(a, MPX_EPROTO, err);
         return;
     }
@@ -378,6 +350,8 @@ int mpx_async_connect(struct uv_loop_s *loop, const char *address, const void *a
     a->next_call_id = 1;
     snprintf(a->address, sizeof a->address, "%s", address);
     frame_reader_init(&a->in, opts->max_message);
+    arena_init(&a->scratch);
+    a->max_message = opts->max_message;
     u64map_init(&a->calls);
     if ((rc = init_handles(a, &addr)) != 0) {
         close(fd);

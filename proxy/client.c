@@ -35,9 +35,8 @@ struct mpx_client {
     int fd;             /* -1 when not connected */
     pid_t pid;          /* the process that owns fd */
     frame_reader in;    /* replies received and not yet taken */
-    uint8_t *out;       /* request frames appended and not yet sent */
-    size_t out_len;
-    size_t out_cap;
+    arena scratch;      /* the codec's, per message */
+    frame_buf out;      /* request frames appended and not yet sent */
     size_t pending;     /* appended calls whose reply has not been taken */
     uint64_t first_pending_id; /* replies to lower ids are late ones of timed-out calls */
     int64_t rcv_timeo_ms; /* fd's SO_RCVTIMEO, 0 when none (sock_recv_some) */
@@ -163,7 +162,7 @@ static void disconnect(mpx_client *c)
     c->fd = -1;
     frame_reader_free(&c->in); /* what was buffered belonged to that connection */
     frame_reader_init(&c->in, c->opts.max_message);
-    c->out_len = 0;           /* and so did every call not yet answered */
+    c->out.len = 0;           /* and so did every call not yet answered */
     c->pending = 0;
 }
 
@@ -204,6 +203,7 @@ int mpx_client_connect(const char *address, const void *authkey, size_t keylen,
     else
         mpx_client_opts_init(&c->opts);
     frame_reader_init(&c->in, c->opts.max_message);
+    arena_init(&c->scratch);
     snprintf(c->address, sizeof c->address, "%s", address ? address : "");
     char err[MPX_ERRMSG_MAX - 64];
     if (address_parse(c->address, &c->addr, err, sizeof err) != MPX_OK)
@@ -235,7 +235,8 @@ void mpx_client_close(mpx_client *c)
         unregister_client(c);
     disconnect(c); /* in a child, only its own copy: the parent's connection is unaffected */
     frame_reader_free(&c->in);
-    free(c->out);
+    frame_buf_free(&c->out);
+    arena_free(&c->scratch);
     free(c->key);
     free(c);
 }
@@ -321,7 +322,7 @@ static int read_reply(mpx_client *c, uint64_t call_id, int64_t deadline, mpx_val
             return rc;
         mpx_reply rep;
         char err[MPX_ERRMSG_MAX - 64];
-        rc = codec_reply_decode(frame, len, &rep, err, sizeof err);
+        rc = codec_reply_decode(&c->scratch, frame, len, &rep, err, sizeof err);
         if (rc != MPX_OK) {
             disconnect(c);
             return client_fail(c, rc, "bad reply from %s: %s", c->address, err);
@@ -341,40 +342,37 @@ static int read_reply(mpx_client *c, uint64_t call_id, int64_t deadline, mpx_val
     }
 }
 
+int proxy_encode_request(arena *scratch, frame_buf *out, size_t max_message, uint64_t id,
+                         uint64_t object_id, const char *method, const mpx_value *args,
+                         size_t nargs, double timeout)
+{
+    codec_packer p;
+    int rc = codec_request_prepare(scratch, id, object_id, method, args, nargs, timeout >= 0,
+                                   timeout >= 0 ? timeout : 0, &p);
+    uint8_t *dst = NULL;
+    if (rc == MPX_OK && p.size > max_message)
+        rc = MPX_ETOOBIG;
+    if (rc == MPX_OK && (dst = frame_buf_add(out, p.size)) == NULL)
+        rc = MPX_ENOMEM;
+    if (rc == MPX_OK)
+        codec_pack(&p, dst);
+    arena_reset(scratch);
+    return rc;
+}
+
 /* Encodes a request frame onto c->out; *call_id is its id. */
 static int append_request(mpx_client *c, uint64_t object_id, const char *method,
                           const mpx_value *args, size_t nargs, double timeout,
                           uint64_t *call_id)
 {
-    uint8_t *buf;
-    size_t len;
     uint64_t id = c->next_call_id++;
-    int rc = codec_request_encode(id, object_id, method, args, nargs, timeout >= 0,
-                                  timeout >= 0 ? timeout : 0, &buf, &len);
+    int rc = proxy_encode_request(&c->scratch, &c->out, c->opts.max_message, id, object_id,
+                                  method, args, nargs, timeout);
+    if (rc == MPX_ETOOBIG)
+        return client_fail(c, rc, "the request for %s is over the size limit", method);
     if (rc != MPX_OK)
         return client_fail(c, rc, "cannot encode the arguments of %s: %s", method,
                            rc == MPX_EVALUE ? "nested too deeply" : "out of memory");
-    if (len > c->opts.max_message) {
-        free(buf);
-        return client_fail(c, MPX_ETOOBIG, "request of %zu bytes is over the limit", len);
-    }
-    size_t need = c->out_len + FRAME_HEADER_MAX + len;
-    if (need > c->out_cap) {
-        size_t cap = c->out_cap ? c->out_cap : 4096;
-        while (cap < need)
-            cap *= 2;
-        uint8_t *out = realloc(c->out, cap);
-        if (out == NULL) {
-            free(buf);
-            return client_fail(c, MPX_ENOMEM, "out of memory");
-        }
-        c->out = out;
-        c->out_cap = cap;
-    }
-    c->out_len += frame_header_encode(len, c->out + c->out_len);
-    memcpy(c->out + c->out_len, buf, len);
-    c->out_len += len;
-    free(buf);
     *call_id = id;
     return MPX_OK;
 }
@@ -382,10 +380,10 @@ static int append_request(mpx_client *c, uint64_t object_id, const char *method,
 /* Sends every appended request in one write. */
 static int flush_requests(mpx_client *c, int64_t deadline)
 {
-    if (c->out_len == 0)
+    if (c->out.len == 0)
         return MPX_OK;
-    int rc = sock_write_all(c->fd, c->out, c->out_len, deadline);
-    c->out_len = 0;
+    int rc = sock_write_all(c->fd, c->out.data, c->out.len, deadline);
+    c->out.len = 0;
     return rc == MPX_OK ? MPX_OK : lost(c, rc, "sending requests");
 }
 
@@ -429,7 +427,7 @@ static int client_call(mpx_client *c, uint64_t object_id, const char *method,
     int rc = prepare(c);
     if (rc != MPX_OK)
         return rc;
-    if (c->pending > 0 || c->out_len > 0)
+    if (c->pending > 0 || c->out.len > 0)
         return client_fail(c, MPX_EINVAL, "%zu pipelined calls are unanswered: take their "
                            "replies (mpx_client_get_reply) before a synchronous call",
                            c->pending);
@@ -495,7 +493,8 @@ int mpx_client_get_reply(mpx_client *c, double timeout, uint64_t *call_id, int *
         if ((rc = next_frame(c, deadline, &frame, &len)) != MPX_OK)
             return rc;
         char err[MPX_ERRMSG_MAX - 64];
-        if ((rc = codec_reply_decode(frame, len, &rep, err, sizeof err)) != MPX_OK) {
+        if ((rc = codec_reply_decode(&c->scratch, frame, len, &rep, err, sizeof err)) !=
+            MPX_OK) {
             disconnect(c);
             return client_fail(c, rc, "bad reply from %s: %s", c->address, err);
         }

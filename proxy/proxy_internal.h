@@ -7,6 +7,8 @@
 #ifndef MPX_PROXY_INTERNAL_H
 #define MPX_PROXY_INTERNAL_H
 
+#include "arena.h"
+#include "frame.h"
 #include "mpx/proxy.h"
 
 #define PROXY_TYPE_MAX 32
@@ -38,6 +40,12 @@ int proxy_call_expect(mpx_proxy *p, const char *method, const mpx_value *args, s
 int proxy_call_void(mpx_proxy *p, const char *method, const mpx_value *args, size_t nargs);
 /* The object's __repr__ as a malloc'd string (*out NULL on error). */
 int proxy_call_repr(mpx_proxy *p, char **out);
+
+/* Encodes one request frame onto out (the sync and the async client share it): MPX_OK,
+ * MPX_ETOOBIG over max_message, MPX_EVALUE nested too deeply, MPX_ENOMEM. */
+int proxy_encode_request(arena *scratch, frame_buf *out, size_t max_message, uint64_t id,
+                         uint64_t object_id, const char *method, const mpx_value *args,
+                         size_t nargs, double timeout);
 
 /* client.c keeps the list; proxies add and remove themselves. */
 void client_track_proxy(mpx_client *c, struct mpx_proxy *p);

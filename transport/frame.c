@@ -140,3 +140,39 @@ int frame_reader_next(frame_reader *r, const uint8_t **payload, size_t *len)
     r->start += hdr + (size_t)n;
     return 1;
 }
+
+uint8_t *frame_buf_add(frame_buf *b, size_t len)
+{
+    if (len > SIZE_MAX / 2 - FRAME_HEADER_MAX - b->len)
+        return NULL;
+    size_t need = b->len + FRAME_HEADER_MAX + len;
+    if (need > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < need)
+            cap *= 2;
+        uint8_t *data = realloc(b->data, cap);
+        if (data == NULL)
+            return NULL;
+        b->data = data;
+        b->cap = cap;
+    }
+    b->len += frame_header_encode(len, b->data + b->len);
+    uint8_t *payload = b->data + b->len;
+    b->len += len;
+    return payload;
+}
+
+void frame_buf_take(frame_buf *b, uint8_t **data, size_t *len)
+{
+    *data = b->data;
+    *len = b->len;
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+void frame_buf_free(frame_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}

@@ -43,4 +43,19 @@ int frame_reader_feed(frame_reader *r, const void *data, size_t n);
  * than -1. After an error the reader is unusable. */
 int frame_reader_next(frame_reader *r, const uint8_t **payload, size_t *len);
 
+/* Frames to send, built one after the other in one growing buffer, so a batch goes out
+ * in one write. */
+typedef struct frame_buf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+} frame_buf;
+
+/* Appends the header for a payload of len bytes and returns where the payload goes (len
+ * bytes, to fill before the next call); NULL when out of memory (nothing appended). */
+uint8_t *frame_buf_add(frame_buf *b, size_t len);
+/* Hands the bytes to the caller (*data, *len; free(*data) later) and leaves b empty. */
+void frame_buf_take(frame_buf *b, uint8_t **data, size_t *len);
+void frame_buf_free(frame_buf *b);
+
 #endif

@@ -13,6 +13,10 @@
 #include "mpx.pb-c.h"
 #include "mpx/error.h"
 
+/* One scratch arena for every decode here, as a session keeps one: each decode must leave
+ * it reusable. */
+static arena scratch;
+
 static void parse(const char *text, mpx_value *out)
 {
     char err[128];
@@ -49,7 +53,7 @@ static void test_request_round_trip(void **state)
                      MPX_OK);
     mpx_request req;
     char err[128];
-    assert_int_equal(codec_request_decode(buf, len, &req, err, sizeof err), MPX_OK);
+    assert_int_equal(codec_request_decode(&scratch, buf, len, &req, err, sizeof err), MPX_OK);
     free(buf);
     assert_int_equal(req.call_id, 7);
     assert_int_equal(req.object_id, 99);
@@ -77,7 +81,7 @@ static void test_reply_round_trip(void **state)
     assert_int_equal(codec_reply_encode(3, MPX_OK, NULL, &v, &buf, &len), MPX_OK);
     mpx_reply rep;
     char err[128];
-    assert_int_equal(codec_reply_decode(buf, len, &rep, err, sizeof err), MPX_OK);
+    assert_int_equal(codec_reply_decode(&scratch, buf, len, &rep, err, sizeof err), MPX_OK);
     free(buf);
     assert_int_equal(rep.call_id, 3);
     assert_int_equal(rep.err, MPX_OK);
@@ -86,7 +90,7 @@ static void test_reply_round_trip(void **state)
     mpx_value_free(&v);
 
     assert_int_equal(codec_reply_encode(4, MPX_EKEY, "'x'", NULL, &buf, &len), MPX_OK);
-    assert_int_equal(codec_reply_decode(buf, len, &rep, err, sizeof err), MPX_OK);
+    assert_int_equal(codec_reply_decode(&scratch, buf, len, &rep, err, sizeof err), MPX_OK);
     free(buf);
     assert_int_equal(rep.err, MPX_EKEY);
     assert_string_equal(rep.message, "'x'");
@@ -174,11 +178,11 @@ static void test_depth_limit_on_decode(void **state)
     mpx_request req;
     char err[160];
     uint8_t *buf = pack_deep_request(CODEC_MAX_DEPTH, &len);
-    assert_int_equal(codec_request_decode(buf, len, &req, err, sizeof err), MPX_OK);
+    assert_int_equal(codec_request_decode(&scratch, buf, len, &req, err, sizeof err), MPX_OK);
     codec_request_clear(&req);
     free(buf);
     buf = pack_deep_request(100000, &len);
-    assert_int_equal(codec_request_decode(buf, len, &req, err, sizeof err), MPX_EPROTO);
+    assert_int_equal(codec_request_decode(&scratch, buf, len, &req, err, sizeof err), MPX_EPROTO);
     assert_non_null(strstr(err, "nested"));
     free(buf);
 }
@@ -190,11 +194,11 @@ static void test_garbage(void **state)
     mpx_reply rep;
     char err[160];
     const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x01, 0x02};
-    assert_int_equal(codec_request_decode(junk, sizeof junk, &req, err, sizeof err),
+    assert_int_equal(codec_request_decode(&scratch, junk, sizeof junk, &req, err, sizeof err),
                      MPX_EPROTO);
-    assert_int_equal(codec_reply_decode(junk, sizeof junk, &rep, err, sizeof err), MPX_EPROTO);
+    assert_int_equal(codec_reply_decode(&scratch, junk, sizeof junk, &rep, err, sizeof err), MPX_EPROTO);
     const uint8_t truncated[] = {0x22, 0x10, 0x08};
-    assert_int_equal(codec_request_decode(truncated, sizeof truncated, &req, err, sizeof err),
+    assert_int_equal(codec_request_decode(&scratch, truncated, sizeof truncated, &req, err, sizeof err),
                      MPX_EPROTO);
 }
 
@@ -221,7 +225,7 @@ static void test_bad_str_and_keys(void **state)
     s.str_v.data = (uint8_t *)"\xc3\x28";
     s.str_v.len = 2;
     uint8_t *buf = pack_one_arg(&s, &len);
-    assert_int_equal(codec_request_decode(buf, len, &req, err, sizeof err), MPX_EPROTO);
+    assert_int_equal(codec_request_decode(&scratch, buf, len, &req, err, sizeof err), MPX_EPROTO);
     assert_non_null(strstr(err, "UTF-8"));
     free(buf);
 
@@ -240,19 +244,84 @@ static void test_bad_str_and_keys(void **state)
     d.kind_case = MPX__VALUE__KIND_DICT_V;
     d.dict_v = &map;
     buf = pack_one_arg(&d, &len);
-    assert_int_equal(codec_request_decode(buf, len, &req, err, sizeof err), MPX_EPROTO);
+    assert_int_equal(codec_request_decode(&scratch, buf, len, &req, err, sizeof err), MPX_EPROTO);
     assert_non_null(strstr(err, "unhashable"));
     free(buf);
 
     map.n_values = 0; /* a key without its value */
     buf = pack_one_arg(&d, &len);
-    assert_int_equal(codec_request_decode(buf, len, &req, err, sizeof err), MPX_EPROTO);
+    assert_int_equal(codec_request_decode(&scratch, buf, len, &req, err, sizeof err), MPX_EPROTO);
     free(buf);
+}
+
+/* A method name that does not fit the request's buffer is refused, not cut. */
+static void test_method_name_limit(void **state)
+{
+    (void)state;
+    char name[CODEC_METHOD_MAX + 1];
+    memset(name, 'm', sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    uint8_t *buf;
+    size_t len;
+    mpx_request req;
+    char err[160];
+    assert_int_equal(codec_request_encode(1, 2, name, NULL, 0, false, 0, &buf, &len), MPX_OK);
+    assert_int_equal(codec_request_decode(&scratch, buf, len, &req, err, sizeof err),
+                     MPX_EPROTO);
+    assert_non_null(strstr(err, "method name"));
+    free(buf);
+    name[CODEC_METHOD_MAX - 1] = '\0'; /* the longest that fits */
+    assert_int_equal(codec_request_encode(1, 2, name, NULL, 0, false, 0, &buf, &len), MPX_OK);
+    assert_int_equal(codec_request_decode(NULL, buf, len, &req, err, sizeof err), MPX_OK);
+    assert_string_equal(req.method, name);
+    codec_request_clear(&req);
+    free(buf);
+}
+
+/* More arguments than the request holds inline go to the heap, and are freed by clear. */
+static void test_many_args_and_in_place_packing(void **state)
+{
+    (void)state;
+    mpx_value args[CODEC_INLINE_ARGS + 3];
+    for (size_t i = 0; i < CODEC_INLINE_ARGS + 3; i++)
+        parse(i % 2 ? "'an argument'" : "[1, (2, 3), {'k': b'v'}]", &args[i]);
+    codec_packer p;
+    arena a;
+    arena_init(&a);
+    assert_int_equal(codec_request_prepare(&a, 9, 8, "many", args, CODEC_INLINE_ARGS + 3, true,
+                                           1.5, &p),
+                     MPX_OK);
+    uint8_t *buf = malloc(p.size);
+    codec_pack(&p, buf);
+    uint8_t *same;
+    size_t len;
+    assert_int_equal(codec_request_encode(9, 8, "many", args, CODEC_INLINE_ARGS + 3, true,
+                                          1.5, &same, &len),
+                     MPX_OK);
+    assert_int_equal(len, p.size);
+    assert_memory_equal(buf, same, len);
+    mpx_request req;
+    char err[160];
+    assert_int_equal(codec_request_decode(&scratch, buf, p.size, &req, err, sizeof err),
+                     MPX_OK);
+    assert_int_equal(req.nargs, CODEC_INLINE_ARGS + 3);
+    assert_true(req.args != req.args_inline);
+    for (size_t i = 0; i < req.nargs; i++)
+        assert_true(mpx_value_equal(&req.args[i], &args[i]));
+    assert_true(req.has_timeout);
+    codec_request_clear(&req);
+    for (size_t i = 0; i < CODEC_INLINE_ARGS + 3; i++)
+        mpx_value_free(&args[i]);
+    free(buf);
+    free(same);
+    arena_free(&a);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_method_name_limit),
+        cmocka_unit_test(test_many_args_and_in_place_packing),
         cmocka_unit_test(test_request_round_trip),
         cmocka_unit_test(test_reply_round_trip),
         cmocka_unit_test(test_depth_limit_on_encode),
@@ -260,5 +329,7 @@ int main(void)
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_bad_str_and_keys),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    arena_free(&scratch);
+    return failed;
 }
