@@ -75,12 +75,12 @@ mpx_value mpx_value_float(double f)
 static int buf_new(mpx_value *out, mpx_kind kind, const void *data, size_t len)
 {
     *out = mpx_value_none();
-    if (len > SIZE_MAX - sizeof(struct mpx_buf) - 1)
-        return MPX_ENOMEM;
+    if (len > MPX_BUF_MAX)
+        return MPX_ENOMEM; /* over 4 GiB: more than any frame carries */
     struct mpx_buf *buf = malloc(sizeof *buf + len + 1);
     if (buf == NULL)
         return MPX_ENOMEM;
-    buf->len = len;
+    buf->len = (uint32_t)len;
     if (len > 0)
         memcpy(buf->data, data, len);
     buf->data[len] = '\0';
