@@ -59,6 +59,8 @@ struct session {
     const char *close_reason; /* set when a close is deferred */
 };
 
+#define OUT_KEEP_MAX (1u << 20) /* a larger output buffer is freed once written */
+
 typedef struct write_req {
     uv_write_t req;
     session *sess;
@@ -234,8 +236,10 @@ static bool peer_gone(session *sess)
     return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
-/* Hands everything queued to libuv in one write. Results that must not be lost are not
- * written to a peer that is gone: the session closes and hands them back. */
+/* Writes everything queued: straight to the socket when it takes it all (the usual case:
+ * no allocation, the buffer is kept for the next replies), else the rest through libuv.
+ * Results that must not be lost are not written to a peer that is gone: the session
+ * closes and hands them back. */
 static void flush(session *sess)
 {
     if (sess->out.len == 0 || sess->closing)
@@ -244,6 +248,21 @@ static void flush(session *sess)
         session_fail(sess, "closed by peer");
         return;
     }
+    uv_buf_t all = uv_buf_init((char *)sess->out.data, (unsigned)sess->out.len);
+    int n = uv_try_write(sess->stream, &all, 1);
+    if (n == (int)sess->out.len) {
+        deliveries_free(sess->pending); /* in the socket: delivered */
+        sess->pending = NULL;
+        sess->out.len = 0;
+        if (sess->out.cap > OUT_KEEP_MAX)
+            frame_buf_free(&sess->out);
+        return;
+    }
+    if (n < 0 && n != UV_EAGAIN) {
+        session_fail(sess, uv_strerror(n));
+        return;
+    }
+    size_t done = n > 0 ? (size_t)n : 0;
     write_req *w = malloc(sizeof *w);
     if (w == NULL) {
         session_fail(sess, "out of memory");
@@ -253,9 +272,9 @@ static void flush(session *sess)
     size_t len;
     frame_buf_take(&sess->out, &w->buf, &len);
     w->deliveries = sess->pending;
-    uv_buf_t buf = uv_buf_init((char *)w->buf, (unsigned)len);
     sess->pending = NULL;
-    int rc = uv_write(&w->req, sess->stream, &buf, 1, on_write);
+    uv_buf_t rest = uv_buf_init((char *)w->buf + done, (unsigned)(len - done));
+    int rc = uv_write(&w->req, sess->stream, &rest, 1, on_write);
     if (rc < 0) {
         deliveries_return(sess->srv, w->deliveries);
         free(w->buf);
