@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "mpx/authkey.h"
@@ -222,6 +223,26 @@ static void announce_ready(int fd, char bound[][400], int n)
     close(fd);
 }
 
+/* Every connection is a descriptor: raise the soft limit toward --max-connections (as far
+ * as the hard limit allows), and say so when it cannot reach it. */
+static void raise_fd_limit(int max_connections)
+{
+    const rlim_t want = (rlim_t)max_connections + 64; /* listeners, logs, spare */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+        rl.rlim_cur >= want)
+        return;
+    rlim_t cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+    if (cur > rl.rlim_cur) {
+        rl.rlim_cur = cur;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (cur < want)
+        fprintf(stderr, "mpx-manager: warning: the descriptor limit (%llu) allows fewer than "
+                        "--max-connections %d connections\n",
+                (unsigned long long)cur, max_connections);
+}
+
 int main(int argc, char **argv)
 {
     config cfg = {.ready_fd = -1};
@@ -237,6 +258,7 @@ int main(int argc, char **argv)
         return 1;
     cfg.opts.authkey = key;
     cfg.opts.keylen = keylen;
+    raise_fd_limit(cfg.opts.max_connections);
 
     mpx_server *s;
     if ((rc = mpx_server_new(&cfg.opts, &s)) != MPX_OK) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""test_tools.py - mpx-bench against a real manager, briefly.
+"""test_tools.py - mpx-bench and bench/parked against a real manager, briefly.
 
-Every test runs with several clients and a pipeline and reports a positive rate and
+parked parks 500 queue gets on 100 connections and checks that 500 puts wake each once,
+in FIFO order. For mpx-bench, every test runs with several clients and a pipeline and reports a positive rate and
 ordered percentiles in its CSV line; the plain table has a line per test; bad arguments,
 an unknown test and a wrong key fail with a message. The loads are small: this checks
 that the tool works, it measures nothing.
@@ -61,6 +62,16 @@ def case_bad_arguments():
     assert out.returncode == 1 and "AuthenticationError" in out.stderr, out.stderr
 
 
+def case_parked_gets_wake_in_fifo_order():
+    parked = os.environ.get("MPX_PARKED_BIN")
+    assert parked, "set MPX_PARKED_BIN"
+    out = subprocess.run([parked, os.environ["MPX_MANAGER_BIN"], "100", "5", "0"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "500 puts woke 500 gets: 0 out of FIFO order, 0 not answered exactly once, " \
+           "0 items left: ok" in out.stdout, out.stdout
+
+
 def main():
     global M
     if not BENCH:
@@ -68,7 +79,7 @@ def main():
         return 1
     M = Manager()
     return run_cases([case_every_test_in_csv, case_table_over_unix_socket,
-                      case_bad_arguments], 60, M)
+                      case_bad_arguments, case_parked_gets_wake_in_fifo_order], 60, M)
 
 
 if __name__ == "__main__":
