@@ -421,7 +421,7 @@ static void handle_request(session *sess, const uint8_t *frame, size_t len)
 {
     mpx_request req;
     char err[160];
-    if (codec_request_decode(&sess->scratch, frame, len, &req, err, sizeof err) != MPX_OK) {
+    if (codec_request_decode(frame, len, &req, err, sizeof err) != MPX_OK) {
         session_close(sess, err);
         return;
     }

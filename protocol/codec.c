@@ -1,10 +1,14 @@
-/* codec.c - mpx_request / mpx_reply <-> protobuf (mpx.proto), through protobuf-c.
+/* codec.c - mpx_request / mpx_reply <-> the protobuf bytes of mpx.proto, by hand.
  *
- * Encoding builds a temporary protobuf-c tree over the borrowed values (strings and
- * bytes point into the mpx_value, nothing is copied twice) and packs it where the caller
- * wants the bytes. Decoding first walks the raw bytes to bound the nesting depth, because
- * protobuf-c's unpacker recurses without a limit, then unpacks and converts into owned
- * mpx_values. Both trees live in a scratch arena that is reset per message.
+ * The hot path of the manager and of every client, so no tree in between: encoding
+ * walks the values twice (sizes, then bytes straight into the caller's buffer) and
+ * decoding builds owned mpx_values straight from the bytes in one bounded pass. The bytes
+ * are exactly what protobuf-c packs for the same message (fields in number order, proto3
+ * defaults left out, map keys before values), and decoding accepts what any protobuf
+ * encoder may send (fields in any order, unknown fields skipped, the last of a repeated
+ * singular field winning); tests/unit/test_codec.c checks both against protobuf-c.
+ * Nesting is bounded by CODEC_MAX_DEPTH both ways, so a hostile frame cannot exhaust the
+ * stack.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,431 +16,356 @@
 #include <string.h>
 
 #include "codec.h"
-#include "mpx.pb-c.h"
 #include "mpx/error.h"
 
-/* ---- depth check on the raw bytes ------------------------------------------------------ */
+/* Field numbers and wire types of mpx.proto. */
+enum { WT_VARINT = 0, WT_FIXED64 = 1, WT_LEN = 2, WT_FIXED32 = 5 };
+enum {
+    V_NONE = 1, V_BOOL, V_INT, V_FLOAT, V_STR, V_BYTES, V_LIST, V_TUPLE, V_DICT, V_REF, V_SLICE
+};
+enum { RQ_CALL_ID = 1, RQ_OBJECT_ID, RQ_METHOD, RQ_ARGS, RQ_HAS_TIMEOUT, RQ_TIMEOUT };
+enum { RP_CALL_ID = 1, RP_ERROR, RP_MESSAGE, RP_VALUE };
 
-enum msg_kind { MSG_REQUEST, MSG_REPLY, MSG_VALUE, MSG_SEQ, MSG_MAP, MSG_LEAF };
-
-/* Which submessage a length-delimited field of `kind` holds (MSG_LEAF: not a message
- * that can contain values). */
-static enum msg_kind field_message(enum msg_kind kind, uint32_t field)
+static uint8_t tag(unsigned field, unsigned wire_type)
 {
-    switch (kind) {
-    case MSG_REQUEST:
-        return field == 4 ? MSG_VALUE : MSG_LEAF;
-    case MSG_REPLY:
-        return field == 4 ? MSG_VALUE : MSG_LEAF;
-    case MSG_VALUE:
-        if (field == 7 || field == 8)
-            return MSG_SEQ;
-        return field == 9 ? MSG_MAP : MSG_LEAF;
-    case MSG_SEQ:
-        return field == 1 ? MSG_VALUE : MSG_LEAF;
-    case MSG_MAP:
-        return (field == 1 || field == 2) ? MSG_VALUE : MSG_LEAF;
-    default:
-        return MSG_LEAF;
-    }
+    return (uint8_t)(field << 3 | wire_type);
 }
 
-static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
+/* ---- sizes -------------------------------------------------------------------------------- */
+
+static size_t varint_size(uint64_t v)
 {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-        uint8_t b = *(*p)++;
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if ((b & 0x80) == 0) {
-            *out = v;
-            return 0;
-        }
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
     }
-    return -1;
+    return n;
 }
 
-/* Returns 0 when every value inside [p, end) nests at most `left` more levels. */
-static int check_depth(const uint8_t *p, const uint8_t *end, enum msg_kind kind, int left)
+static uint64_t zigzag(int64_t v)
 {
-    while (p < end) {
-        uint64_t tag, n;
-        if (read_varint(&p, end, &tag) != 0)
-            return -1;
-        switch (tag & 7) {
-        case 0:
-            if (read_varint(&p, end, &n) != 0)
-                return -1;
-            break;
-        case 1:
-            if (end - p < 8)
-                return -1;
-            p += 8;
-            break;
-        case 5:
-            if (end - p < 4)
-                return -1;
-            p += 4;
-            break;
-        case 2: {
-            if (read_varint(&p, end, &n) != 0 || n > (uint64_t)(end - p))
-                return -1;
-            enum msg_kind sub = field_message(kind, (uint32_t)(tag >> 3));
-            if (sub != MSG_LEAF) {
-                int cost = sub == MSG_VALUE ? 1 : 0;
-                if (left - cost < 0 || check_depth(p, p + n, sub, left - cost) != 0)
-                    return -1;
-            }
-            p += n;
-            break;
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+/* A length-delimited field of a one-byte tag: tag, length, body. */
+static size_t field_size(size_t body)
+{
+    return 1 + varint_size(body) + body;
+}
+
+/* Container bodies (Seq, Map) are sized in a first pass and their sizes kept in pre-order,
+ * in chunks from the scratch arena, for the second pass that writes the bytes. */
+#define SIZES_PER_CHUNK 256
+
+typedef struct size_chunk {
+    struct size_chunk *next;
+    size_t v[SIZES_PER_CHUNK];
+} size_chunk;
+
+typedef struct size_list {
+    arena *a;
+    size_chunk *head;
+    size_chunk *tail;
+    size_t count;     /* sizes reserved */
+    size_chunk *read; /* the second pass's position */
+    size_t read_at;
+} size_list;
+
+/* A slot for a container's body size; NULL when out of memory. */
+static size_t *sizes_reserve(size_list *s)
+{
+    size_t at = s->count % SIZES_PER_CHUNK;
+    if (at == 0) {
+        size_chunk *c = arena_alloc(s->a, sizeof *c);
+        if (c == NULL)
+            return NULL;
+        c->next = NULL;
+        if (s->tail != NULL)
+            s->tail->next = c;
+        else
+            s->head = c;
+        s->tail = c;
+    }
+    s->count++;
+    return &s->tail->v[at];
+}
+
+static size_t sizes_next(size_list *s)
+{
+    if (s->read_at == SIZES_PER_CHUNK) {
+        s->read = s->read->next;
+        s->read_at = 0;
+    }
+    return s->read->v[s->read_at++];
+}
+
+enum { SIZE_TOO_DEEP = -1, SIZE_NOMEM = -2 };
+
+static int value_size(size_list *s, const mpx_value *v, int depth, size_t *out);
+
+/* The body of a Ref or a Slice message. */
+static size_t ref_size(const mpx_value *v)
+{
+    uint64_t id = mpx_value_ref_id(v);
+    size_t tlen = strlen(mpx_value_ref_type(v));
+    return (id ? 1 + varint_size(id) : 0) + (tlen ? field_size(tlen) : 0);
+}
+
+static size_t slice_size(const mpx_value *v)
+{
+    size_t n = 0;
+    for (int i = 0; i < 3; i++) {
+        int64_t part;
+        if (mpx_value_slice_part(v, i, &part))
+            n += 2 + (part ? 1 + varint_size(zigzag(part)) : 0); /* has_x = true, x */
+    }
+    return n;
+}
+
+/* The body of a Seq (items) or a Map (keys, then values): the sum of the Value fields. */
+static int container_size(size_list *s, const mpx_value *v, int depth, size_t *out)
+{
+    size_t *slot = sizes_reserve(s), body = 0, n;
+    if (slot == NULL)
+        return SIZE_NOMEM;
+    int rc;
+    if (mpx_value_kind(v) == MPX_DICT) {
+        size_t pos = 0;
+        mpx_value *key, *val;
+        while (mpx_value_dict_next(v, &pos, &key, &val)) {
+            if ((rc = value_size(s, key, depth, &n)) != 0)
+                return rc;
+            body += field_size(n);
         }
-        default:
-            return -1;
+        pos = 0;
+        while (mpx_value_dict_next(v, &pos, &key, &val)) {
+            if ((rc = value_size(s, val, depth, &n)) != 0)
+                return rc;
+            body += field_size(n);
+        }
+    } else {
+        for (size_t i = 0; i < mpx_value_len(v); i++) {
+            if ((rc = value_size(s, mpx_value_at(v, i), depth, &n)) != 0)
+                return rc;
+            body += field_size(n);
         }
     }
+    *slot = body;
+    *out = body;
     return 0;
 }
 
-/* ---- mpx_value -> protobuf-c tree (borrowing) ----------------------------------------- */
-
-/* ---- borrowed mpx_value -> protobuf-c tree, in the scratch arena ----------------------- */
-
-static void *scratch_new(arena *a, size_t size)
-{
-    return arena_alloc(a, size);
-}
-
-static Mpx__Value *pb_value_from(arena *a, const mpx_value *v, int depth);
-
-/* An array of n converted items, or NULL (n > 0) on failure. */
-static Mpx__Value **pb_array_from(arena *a, const mpx_value *items, size_t n, int depth)
-{
-    Mpx__Value **out = scratch_new(a, (n ? n : 1) * sizeof *out);
-    if (out == NULL)
-        return NULL;
-    for (size_t i = 0; i < n; i++)
-        if ((out[i] = pb_value_from(a, &items[i], depth)) == NULL)
-            return NULL;
-    return out;
-}
-
-static Mpx__Seq *pb_seq_from(arena *a, const mpx_value *v, int depth)
-{
-    Mpx__Seq *seq = scratch_new(a, sizeof *seq);
-    if (seq == NULL)
-        return NULL;
-    mpx__seq__init(seq);
-    seq->n_items = mpx_value_len(v);
-    seq->items = pb_array_from(a, mpx_value_items(v), seq->n_items, depth);
-    return seq->items != NULL ? seq : NULL;
-}
-
-static Mpx__Map *pb_map_from(arena *a, const mpx_value *v, int depth)
-{
-    Mpx__Map *map = scratch_new(a, sizeof *map);
-    if (map == NULL)
-        return NULL;
-    mpx__map__init(map);
-    size_t n = mpx_value_len(v);
-    map->keys = scratch_new(a, (n ? n : 1) * sizeof *map->keys);
-    map->values = scratch_new(a, (n ? n : 1) * sizeof *map->values);
-    if (map->keys == NULL || map->values == NULL)
-        return NULL;
-    size_t pos = 0;
-    mpx_value *key, *val;
-    while (mpx_value_dict_next(v, &pos, &key, &val)) {
-        Mpx__Value *pk = pb_value_from(a, key, depth);
-        Mpx__Value *pv = pk ? pb_value_from(a, val, depth) : NULL;
-        if (pv == NULL)
-            return NULL;
-        map->keys[map->n_keys++] = pk;
-        map->values[map->n_values++] = pv;
-    }
-    return map;
-}
-
-static int pb_leaf_from(arena *a, const mpx_value *v, Mpx__Value *pv)
-{
-    switch (mpx_value_kind(v)) {
-    case MPX_REF:
-        if ((pv->ref_v = scratch_new(a, sizeof *pv->ref_v)) == NULL)
-            return -1;
-        mpx__ref__init(pv->ref_v);
-        pv->ref_v->id = mpx_value_ref_id(v);
-        pv->ref_v->type = (char *)mpx_value_ref_type(v);
-        return 0;
-    case MPX_SLICE: {
-        Mpx__Slice *s = scratch_new(a, sizeof *s);
-        if (s == NULL)
-            return -1;
-        mpx__slice__init(s);
-        s->has_start = mpx_value_slice_part(v, 0, &s->start);
-        s->has_stop = mpx_value_slice_part(v, 1, &s->stop);
-        s->has_step = mpx_value_slice_part(v, 2, &s->step);
-        pv->slice_v = s;
-        return 0;
-    }
-    default:
-        return -1;
-    }
-}
-
-/* NULL on ENOMEM or when deeper than CODEC_MAX_DEPTH (too_deep tells which). */
-static Mpx__Value *pb_value_from(arena *a, const mpx_value *v, int depth)
+/* The body of a Value message (its one oneof field). */
+static int value_size(size_list *s, const mpx_value *v, int depth, size_t *out)
 {
     if (depth >= CODEC_MAX_DEPTH)
-        return NULL;
-    Mpx__Value *pv = scratch_new(a, sizeof *pv);
-    if (pv == NULL)
-        return NULL;
-    mpx__value__init(pv);
-    int ok = 1;
+        return SIZE_TOO_DEEP;
+    size_t body;
+    int rc;
     switch (mpx_value_kind(v)) {
     case MPX_NONE:
-        pv->kind_case = MPX__VALUE__KIND_NONE;
-        pv->none = 1;
-        break;
     case MPX_BOOL:
-        pv->kind_case = MPX__VALUE__KIND_BOOL_V;
-        pv->bool_v = mpx_value_get_bool(v);
-        break;
+        *out = 2;
+        return 0;
     case MPX_INT:
-        pv->kind_case = MPX__VALUE__KIND_INT_V;
-        pv->int_v = mpx_value_get_int(v);
-        break;
+        *out = 1 + varint_size(zigzag(mpx_value_get_int(v)));
+        return 0;
     case MPX_FLOAT:
-        pv->kind_case = MPX__VALUE__KIND_FLOAT_V;
-        pv->float_v = mpx_value_get_float(v);
-        break;
+        *out = 9;
+        return 0;
     case MPX_STR:
-    case MPX_BYTES: {
-        ProtobufCBinaryData data = {mpx_value_str_len(v),
-                                    (uint8_t *)mpx_value_str_data(v)};
-        if (mpx_value_kind(v) == MPX_STR) {
-            pv->kind_case = MPX__VALUE__KIND_STR_V;
-            pv->str_v = data;
-        } else {
-            pv->kind_case = MPX__VALUE__KIND_BYTES_V;
-            pv->bytes_v = data;
-        }
-        break;
-    }
+    case MPX_BYTES:
+        *out = field_size(mpx_value_str_len(v));
+        return 0;
     case MPX_LIST:
-        pv->kind_case = MPX__VALUE__KIND_LIST_V;
-        ok = (pv->list_v = pb_seq_from(a, v, depth + 1)) != NULL;
-        break;
     case MPX_TUPLE:
-        pv->kind_case = MPX__VALUE__KIND_TUPLE_V;
-        ok = (pv->tuple_v = pb_seq_from(a, v, depth + 1)) != NULL;
-        break;
     case MPX_DICT:
-        pv->kind_case = MPX__VALUE__KIND_DICT_V;
-        ok = (pv->dict_v = pb_map_from(a, v, depth + 1)) != NULL;
-        break;
+        if ((rc = container_size(s, v, depth + 1, &body)) != 0)
+            return rc;
+        *out = field_size(body);
+        return 0;
     case MPX_REF:
-        pv->kind_case = MPX__VALUE__KIND_REF_V;
-        ok = pb_leaf_from(a, v, pv) == 0;
-        break;
+        *out = field_size(ref_size(v));
+        return 0;
     case MPX_SLICE:
-        pv->kind_case = MPX__VALUE__KIND_SLICE_V;
-        ok = pb_leaf_from(a, v, pv) == 0;
-        break;
+        *out = field_size(slice_size(v));
+        return 0;
     default:
-        ok = 0;
-        break;
+        return SIZE_TOO_DEEP; /* not a value: refuse it like one that cannot travel */
     }
-    return ok ? pv : NULL;
 }
 
-/* Whether v nests deeper than the codec carries (so a failed build was not ENOMEM). */
-static bool too_deep(const mpx_value *v, int depth)
+/* ---- writing ------------------------------------------------------------------------------ */
+
+static uint8_t *put_varint(uint8_t *p, uint64_t v)
 {
-    if (depth >= CODEC_MAX_DEPTH)
-        return true;
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+static uint8_t *put_bytes(uint8_t *p, unsigned field, const void *data, size_t len)
+{
+    *p++ = tag(field, WT_LEN);
+    p = put_varint(p, len);
+    if (len > 0)
+        memcpy(p, data, len);
+    return p + len;
+}
+
+static uint8_t *put_fixed64(uint8_t *p, unsigned field, double d)
+{
+    uint64_t bits;
+    memcpy(&bits, &d, sizeof bits);
+    *p++ = tag(field, WT_FIXED64);
+    for (int i = 0; i < 8; i++)
+        *p++ = (uint8_t)(bits >> (8 * i));
+    return p;
+}
+
+static uint8_t *write_value(size_list *s, uint8_t *p, const mpx_value *v);
+
+/* A Value as a length-delimited field of its parent. */
+static uint8_t *write_value_field(size_list *s, uint8_t *p, unsigned field,
+                                  const mpx_value *v)
+{
+    size_t body;
     switch (mpx_value_kind(v)) {
     case MPX_LIST:
     case MPX_TUPLE:
-        for (size_t i = 0; i < mpx_value_len(v); i++)
-            if (too_deep(mpx_value_at(v, i), depth + 1))
-                return true;
-        return false;
     case MPX_DICT: {
+        /* peek the container's size: it is the next in pre-order */
+        size_list peek = *s;
+        body = field_size(sizes_next(&peek));
+        break;
+    }
+    default:
+        value_size(s, v, 0, &body); /* a leaf: cannot fail */
+        break;
+    }
+    *p++ = tag(field, WT_LEN);
+    p = put_varint(p, body);
+    return write_value(s, p, v);
+}
+
+static uint8_t *write_container(size_list *s, uint8_t *p, unsigned field, const mpx_value *v)
+{
+    *p++ = tag(field, WT_LEN);
+    p = put_varint(p, sizes_next(s));
+    if (mpx_value_kind(v) == MPX_DICT) {
         size_t pos = 0;
         mpx_value *key, *val;
         while (mpx_value_dict_next(v, &pos, &key, &val))
-            if (too_deep(key, depth + 1) || too_deep(val, depth + 1))
-                return true;
-        return false;
-    }
-    default:
-        return false;
-    }
-}
-
-static int build_failure(const mpx_value *values, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (too_deep(&values[i], 0))
-            return MPX_EVALUE;
-    return MPX_ENOMEM;
-}
-
-/* protobuf-c's allocator over the scratch arena: frees are no-ops, reset frees all. */
-static void *pb_arena_alloc(void *data, size_t size)
-{
-    return arena_alloc(data, size);
-}
-
-static void pb_arena_free(void *data, void *ptr)
-{
-    (void)data;
-    (void)ptr;
-}
-
-/* ---- protobuf-c tree -> owned mpx_value ------------------------------------------------ */
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    if (err != NULL && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
-static int value_from_pb(const Mpx__Value *pv, mpx_value *out, char *err, size_t errlen);
-
-static int seq_from_pb(const Mpx__Seq *seq, bool tuple, mpx_value *out, char *err,
-                       size_t errlen)
-{
-    size_t n = seq ? seq->n_items : 0;
-    int rc = tuple ? mpx_value_tuple(out, n) : mpx_value_list(out, n);
-    if (rc != MPX_OK)
-        return fail(err, errlen, rc, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        mpx_value item;
-        rc = value_from_pb(seq->items[i], &item, err, errlen);
-        if (rc == MPX_OK && (rc = mpx_value_append(out, &item)) != MPX_OK)
-            mpx_value_free(&item);
-        if (rc != MPX_OK) {
-            mpx_value_free(out);
-            return rc;
-        }
-    }
-    return MPX_OK;
-}
-
-static int map_from_pb(const Mpx__Map *map, mpx_value *out, char *err, size_t errlen)
-{
-    if (map != NULL && map->n_keys != map->n_values)
-        return fail(err, errlen, MPX_EPROTO, "dict with %zu keys and %zu values",
-                    map->n_keys, map->n_values);
-    int rc = mpx_value_dict(out);
-    if (rc != MPX_OK)
-        return fail(err, errlen, rc, "out of memory");
-    for (size_t i = 0; map != NULL && i < map->n_keys; i++) {
-        mpx_value key, val = mpx_value_none();
-        rc = value_from_pb(map->keys[i], &key, err, errlen);
-        if (rc == MPX_OK && !mpx_value_hashable(&key))
-            rc = fail(err, errlen, MPX_EPROTO, "unhashable dict key of type '%s'",
-                      mpx_kind_name(mpx_value_kind(&key)));
-        if (rc == MPX_OK)
-            rc = value_from_pb(map->values[i], &val, err, errlen);
-        if (rc == MPX_OK)
-            rc = mpx_value_dict_set(out, &key, &val);
-        if (rc != MPX_OK) {
-            mpx_value_free(&key);
-            mpx_value_free(&val);
-            mpx_value_free(out);
-            return rc;
-        }
-    }
-    return MPX_OK;
-}
-
-static int leaf_from_pb(const Mpx__Value *pv, mpx_value *out, char *err, size_t errlen)
-{
-    int rc;
-    if (pv->kind_case == MPX__VALUE__KIND_REF_V) {
-        if (pv->ref_v == NULL)
-            return fail(err, errlen, MPX_EPROTO, "empty ref");
-        rc = mpx_value_ref(out, pv->ref_v->id, pv->ref_v->type);
+            p = write_value_field(s, p, 1, key);
+        pos = 0;
+        while (mpx_value_dict_next(v, &pos, &key, &val))
+            p = write_value_field(s, p, 2, val);
     } else {
-        const Mpx__Slice *s = pv->slice_v;
-        if (s == NULL)
-            return fail(err, errlen, MPX_EPROTO, "empty slice");
-        rc = mpx_value_slice(out, s->has_start ? &s->start : NULL,
-                             s->has_stop ? &s->stop : NULL, s->has_step ? &s->step : NULL);
+        for (size_t i = 0; i < mpx_value_len(v); i++)
+            p = write_value_field(s, p, 1, mpx_value_at(v, i));
     }
-    return rc == MPX_OK ? MPX_OK : fail(err, errlen, rc, "out of memory");
+    return p;
 }
 
-static int value_from_pb(const Mpx__Value *pv, mpx_value *out, char *err, size_t errlen)
+/* The body of a Value. */
+static uint8_t *write_value(size_list *s, uint8_t *p, const mpx_value *v)
 {
-    *out = mpx_value_none();
-    if (pv == NULL)
-        return MPX_OK;
-    int rc;
-    switch (pv->kind_case) {
-    case MPX__VALUE__KIND__NOT_SET:
-    case MPX__VALUE__KIND_NONE:
-        return MPX_OK;
-    case MPX__VALUE__KIND_BOOL_V:
-        *out = mpx_value_bool(pv->bool_v);
-        return MPX_OK;
-    case MPX__VALUE__KIND_INT_V:
-        *out = mpx_value_int(pv->int_v);
-        return MPX_OK;
-    case MPX__VALUE__KIND_FLOAT_V:
-        *out = mpx_value_float(pv->float_v);
-        return MPX_OK;
-    case MPX__VALUE__KIND_STR_V:
-        rc = mpx_value_strn(out, (const char *)pv->str_v.data, pv->str_v.len);
-        if (rc == MPX_EVALUE)
-            return fail(err, errlen, MPX_EPROTO, "str value is not valid UTF-8");
-        return rc == MPX_OK ? MPX_OK : fail(err, errlen, rc, "out of memory");
-    case MPX__VALUE__KIND_BYTES_V:
-        rc = mpx_value_bytes(out, pv->bytes_v.data, pv->bytes_v.len);
-        return rc == MPX_OK ? MPX_OK : fail(err, errlen, rc, "out of memory");
-    case MPX__VALUE__KIND_LIST_V:
-        return seq_from_pb(pv->list_v, false, out, err, errlen);
-    case MPX__VALUE__KIND_TUPLE_V:
-        return seq_from_pb(pv->tuple_v, true, out, err, errlen);
-    case MPX__VALUE__KIND_DICT_V:
-        return map_from_pb(pv->dict_v, out, err, errlen);
-    case MPX__VALUE__KIND_REF_V:
-    case MPX__VALUE__KIND_SLICE_V:
-        return leaf_from_pb(pv, out, err, errlen);
+    switch (mpx_value_kind(v)) {
+    case MPX_NONE:
+        *p++ = tag(V_NONE, WT_VARINT);
+        *p++ = 1;
+        return p;
+    case MPX_BOOL:
+        *p++ = tag(V_BOOL, WT_VARINT);
+        *p++ = mpx_value_get_bool(v) ? 1 : 0;
+        return p;
+    case MPX_INT:
+        *p++ = tag(V_INT, WT_VARINT);
+        return put_varint(p, zigzag(mpx_value_get_int(v)));
+    case MPX_FLOAT:
+        return put_fixed64(p, V_FLOAT, mpx_value_get_float(v));
+    case MPX_STR:
+    case MPX_BYTES:
+        return put_bytes(p, mpx_value_kind(v) == MPX_STR ? V_STR : V_BYTES,
+                         mpx_value_str_data(v), mpx_value_str_len(v));
+    case MPX_LIST:
+        return write_container(s, p, V_LIST, v);
+    case MPX_TUPLE:
+        return write_container(s, p, V_TUPLE, v);
+    case MPX_DICT:
+        return write_container(s, p, V_DICT, v);
+    case MPX_REF: {
+        *p++ = tag(V_REF, WT_LEN);
+        p = put_varint(p, ref_size(v));
+        uint64_t id = mpx_value_ref_id(v);
+        const char *type = mpx_value_ref_type(v);
+        if (id) {
+            *p++ = tag(1, WT_VARINT);
+            p = put_varint(p, id);
+        }
+        return type[0] ? put_bytes(p, 2, type, strlen(type)) : p;
+    }
+    case MPX_SLICE: {
+        *p++ = tag(V_SLICE, WT_LEN);
+        p = put_varint(p, slice_size(v));
+        for (int i = 0; i < 3; i++) {
+            int64_t part;
+            if (!mpx_value_slice_part(v, i, &part))
+                continue;
+            *p++ = tag((unsigned)(2 * i + 1), WT_VARINT); /* has_start, has_stop, has_step */
+            *p++ = 1;
+            if (part) {
+                *p++ = tag((unsigned)(2 * i + 2), WT_VARINT);
+                p = put_varint(p, zigzag(part));
+            }
+        }
+        return p;
+    }
     default:
-        return fail(err, errlen, MPX_EPROTO, "unknown value kind %d", (int)pv->kind_case);
+        return p;
     }
 }
 
-/* ---- requests and replies --------------------------------------------------------------- */
+/* ---- requests and replies out --------------------------------------------------------------- */
+
+static int size_error(int rc)
+{
+    return rc == SIZE_NOMEM ? MPX_ENOMEM : MPX_EVALUE;
+}
 
 int codec_request_prepare(arena *scratch, uint64_t call_id, uint64_t object_id,
                           const char *method, const mpx_value *args, size_t nargs,
                           bool has_timeout, double timeout, codec_packer *out)
 {
     arena_reset(scratch);
-    Mpx__Request *req = scratch_new(scratch, sizeof *req);
-    if (req == NULL)
+    size_list *s = arena_alloc(scratch, sizeof *s);
+    if (s == NULL)
         return MPX_ENOMEM;
-    mpx__request__init(req);
-    req->call_id = call_id;
-    req->object_id = object_id;
-    req->method = (char *)method;
-    req->has_timeout = has_timeout;
-    req->timeout = timeout;
-    req->n_args = nargs;
-    req->args = pb_array_from(scratch, args, nargs, 0);
-    if (req->args == NULL)
-        return build_failure(args, nargs);
-    *out = (codec_packer){.msg = req, .size = mpx__request__get_packed_size(req)};
+    *s = (size_list){.a = scratch};
+    size_t mlen = strlen(method), n = 0, body;
+    if (call_id)
+        n += 1 + varint_size(call_id);
+    if (object_id)
+        n += 1 + varint_size(object_id);
+    if (mlen)
+        n += field_size(mlen);
+    for (size_t i = 0; i < nargs; i++) {
+        int rc = value_size(s, &args[i], 0, &body);
+        if (rc != 0)
+            return size_error(rc);
+        n += field_size(body);
+    }
+    if (has_timeout)
+        n += 2;
+    if (timeout != 0)
+        n += 9;
+    *out = (codec_packer){.size = n, .sizes = s, .call_id = call_id, .object_id = object_id,
+                          .method = method, .args = args, .nargs = nargs,
+                          .has_timeout = has_timeout, .timeout = timeout};
     return MPX_OK;
 }
 
@@ -444,26 +373,66 @@ int codec_reply_prepare(arena *scratch, uint64_t call_id, int err, const char *m
                         const mpx_value *value, codec_packer *out)
 {
     arena_reset(scratch);
-    Mpx__Reply *rep = scratch_new(scratch, sizeof *rep);
-    if (rep == NULL)
+    size_list *s = arena_alloc(scratch, sizeof *s);
+    if (s == NULL)
         return MPX_ENOMEM;
-    mpx__reply__init(rep);
-    rep->call_id = call_id;
-    rep->error = -err;
-    rep->message = (char *)(message ? message : "");
-    if (err == MPX_OK && value != NULL && mpx_value_kind(value) != MPX_NONE &&
-        (rep->value = pb_value_from(scratch, value, 0)) == NULL)
-        return build_failure(value, 1);
-    *out = (codec_packer){.msg = rep, .size = mpx__reply__get_packed_size(rep), .reply = true};
+    *s = (size_list){.a = scratch};
+    if (message == NULL)
+        message = "";
+    if (err != MPX_OK || (value != NULL && mpx_value_kind(value) == MPX_NONE))
+        value = NULL; /* None is the default: no field */
+    size_t n = 0, body;
+    if (call_id)
+        n += 1 + varint_size(call_id);
+    if (err)
+        n += 1 + varint_size((uint64_t)(int64_t)-err); /* int32: negative sign-extends */
+    if (message[0])
+        n += field_size(strlen(message));
+    if (value != NULL) {
+        int rc = value_size(s, value, 0, &body);
+        if (rc != 0)
+            return size_error(rc);
+        n += field_size(body);
+    }
+    *out = (codec_packer){.size = n, .sizes = s, .reply = true, .call_id = call_id,
+                          .err = err, .message = message, .args = value, .nargs = value != NULL};
     return MPX_OK;
 }
 
-void codec_pack(const codec_packer *p, uint8_t *dst)
+void codec_pack(const codec_packer *pk, uint8_t *p)
 {
-    if (p->reply)
-        mpx__reply__pack(p->msg, dst);
-    else
-        mpx__request__pack(p->msg, dst);
+    size_list *s = pk->sizes;
+    s->read = s->head;
+    s->read_at = 0;
+    if (pk->call_id) {
+        *p++ = tag(1, WT_VARINT);
+        p = put_varint(p, pk->call_id);
+    }
+    if (pk->reply) {
+        if (pk->err) {
+            *p++ = tag(RP_ERROR, WT_VARINT);
+            p = put_varint(p, (uint64_t)(int64_t)-pk->err);
+        }
+        if (pk->message[0])
+            p = put_bytes(p, RP_MESSAGE, pk->message, strlen(pk->message));
+        if (pk->nargs)
+            write_value_field(s, p, RP_VALUE, pk->args);
+        return;
+    }
+    if (pk->object_id) {
+        *p++ = tag(RQ_OBJECT_ID, WT_VARINT);
+        p = put_varint(p, pk->object_id);
+    }
+    if (pk->method[0])
+        p = put_bytes(p, RQ_METHOD, pk->method, strlen(pk->method));
+    for (size_t i = 0; i < pk->nargs; i++)
+        p = write_value_field(s, p, RQ_ARGS, &pk->args[i]);
+    if (pk->has_timeout) {
+        *p++ = tag(RQ_HAS_TIMEOUT, WT_VARINT);
+        *p++ = 1;
+    }
+    if (pk->timeout != 0)
+        put_fixed64(p, RQ_TIMEOUT, pk->timeout);
 }
 
 /* prepare + pack into a malloc'd buffer, with a scratch arena of its own. */
@@ -505,98 +474,490 @@ int codec_reply_encode(uint64_t call_id, int err, const char *message,
     return encode_alloc(rc, &scratch, &p, buf, len);
 }
 
-/* Runs decode with scratch, or with a temporary arena when scratch is NULL. */
-typedef int (*decode_fn)(arena *a, const uint8_t *buf, size_t len, void *out, char *err,
-                         size_t errlen);
+/* ---- reading ------------------------------------------------------------------------------ */
 
-static int with_scratch(arena *scratch, decode_fn fn, const uint8_t *buf, size_t len,
-                        void *out, char *err, size_t errlen)
+typedef struct reader {
+    const uint8_t *p;
+    const uint8_t *end;
+    char *err;
+    size_t errlen;
+} reader;
+
+static int fail(reader *r, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail(reader *r, int code, const char *fmt, ...)
 {
-    arena tmp;
-    arena *a = scratch;
-    if (a == NULL) {
-        arena_init(&tmp);
-        a = &tmp;
+    if (r->err != NULL && r->errlen > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(r->err, r->errlen, fmt, ap);
+        va_end(ap);
     }
-    arena_reset(a);
-    int rc = fn(a, buf, len, out, err, errlen);
-    if (a == &tmp)
-        arena_free(&tmp);
-    else
-        arena_reset(a);
-    return rc;
+    return code;
 }
 
-static int decode_request(arena *a, const uint8_t *buf, size_t len, void *vout, char *err,
-                          size_t errlen)
+static int malformed(reader *r, const char *what)
 {
-    mpx_request *out = vout;
-    if (check_depth(buf, buf + len, MSG_REQUEST, CODEC_MAX_DEPTH) != 0)
-        return fail(err, errlen, MPX_EPROTO,
-                    "malformed request (bad protobuf or values nested over %d deep)",
-                    CODEC_MAX_DEPTH);
-    ProtobufCAllocator alloc = {pb_arena_alloc, pb_arena_free, a};
-    Mpx__Request *req = mpx__request__unpack(&alloc, len, buf);
-    if (req == NULL)
-        return fail(err, errlen, MPX_EPROTO, "malformed request (protobuf)");
-    size_t mlen = strlen(req->method);
-    if (mlen >= CODEC_METHOD_MAX)
-        return fail(err, errlen, MPX_EPROTO, "method name of %zu bytes (at most %d)", mlen,
-                    CODEC_METHOD_MAX - 1);
-    memcpy(out->method, req->method, mlen + 1);
-    out->call_id = req->call_id;
-    out->object_id = req->object_id;
-    out->has_timeout = req->has_timeout;
-    out->timeout = req->timeout;
-    out->args = out->args_inline;
-    if (req->n_args > CODEC_INLINE_ARGS &&
-        (out->args = calloc(req->n_args, sizeof *out->args)) == NULL)
-        return fail(err, errlen, MPX_ENOMEM, "out of memory");
-    for (size_t i = 0; i < req->n_args; i++) {
-        int rc = value_from_pb(req->args[i], &out->args[i], err, errlen);
-        if (rc != MPX_OK) {
-            codec_request_clear(out);
-            return rc;
+    return fail(r, MPX_EPROTO, "malformed %s (bad protobuf)", what);
+}
+
+static bool get_varint(reader *r, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64 && r->p < r->end; shift += 7) {
+        uint8_t b = *r->p++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if ((b & 0x80) == 0) {
+            *out = v;
+            return true;
         }
-        out->nargs = i + 1;
+    }
+    return false;
+}
+
+/* The next field's number and wire type; false at a malformed tag. */
+static bool get_tag(reader *r, unsigned *field, unsigned *wire_type)
+{
+    uint64_t t;
+    if (!get_varint(r, &t) || (t >> 3) == 0 || (t >> 3) > UINT32_MAX)
+        return false;
+    *field = (unsigned)(t >> 3);
+    *wire_type = (unsigned)(t & 7);
+    return true;
+}
+
+/* A length-delimited body: a sub-reader over it, and r moves past it. */
+static bool get_len(reader *r, reader *sub)
+{
+    uint64_t n;
+    if (!get_varint(r, &n) || n > (uint64_t)(r->end - r->p))
+        return false;
+    *sub = (reader){r->p, r->p + n, r->err, r->errlen};
+    r->p += n;
+    return true;
+}
+
+static bool get_fixed64(reader *r, double *out)
+{
+    if (r->end - r->p < 8)
+        return false;
+    uint64_t bits = 0;
+    for (int i = 7; i >= 0; i--)
+        bits = bits << 8 | r->p[i];
+    r->p += 8;
+    memcpy(out, &bits, sizeof *out);
+    return true;
+}
+
+/* Skips a field of an unknown number (proto3 keeps decoding past it). */
+static bool skip_field(reader *r, unsigned wire_type)
+{
+    uint64_t v;
+    reader sub;
+    switch (wire_type) {
+    case WT_VARINT:
+        return get_varint(r, &v);
+    case WT_FIXED64:
+        if (r->end - r->p < 8)
+            return false;
+        r->p += 8;
+        return true;
+    case WT_LEN:
+        return get_len(r, &sub);
+    case WT_FIXED32:
+        if (r->end - r->p < 4)
+            return false;
+        r->p += 4;
+        return true;
+    default:
+        return false; /* groups are not proto3 */
+    }
+}
+
+static int64_t unzigzag(uint64_t v)
+{
+    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+static int read_value(reader *r, int depth, mpx_value *out);
+
+/* A Seq body into a list or tuple. */
+static int read_seq(reader *r, int depth, bool tuple, mpx_value *out)
+{
+    int rc = tuple ? mpx_value_tuple(out, 0) : mpx_value_list(out, 0);
+    if (rc != MPX_OK)
+        return fail(r, rc, "out of memory");
+    while (r->p < r->end) {
+        unsigned field, wt;
+        reader sub;
+        if (!get_tag(r, &field, &wt))
+            return malformed(r, "list");
+        if (field != 1) {
+            if (!skip_field(r, wt))
+                return malformed(r, "list");
+            continue;
+        }
+        if (wt != WT_LEN || !get_len(r, &sub))
+            return malformed(r, "list");
+        mpx_value item;
+        if ((rc = read_value(&sub, depth, &item)) != MPX_OK)
+            return rc;
+        if ((rc = mpx_value_append(out, &item)) != MPX_OK) {
+            mpx_value_free(&item);
+            return fail(r, rc, "out of memory");
+        }
     }
     return MPX_OK;
 }
 
-int codec_request_decode(arena *scratch, const uint8_t *buf, size_t len, mpx_request *out,
-                         char *err, size_t errlen)
+/* A Map body: keys and values are two repeated fields that pair up in order, wherever
+ * they sit in the message; the keys are read first. */
+static int read_map(reader *r, int depth, mpx_value *out)
 {
-    memset(out, 0, sizeof *out);
-    out->args = out->args_inline;
-    return with_scratch(scratch, decode_request, buf, len, out, err, errlen);
+    int rc = mpx_value_dict(out);
+    if (rc != MPX_OK)
+        return fail(r, rc, "out of memory");
+    reader keys = *r, vals = *r;
+    for (;;) {
+        /* the next key, and the next value after it */
+        unsigned field, wt;
+        reader ksub, vsub;
+        bool have_key = false, have_val = false;
+        while (!have_key && keys.p < keys.end) {
+            if (!get_tag(&keys, &field, &wt))
+                return malformed(r, "dict");
+            if (field == 1 && wt == WT_LEN) {
+                if (!get_len(&keys, &ksub))
+                    return malformed(r, "dict");
+                have_key = true;
+            } else if ((field == 1 || field == 2) && wt != WT_LEN) {
+                return malformed(r, "dict");
+            } else if (!skip_field(&keys, wt)) {
+                return malformed(r, "dict");
+            }
+        }
+        while (!have_val && vals.p < vals.end) {
+            if (!get_tag(&vals, &field, &wt))
+                return malformed(r, "dict");
+            if (field == 2 && wt == WT_LEN) {
+                if (!get_len(&vals, &vsub))
+                    return malformed(r, "dict");
+                have_val = true;
+            } else if (!skip_field(&vals, wt)) {
+                return malformed(r, "dict");
+            }
+        }
+        if (!have_key && !have_val)
+            return MPX_OK;
+        if (have_key != have_val)
+            return fail(r, MPX_EPROTO, "dict with %s keys than values",
+                        have_key ? "more" : "fewer");
+        mpx_value key, val;
+        if ((rc = read_value(&ksub, depth, &key)) != MPX_OK)
+            return rc;
+        if (!mpx_value_hashable(&key)) {
+            rc = fail(r, MPX_EPROTO, "unhashable dict key of type '%s'",
+                      mpx_kind_name(mpx_value_kind(&key)));
+            mpx_value_free(&key);
+            return rc;
+        }
+        if ((rc = read_value(&vsub, depth, &val)) != MPX_OK) {
+            mpx_value_free(&key);
+            return rc;
+        }
+        if ((rc = mpx_value_dict_set(out, &key, &val)) != MPX_OK) {
+            mpx_value_free(&key);
+            mpx_value_free(&val);
+            return fail(r, rc, "out of memory");
+        }
+    }
 }
 
-static int decode_reply(arena *a, const uint8_t *buf, size_t len, void *vout, char *err,
-                        size_t errlen)
+static int read_ref(reader *r, mpx_value *out)
 {
-    mpx_reply *out = vout;
-    if (check_depth(buf, buf + len, MSG_REPLY, CODEC_MAX_DEPTH) != 0)
-        return fail(err, errlen, MPX_EPROTO, "malformed reply");
-    ProtobufCAllocator alloc = {pb_arena_alloc, pb_arena_free, a};
-    Mpx__Reply *rep = mpx__reply__unpack(&alloc, len, buf);
-    if (rep == NULL)
-        return fail(err, errlen, MPX_EPROTO, "malformed reply (protobuf)");
-    out->call_id = rep->call_id;
-    out->err = -rep->error;
-    if (rep->error < 0 || rep->error >= MPX_ERR_COUNT_)
-        return fail(err, errlen, MPX_EPROTO, "unknown error code %d", (int)rep->error);
-    snprintf(out->message, sizeof out->message, "%s", rep->message);
-    int rc = value_from_pb(rep->value, &out->value, err, errlen);
+    uint64_t id = 0;
+    char type[64] = "";
+    while (r->p < r->end) {
+        unsigned field, wt;
+        reader sub;
+        if (!get_tag(r, &field, &wt))
+            return malformed(r, "ref");
+        if (field == 1 && wt == WT_VARINT) {
+            if (!get_varint(r, &id))
+                return malformed(r, "ref");
+        } else if (field == 2 && wt == WT_LEN) {
+            size_t n;
+            if (!get_len(r, &sub) || (n = (size_t)(sub.end - sub.p)) >= sizeof type ||
+                memchr(sub.p, '\0', n) != NULL)
+                return fail(r, MPX_EPROTO, "bad type name in a ref");
+            memcpy(type, sub.p, n);
+            type[n] = '\0';
+        } else if (field <= 2 || !skip_field(r, wt)) {
+            return malformed(r, "ref");
+        }
+    }
+    int rc = mpx_value_ref(out, id, type);
+    return rc == MPX_OK ? MPX_OK : fail(r, rc, "out of memory");
+}
+
+static int read_slice(reader *r, mpx_value *out)
+{
+    bool has[3] = {false, false, false};
+    int64_t part[3] = {0, 0, 0};
+    while (r->p < r->end) {
+        unsigned field, wt;
+        uint64_t v;
+        if (!get_tag(r, &field, &wt))
+            return malformed(r, "slice");
+        if (field >= 1 && field <= 6) {
+            if (wt != WT_VARINT || !get_varint(r, &v))
+                return malformed(r, "slice");
+            if (field % 2 == 1)
+                has[field / 2] = v != 0;
+            else
+                part[field / 2 - 1] = unzigzag(v);
+        } else if (!skip_field(r, wt)) {
+            return malformed(r, "slice");
+        }
+    }
+    int rc = mpx_value_slice(out, has[0] ? &part[0] : NULL, has[1] ? &part[1] : NULL,
+                             has[2] ? &part[2] : NULL);
+    return rc == MPX_OK ? MPX_OK : fail(r, rc, "out of memory");
+}
+
+/* One oneof member of a Value; *out is None on entry and owned on success. */
+static int read_kind(reader *r, unsigned field, unsigned wt, int depth, mpx_value *out)
+{
+    uint64_t v;
+    double d;
+    reader sub;
+    int rc;
+    switch (field) {
+    case V_NONE:
+    case V_BOOL:
+    case V_INT:
+        if (wt != WT_VARINT || !get_varint(r, &v))
+            return malformed(r, "value");
+        *out = field == V_NONE ? mpx_value_none()
+               : field == V_BOOL ? mpx_value_bool(v != 0)
+                                 : mpx_value_int(unzigzag(v));
+        return MPX_OK;
+    case V_FLOAT:
+        if (wt != WT_FIXED64 || !get_fixed64(r, &d))
+            return malformed(r, "value");
+        *out = mpx_value_float(d);
+        return MPX_OK;
+    default:
+        break;
+    }
+    if (wt != WT_LEN || !get_len(r, &sub))
+        return malformed(r, "value");
+    size_t n = (size_t)(sub.end - sub.p);
+    switch (field) {
+    case V_STR:
+        rc = mpx_value_strn(out, (const char *)sub.p, n);
+        if (rc == MPX_EVALUE)
+            return fail(r, MPX_EPROTO, "str value is not valid UTF-8");
+        return rc == MPX_OK ? MPX_OK : fail(r, rc, "out of memory");
+    case V_BYTES:
+        rc = mpx_value_bytes(out, sub.p, n);
+        return rc == MPX_OK ? MPX_OK : fail(r, rc, "out of memory");
+    case V_LIST:
+    case V_TUPLE:
+    case V_DICT:
+        rc = field == V_DICT ? read_map(&sub, depth + 1, out)
+                             : read_seq(&sub, depth + 1, field == V_TUPLE, out);
+        break;
+    case V_REF:
+        rc = read_ref(&sub, out);
+        break;
+    default:
+        rc = read_slice(&sub, out);
+        break;
+    }
     if (rc != MPX_OK)
-        codec_reply_clear(out);
+        mpx_value_free(out);
     return rc;
 }
 
-int codec_reply_decode(arena *scratch, const uint8_t *buf, size_t len, mpx_reply *out,
-                       char *err, size_t errlen)
+/* A Value body. An empty one is None; of several kinds the last wins, as in protobuf. */
+static int read_value(reader *r, int depth, mpx_value *out)
+{
+    *out = mpx_value_none();
+    if (depth >= CODEC_MAX_DEPTH) /* as deep as the encoder writes, and no deeper */
+        return fail(r, MPX_EPROTO, "values nested over %d deep", CODEC_MAX_DEPTH);
+    while (r->p < r->end) {
+        unsigned field, wt;
+        if (!get_tag(r, &field, &wt))
+            return malformed(r, "value");
+        if (field > V_SLICE) {
+            if (!skip_field(r, wt))
+                return malformed(r, "value");
+            continue;
+        }
+        mpx_value kind = mpx_value_none();
+        int rc = read_kind(r, field, wt, depth, &kind);
+        if (rc != MPX_OK) {
+            mpx_value_free(out);
+            return rc;
+        }
+        mpx_value_free(out);
+        mpx_value_move(out, &kind);
+    }
+    return MPX_OK;
+}
+
+/* ---- requests and replies in ---------------------------------------------------------------- */
+
+/* Room for one more argument; the inline ones first, then a heap array that doubles. */
+static int args_reserve(mpx_request *req, size_t *cap)
+{
+    if (req->nargs < *cap)
+        return MPX_OK;
+    size_t ncap = *cap * 2;
+    mpx_value *args = req->args == req->args_inline ? malloc(ncap * sizeof *args)
+                                                    : realloc(req->args, ncap * sizeof *args);
+    if (args == NULL)
+        return MPX_ENOMEM;
+    if (req->args == req->args_inline)
+        memcpy(args, req->args_inline, req->nargs * sizeof *args);
+    req->args = args;
+    *cap = ncap;
+    return MPX_OK;
+}
+
+static int read_request(reader *r, mpx_request *out)
+{
+    size_t cap = CODEC_INLINE_ARGS;
+    while (r->p < r->end) {
+        unsigned field, wt;
+        reader sub;
+        uint64_t v;
+        if (!get_tag(r, &field, &wt))
+            return malformed(r, "request");
+        switch (field) {
+        case RQ_CALL_ID:
+        case RQ_OBJECT_ID:
+        case RQ_HAS_TIMEOUT:
+            if (wt != WT_VARINT || !get_varint(r, &v))
+                return malformed(r, "request");
+            if (field == RQ_CALL_ID)
+                out->call_id = v;
+            else if (field == RQ_OBJECT_ID)
+                out->object_id = v;
+            else
+                out->has_timeout = v != 0;
+            break;
+        case RQ_TIMEOUT:
+            if (wt != WT_FIXED64 || !get_fixed64(r, &out->timeout))
+                return malformed(r, "request");
+            break;
+        case RQ_METHOD: {
+            if (wt != WT_LEN || !get_len(r, &sub))
+                return malformed(r, "request");
+            size_t n = (size_t)(sub.end - sub.p);
+            if (n >= CODEC_METHOD_MAX)
+                return fail(r, MPX_EPROTO, "method name of %zu bytes (at most %d)", n,
+                            CODEC_METHOD_MAX - 1);
+            if (memchr(sub.p, '\0', n) != NULL)
+                return fail(r, MPX_EPROTO, "method name with a NUL byte");
+            memcpy(out->method, sub.p, n);
+            out->method[n] = '\0';
+            break;
+        }
+        case RQ_ARGS: {
+            if (wt != WT_LEN || !get_len(r, &sub))
+                return malformed(r, "request");
+            if (args_reserve(out, &cap) != MPX_OK)
+                return fail(r, MPX_ENOMEM, "out of memory");
+            int rc = read_value(&sub, 0, &out->args[out->nargs]);
+            if (rc != MPX_OK)
+                return rc;
+            out->nargs++;
+            break;
+        }
+        default:
+            if (!skip_field(r, wt))
+                return malformed(r, "request");
+            break;
+        }
+    }
+    return MPX_OK;
+}
+
+int codec_request_decode(const uint8_t *buf, size_t len, mpx_request *out, char *err,
+                         size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    return with_scratch(scratch, decode_reply, buf, len, out, err, errlen);
+    out->args = out->args_inline;
+    reader r = {buf, buf + len, err, errlen};
+    int rc = read_request(&r, out);
+    if (rc != MPX_OK)
+        codec_request_clear(out);
+    return rc;
+}
+
+static int read_reply(reader *r, mpx_reply *out)
+{
+    while (r->p < r->end) {
+        unsigned field, wt;
+        reader sub;
+        uint64_t v;
+        if (!get_tag(r, &field, &wt))
+            return malformed(r, "reply");
+        switch (field) {
+        case RP_CALL_ID:
+        case RP_ERROR:
+            if (wt != WT_VARINT || !get_varint(r, &v))
+                return malformed(r, "reply");
+            if (field == RP_CALL_ID) {
+                out->call_id = v;
+            } else {
+                int32_t code = (int32_t)(uint32_t)v; /* int32, as protobuf truncates */
+                if (code < 0 || code >= MPX_ERR_COUNT_)
+                    return fail(r, MPX_EPROTO, "unknown error code %d", (int)code);
+                out->err = -code;
+            }
+            break;
+        case RP_MESSAGE: {
+            if (wt != WT_LEN || !get_len(r, &sub))
+                return malformed(r, "reply");
+            size_t n = (size_t)(sub.end - sub.p);
+            if (n >= sizeof out->message)
+                n = sizeof out->message - 1; /* longer messages are cut */
+            memcpy(out->message, sub.p, n);
+            out->message[n] = '\0';
+            break;
+        }
+        case RP_VALUE: {
+            if (wt != WT_LEN || !get_len(r, &sub))
+                return malformed(r, "reply");
+            mpx_value_free(&out->value);
+            int rc = read_value(&sub, 0, &out->value);
+            if (rc != MPX_OK)
+                return rc;
+            break;
+        }
+        default:
+            if (!skip_field(r, wt))
+                return malformed(r, "reply");
+            break;
+        }
+    }
+    if (out->err != MPX_OK)
+        mpx_value_free(&out->value); /* an error carries no result */
+    return MPX_OK;
+}
+
+int codec_reply_decode(const uint8_t *buf, size_t len, mpx_reply *out, char *err,
+                       size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    reader r = {buf, buf + len, err, errlen};
+    int rc = read_reply(&r, out);
+    if (rc != MPX_OK)
+        codec_reply_clear(out);
+    return rc;
 }
 
 void codec_request_clear(mpx_request *r)

@@ -2,11 +2,11 @@
  *
  * This is the one place that knows the wire schema (mpx.proto); the manager and the
  * client see only mpx_request / mpx_reply and mpx_value. Decoding checks what protobuf
- * cannot: nesting depth (before unpacking, so a hostile frame cannot exhaust the stack),
+ * cannot: nesting depth (counted while reading, so a hostile frame cannot exhaust the stack),
  * UTF-8 in str, hashable dict keys, paired keys and values. A second dialect can sit
  * beside this one behind the same structs. The steady path allocates nothing but the
- * values themselves: protobuf trees live in a scratch arena, requests hold their method
- * and first arguments inline, and replies are packed straight into the output buffer.
+ * values themselves: requests hold their method and first arguments inline, and
+ * replies and requests are packed straight into the output buffer.
  */
 #ifndef MPX_PROTOCOL_CODEC_H
 #define MPX_PROTOCOL_CODEC_H
@@ -42,15 +42,25 @@ typedef struct mpx_reply {
 } mpx_reply;
 
 /* ---- encoding in place -----------------------------------------------------------------
- * prepare builds the message over the borrowed values in the scratch arena (resetting it
- * first) and gives its packed size; pack then writes exactly that many bytes, so a caller
- * can reserve room in its output buffer and write the frame where it goes. The prepared
- * message is valid until the arena is next reset or used. MPX_OK, MPX_ENOMEM, or
- * MPX_EVALUE for a value nested deeper than CODEC_MAX_DEPTH. */
+ * prepare sizes the message over the borrowed values (keeping the sizes of nested
+ * containers in the scratch arena, which it resets first) and gives its packed size;
+ * pack then writes exactly that many bytes, so a caller can reserve room in its output
+ * buffer and write the frame where it goes. The values must not change in between, and
+ * the arena must not be used for anything else. MPX_OK, MPX_ENOMEM, or MPX_EVALUE for a
+ * value nested deeper than CODEC_MAX_DEPTH. */
 typedef struct codec_packer {
-    const void *msg;
-    size_t size;
+    size_t size;             /* bytes pack writes */
+    struct size_list *sizes; /* in the scratch arena */
     bool reply;
+    uint64_t call_id;
+    uint64_t object_id;      /* a request's */
+    const char *method;
+    const mpx_value *args;   /* a request's arguments, or a reply's value (nargs 1) */
+    size_t nargs;
+    bool has_timeout;
+    double timeout;
+    int err;                 /* a reply's */
+    const char *message;
 } codec_packer;
 
 int codec_request_prepare(arena *scratch, uint64_t call_id, uint64_t object_id,
@@ -69,13 +79,12 @@ int codec_reply_encode(uint64_t call_id, int err, const char *message,
 
 /* ---- decoding ----------------------------------------------------------------------------
  * Both fill *out (cleared first) and return MPX_OK, or MPX_EPROTO with a reason in err, or
- * MPX_ENOMEM; on failure *out holds nothing to free. scratch (reset before and after)
- * holds the unpacked protobuf tree while the values are built; NULL uses a temporary one.
- * A method name of CODEC_METHOD_MAX bytes or more is MPX_EPROTO. */
-int codec_request_decode(arena *scratch, const uint8_t *buf, size_t len, mpx_request *out,
-                         char *err, size_t errlen);
-int codec_reply_decode(arena *scratch, const uint8_t *buf, size_t len, mpx_reply *out,
-                       char *err, size_t errlen);
+ * MPX_ENOMEM; on failure *out holds nothing to free. A method name of CODEC_METHOD_MAX
+ * bytes or more, or with a NUL byte, is MPX_EPROTO. */
+int codec_request_decode(const uint8_t *buf, size_t len, mpx_request *out, char *err,
+                         size_t errlen);
+int codec_reply_decode(const uint8_t *buf, size_t len, mpx_reply *out, char *err,
+                       size_t errlen);
 
 void codec_request_clear(mpx_request *r);
 void codec_reply_clear(mpx_reply *r);

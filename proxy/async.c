@@ -258,7 +258,7 @@ static void dispatch_reply(mpx_async *a, const uint8_t *frame, size_t len)
 {
     mpx_reply rep;
     char err[256];
-    if (codec_reply_decode(&a->scratch, frame, len, &rep, err, sizeof err) != MPX_OK) {
+    if (codec_reply_decode(frame, len, &rep, err, sizeof err) != MPX_OK) {
         shut(a, MPX_EPROTO, err);
         return;
     }

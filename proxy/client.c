@@ -322,7 +322,7 @@ static int read_reply(mpx_client *c, uint64_t call_id, int64_t deadline, mpx_val
             return rc;
         mpx_reply rep;
         char err[MPX_ERRMSG_MAX - 64];
-        rc = codec_reply_decode(&c->scratch, frame, len, &rep, err, sizeof err);
+        rc = codec_reply_decode(frame, len, &rep, err, sizeof err);
         if (rc != MPX_OK) {
             disconnect(c);
             return client_fail(c, rc, "bad reply from %s: %s", c->address, err);
@@ -391,7 +391,7 @@ static int call_once(mpx_client *c, uint64_t object_id, const char *method,
                      const mpx_value *args, size_t nargs, double timeout, reply_wait how,
                      mpx_value *result)
 {
-    uint64_t call_id;
+    uint64_t call_id = 0;
     int rc = append_request(c, object_id, method, args, nargs, timeout, &call_id);
     if (rc != MPX_OK)
         return rc;
@@ -493,7 +493,7 @@ int mpx_client_get_reply(mpx_client *c, double timeout, uint64_t *call_id, int *
         if ((rc = next_frame(c, deadline, &frame, &len)) != MPX_OK)
             return rc;
         char err[MPX_ERRMSG_MAX - 64];
-        if ((rc = codec_reply_decode(&c->scratch, frame, len, &rep, err, sizeof err)) !=
+        if ((rc = codec_reply_decode(frame, len, &rep, err, sizeof err)) !=
             MPX_OK) {
             disconnect(c);
             return client_fail(c, rc, "bad reply from %s: %s", c->address, err);

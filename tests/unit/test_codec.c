@@ -53,7 +53,7 @@ static void test_request_round_trip(void **state)
                      MPX_OK);
     mpx_request req;
     char err[128];
-    assert_int_equal(codec_request_decode(&scratch, buf, len, &req, err, sizeof err), MPX_OK);
+    assert_int_equal(codec_request_decode(buf, len, &req, err, sizeof err), MPX_OK);
     free(buf);
     assert_int_equal(req.call_id, 7);
     assert_int_equal(req.object_id, 99);
@@ -81,7 +81,7 @@ static void test_reply_round_trip(void **state)
     assert_int_equal(codec_reply_encode(3, MPX_OK, NULL, &v, &buf, &len), MPX_OK);
     mpx_reply rep;
     char err[128];
-    assert_int_equal(codec_reply_decode(&scratch, buf, len, &rep, err, sizeof err), MPX_OK);
+    assert_int_equal(codec_reply_decode(buf, len, &rep, err, sizeof err), MPX_OK);
     free(buf);
     assert_int_equal(rep.call_id, 3);
     assert_int_equal(rep.err, MPX_OK);
@@ -90,7 +90,7 @@ static void test_reply_round_trip(void **state)
     mpx_value_free(&v);
 
     assert_int_equal(codec_reply_encode(4, MPX_EKEY, "'x'", NULL, &buf, &len), MPX_OK);
-    assert_int_equal(codec_reply_decode(&scratch, buf, len, &rep, err, sizeof err), MPX_OK);
+    assert_int_equal(codec_reply_decode(buf, len, &rep, err, sizeof err), MPX_OK);
     free(buf);
     assert_int_equal(rep.err, MPX_EKEY);
     assert_string_equal(rep.message, "'x'");
@@ -178,11 +178,11 @@ static void test_depth_limit_on_decode(void **state)
     mpx_request req;
     char err[160];
     uint8_t *buf = pack_deep_request(CODEC_MAX_DEPTH, &len);
-    assert_int_equal(codec_request_decode(&scratch, buf, len, &req, err, sizeof err), MPX_OK);
+    assert_int_equal(codec_request_decode(buf, len, &req, err, sizeof err), MPX_OK);
     codec_request_clear(&req);
     free(buf);
     buf = pack_deep_request(100000, &len);
-    assert_int_equal(codec_request_decode(&scratch, buf, len, &req, err, sizeof err), MPX_EPROTO);
+    assert_int_equal(codec_request_decode(buf, len, &req, err, sizeof err), MPX_EPROTO);
     assert_non_null(strstr(err, "nested"));
     free(buf);
 }
@@ -194,11 +194,11 @@ static void test_garbage(void **state)
     mpx_reply rep;
     char err[160];
     const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x01, 0x02};
-    assert_int_equal(codec_request_decode(&scratch, junk, sizeof junk, &req, err, sizeof err),
+    assert_int_equal(codec_request_decode(junk, sizeof junk, &req, err, sizeof err),
                      MPX_EPROTO);
-    assert_int_equal(codec_reply_decode(&scratch, junk, sizeof junk, &rep, err, sizeof err), MPX_EPROTO);
+    assert_int_equal(codec_reply_decode(junk, sizeof junk, &rep, err, sizeof err), MPX_EPROTO);
     const uint8_t truncated[] = {0x22, 0x10, 0x08};
-    assert_int_equal(codec_request_decode(&scratch, truncated, sizeof truncated, &req, err, sizeof err),
+    assert_int_equal(codec_request_decode(truncated, sizeof truncated, &req, err, sizeof err),
                      MPX_EPROTO);
 }
 
@@ -225,7 +225,7 @@ static void test_bad_str_and_keys(void **state)
     s.str_v.data = (uint8_t *)"\xc3\x28";
     s.str_v.len = 2;
     uint8_t *buf = pack_one_arg(&s, &len);
-    assert_int_equal(codec_request_decode(&scratch, buf, len, &req, err, sizeof err), MPX_EPROTO);
+    assert_int_equal(codec_request_decode(buf, len, &req, err, sizeof err), MPX_EPROTO);
     assert_non_null(strstr(err, "UTF-8"));
     free(buf);
 
@@ -244,13 +244,13 @@ static void test_bad_str_and_keys(void **state)
     d.kind_case = MPX__VALUE__KIND_DICT_V;
     d.dict_v = &map;
     buf = pack_one_arg(&d, &len);
-    assert_int_equal(codec_request_decode(&scratch, buf, len, &req, err, sizeof err), MPX_EPROTO);
+    assert_int_equal(codec_request_decode(buf, len, &req, err, sizeof err), MPX_EPROTO);
     assert_non_null(strstr(err, "unhashable"));
     free(buf);
 
     map.n_values = 0; /* a key without its value */
     buf = pack_one_arg(&d, &len);
-    assert_int_equal(codec_request_decode(&scratch, buf, len, &req, err, sizeof err), MPX_EPROTO);
+    assert_int_equal(codec_request_decode(buf, len, &req, err, sizeof err), MPX_EPROTO);
     free(buf);
 }
 
@@ -266,13 +266,13 @@ static void test_method_name_limit(void **state)
     mpx_request req;
     char err[160];
     assert_int_equal(codec_request_encode(1, 2, name, NULL, 0, false, 0, &buf, &len), MPX_OK);
-    assert_int_equal(codec_request_decode(&scratch, buf, len, &req, err, sizeof err),
+    assert_int_equal(codec_request_decode(buf, len, &req, err, sizeof err),
                      MPX_EPROTO);
     assert_non_null(strstr(err, "method name"));
     free(buf);
     name[CODEC_METHOD_MAX - 1] = '\0'; /* the longest that fits */
     assert_int_equal(codec_request_encode(1, 2, name, NULL, 0, false, 0, &buf, &len), MPX_OK);
-    assert_int_equal(codec_request_decode(NULL, buf, len, &req, err, sizeof err), MPX_OK);
+    assert_int_equal(codec_request_decode(buf, len, &req, err, sizeof err), MPX_OK);
     assert_string_equal(req.method, name);
     codec_request_clear(&req);
     free(buf);
@@ -302,7 +302,7 @@ static void test_many_args_and_in_place_packing(void **state)
     assert_memory_equal(buf, same, len);
     mpx_request req;
     char err[160];
-    assert_int_equal(codec_request_decode(&scratch, buf, p.size, &req, err, sizeof err),
+    assert_int_equal(codec_request_decode(buf, p.size, &req, err, sizeof err),
                      MPX_OK);
     assert_int_equal(req.nargs, CODEC_INLINE_ARGS + 3);
     assert_true(req.args != req.args_inline);
@@ -317,10 +317,327 @@ static void test_many_args_and_in_place_packing(void **state)
     arena_free(&a);
 }
 
+/* ---- against protobuf-c, the reference implementation of mpx.proto ----------------------- */
+
+static Mpx__Value *pb_from(const mpx_value *v);
+
+static Mpx__Seq *pb_seq(const mpx_value *v)
+{
+    Mpx__Seq *seq = malloc(sizeof *seq);
+    mpx__seq__init(seq);
+    seq->n_items = mpx_value_len(v);
+    seq->items = calloc(seq->n_items + 1, sizeof *seq->items);
+    for (size_t i = 0; i < seq->n_items; i++)
+        seq->items[i] = pb_from(mpx_value_at(v, i));
+    return seq;
+}
+
+/* mpx_value -> a protobuf-c tree, the way a protobuf user would build it. */
+static Mpx__Value *pb_from(const mpx_value *v)
+{
+    Mpx__Value *pv = malloc(sizeof *pv);
+    mpx__value__init(pv);
+    switch (mpx_value_kind(v)) {
+    case MPX_NONE:
+        pv->kind_case = MPX__VALUE__KIND_NONE;
+        pv->none = 1;
+        break;
+    case MPX_BOOL:
+        pv->kind_case = MPX__VALUE__KIND_BOOL_V;
+        pv->bool_v = mpx_value_get_bool(v);
+        break;
+    case MPX_INT:
+        pv->kind_case = MPX__VALUE__KIND_INT_V;
+        pv->int_v = mpx_value_get_int(v);
+        break;
+    case MPX_FLOAT:
+        pv->kind_case = MPX__VALUE__KIND_FLOAT_V;
+        pv->float_v = mpx_value_get_float(v);
+        break;
+    case MPX_STR:
+        pv->kind_case = MPX__VALUE__KIND_STR_V;
+        pv->str_v.data = (uint8_t *)mpx_value_str_data(v);
+        pv->str_v.len = mpx_value_str_len(v);
+        break;
+    case MPX_BYTES:
+        pv->kind_case = MPX__VALUE__KIND_BYTES_V;
+        pv->bytes_v.data = (uint8_t *)mpx_value_str_data(v);
+        pv->bytes_v.len = mpx_value_str_len(v);
+        break;
+    case MPX_LIST:
+        pv->kind_case = MPX__VALUE__KIND_LIST_V;
+        pv->list_v = pb_seq(v);
+        break;
+    case MPX_TUPLE:
+        pv->kind_case = MPX__VALUE__KIND_TUPLE_V;
+        pv->tuple_v = pb_seq(v);
+        break;
+    case MPX_DICT: {
+        Mpx__Map *map = malloc(sizeof *map);
+        mpx__map__init(map);
+        size_t n = mpx_value_len(v), pos = 0;
+        map->keys = calloc(n + 1, sizeof *map->keys);
+        map->values = calloc(n + 1, sizeof *map->values);
+        mpx_value *key, *val;
+        while (mpx_value_dict_next(v, &pos, &key, &val)) {
+            map->keys[map->n_keys++] = pb_from(key);
+            map->values[map->n_values++] = pb_from(val);
+        }
+        pv->kind_case = MPX__VALUE__KIND_DICT_V;
+        pv->dict_v = map;
+        break;
+    }
+    case MPX_REF:
+        pv->kind_case = MPX__VALUE__KIND_REF_V;
+        pv->ref_v = malloc(sizeof *pv->ref_v);
+        mpx__ref__init(pv->ref_v);
+        pv->ref_v->id = mpx_value_ref_id(v);
+        pv->ref_v->type = (char *)mpx_value_ref_type(v);
+        break;
+    case MPX_SLICE:
+        pv->kind_case = MPX__VALUE__KIND_SLICE_V;
+        pv->slice_v = malloc(sizeof *pv->slice_v);
+        mpx__slice__init(pv->slice_v);
+        pv->slice_v->has_start = mpx_value_slice_part(v, 0, &pv->slice_v->start);
+        pv->slice_v->has_stop = mpx_value_slice_part(v, 1, &pv->slice_v->stop);
+        pv->slice_v->has_step = mpx_value_slice_part(v, 2, &pv->slice_v->step);
+        break;
+    default:
+        break;
+    }
+    return pv;
+}
+
+static void pb_free(Mpx__Value *pv)
+{
+    if (pv->kind_case == MPX__VALUE__KIND_LIST_V || pv->kind_case == MPX__VALUE__KIND_TUPLE_V) {
+        Mpx__Seq *seq = pv->kind_case == MPX__VALUE__KIND_LIST_V ? pv->list_v : pv->tuple_v;
+        for (size_t i = 0; i < seq->n_items; i++)
+            pb_free(seq->items[i]);
+        free(seq->items);
+        free(seq);
+    } else if (pv->kind_case == MPX__VALUE__KIND_DICT_V) {
+        for (size_t i = 0; i < pv->dict_v->n_keys; i++) {
+            pb_free(pv->dict_v->keys[i]);
+            pb_free(pv->dict_v->values[i]);
+        }
+        free(pv->dict_v->keys);
+        free(pv->dict_v->values);
+        free(pv->dict_v);
+    } else if (pv->kind_case == MPX__VALUE__KIND_REF_V) {
+        free(pv->ref_v);
+    } else if (pv->kind_case == MPX__VALUE__KIND_SLICE_V) {
+        free(pv->slice_v);
+    }
+    free(pv);
+}
+
+/* Our bytes are protobuf-c's bytes, for requests and replies of every kind of value, and
+ * each side reads what the other wrote. */
+static void test_matches_protobuf_c(void **state)
+{
+    (void)state;
+    const char *texts[] = {
+        "None", "False", "True", "0", "-1", "9223372036854775807", "-9223372036854775807",
+        "0.0", "-2.5", "1e300", "''", "'h\\xe9llo \\U0001f600'", "b''", "b'\\x00\\xff'",
+        "[]", "()", "{}", "[[], [[]], ((),)]", "{1: {2: {3: [None]}}}",
+        "{'a': 1, 'b': [1, 2.5, 'x'], (1, 2): {b'k': None}}", "[" "1, " "2, " "3]",
+    };
+    size_t n = sizeof texts / sizeof texts[0];
+    mpx_value args[32];
+    for (size_t i = 0; i < n; i++)
+        parse(texts[i], &args[i]);
+    int64_t zero = 0, neg = -5, big = INT64_MAX;
+    assert_int_equal(mpx_value_slice(&args[n++], &zero, NULL, &neg), MPX_OK);
+    assert_int_equal(mpx_value_slice(&args[n++], NULL, &big, NULL), MPX_OK);
+    assert_int_equal(mpx_value_ref(&args[n++], 0, ""), MPX_OK);
+    assert_int_equal(mpx_value_ref(&args[n++], 123456789, "JoinableQueue"), MPX_OK);
+
+    for (size_t i = 0; i <= n; i++) {
+        /* request i carries args[0..i) */
+        Mpx__Request req = MPX__REQUEST__INIT;
+        req.call_id = i * 1000003;
+        req.object_id = i % 3;
+        req.method = (char *)(i % 4 == 0 ? "" : "__setitem__");
+        req.has_timeout = i % 2;
+        req.timeout = i % 5 == 0 ? 0.0 : 0.25 * (double)i;
+        req.n_args = i;
+        req.args = calloc(i + 1, sizeof *req.args);
+        for (size_t k = 0; k < i; k++)
+            req.args[k] = pb_from(&args[k]);
+        size_t want_len = mpx__request__get_packed_size(&req);
+        uint8_t *want = malloc(want_len + 1);
+        mpx__request__pack(&req, want);
+
+        uint8_t *got;
+        size_t got_len;
+        assert_int_equal(codec_request_encode(req.call_id, req.object_id, req.method, args, i,
+                                              req.has_timeout, req.timeout, &got, &got_len),
+                         MPX_OK);
+        assert_int_equal(got_len, want_len);
+        assert_memory_equal(got, want, want_len);
+
+        mpx_request back;
+        char err[160];
+        assert_int_equal(codec_request_decode(want, want_len, &back, err, sizeof err), MPX_OK);
+        assert_int_equal(back.nargs, i);
+        for (size_t k = 0; k < i; k++)
+            assert_true(mpx_value_equal(&back.args[k], &args[k]) ||
+                        mpx_value_kind(&args[k]) == MPX_SLICE ||
+                        mpx_value_kind(&args[k]) == MPX_REF);
+        codec_request_clear(&back);
+        Mpx__Request *theirs = mpx__request__unpack(NULL, got_len, got);
+        assert_non_null(theirs);
+        assert_int_equal(theirs->n_args, i);
+        mpx__request__free_unpacked(theirs, NULL);
+        for (size_t k = 0; k < i; k++)
+            pb_free(req.args[k]);
+        free(req.args);
+        free(want);
+        free(got);
+    }
+    for (size_t i = 0; i < n; i++) {
+        Mpx__Reply rep = MPX__REPLY__INIT;
+        rep.call_id = i;
+        rep.value = mpx_value_kind(&args[i]) == MPX_NONE ? NULL : pb_from(&args[i]);
+        size_t want_len = mpx__reply__get_packed_size(&rep);
+        uint8_t *want = malloc(want_len + 1), *got;
+        mpx__reply__pack(&rep, want);
+        size_t got_len;
+        assert_int_equal(codec_reply_encode(i, MPX_OK, "", &args[i], &got, &got_len), MPX_OK);
+        assert_int_equal(got_len, want_len);
+        assert_memory_equal(got, want, want_len);
+        if (rep.value != NULL)
+            pb_free(rep.value);
+        free(want);
+        free(got);
+    }
+    /* an error reply: int32 error, message, no value */
+    Mpx__Reply rep = MPX__REPLY__INIT;
+    rep.call_id = 77;
+    rep.error = -MPX_EKEY;
+    rep.message = "'missing'";
+    uint8_t want[64], *got;
+    size_t want_len = mpx__reply__pack(&rep, want), got_len;
+    assert_int_equal(codec_reply_encode(77, MPX_EKEY, "'missing'", &args[4], &got, &got_len),
+                     MPX_OK);
+    assert_int_equal(got_len, want_len);
+    assert_memory_equal(got, want, want_len);
+    free(got);
+    for (size_t i = 0; i < n; i++)
+        mpx_value_free(&args[i]);
+}
+
+/* Bytes built field by field, as any protobuf encoder may lay them out. */
+typedef struct wbuf {
+    uint8_t b[256];
+    size_t n;
+} wbuf;
+
+static void w_varint(wbuf *w, uint64_t v)
+{
+    while (v >= 0x80) {
+        w->b[w->n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    w->b[w->n++] = (uint8_t)v;
+}
+
+static void w_tag(wbuf *w, unsigned field, unsigned wire_type)
+{
+    w_varint(w, field << 3 | wire_type);
+}
+
+static void w_sub(wbuf *w, unsigned field, const wbuf *sub)
+{
+    w_tag(w, field, 2);
+    w_varint(w, sub->n);
+    memcpy(w->b + w->n, sub->b, sub->n);
+    w->n += sub->n;
+}
+
+static void w_int_value(wbuf *w, unsigned field, int64_t v) /* a Value holding an int */
+{
+    wbuf val = {.n = 0};
+    w_tag(&val, 3, 0);
+    w_varint(&val, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+    w_sub(w, field, &val);
+}
+
+/* What another protobuf encoder may send: fields out of order, unknown fields, a oneof
+ * set twice (the last wins), dict keys and values interleaved. */
+static void test_reads_any_protobuf_order(void **state)
+{
+    (void)state;
+    wbuf req = {.n = 0}, arg0 = {.n = 0}, arg1 = {.n = 0}, dict = {.n = 0};
+    w_tag(&req, 6, 1); /* timeout 1.5 first */
+    double t = 1.5;
+    memcpy(req.b + req.n, &t, 8); /* little-endian, as this machine */
+    req.n += 8;
+    w_tag(&req, 15, 0); /* an unknown field */
+    w_varint(&req, 5);
+    w_tag(&arg0, 3, 0); /* int 1, then int 3: the last wins */
+    w_varint(&arg0, 2);
+    w_tag(&arg0, 3, 0);
+    w_varint(&arg0, 6);
+    w_sub(&req, 4, &arg0);
+    w_tag(&req, 3, 2); /* method */
+    w_varint(&req, 3);
+    memcpy(req.b + req.n, "get", 3);
+    req.n += 3;
+    w_int_value(&dict, 1, 1); /* key 1, value 2, key 3, value 4: interleaved */
+    w_int_value(&dict, 2, 2);
+    w_int_value(&dict, 1, 3);
+    w_int_value(&dict, 2, 4);
+    w_sub(&arg1, 9, &dict);
+    w_sub(&req, 4, &arg1);
+    w_tag(&req, 2, 0); /* object_id, then call_id: last */
+    w_varint(&req, 7);
+    w_tag(&req, 1, 0);
+    w_varint(&req, 9);
+    mpx_request r;
+    char err[160];
+    assert_int_equal(codec_request_decode(req.b, req.n, &r, err, sizeof err), MPX_OK);
+    assert_string_equal(r.method, "get");
+    assert_int_equal(r.call_id, 9);
+    assert_int_equal(r.object_id, 7);
+    assert_true(r.timeout == 1.5);
+    assert_int_equal(r.nargs, 2);
+    assert_repr(&r.args[0], "3");
+    assert_repr(&r.args[1], "{1: 2, 3: 4}");
+    codec_request_clear(&r);
+
+    /* a known field with the wrong wire type, a length past the end, an endless varint, a
+     * NUL in the method name */
+    const uint8_t wrong_type[] = {0x1d, 1, 2, 3, 4};
+    const uint8_t past_end[] = {0x1a, 0x09, 'x'};
+    const uint8_t endless[] = {0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                               0xff, 0x01};
+    const uint8_t nul_method[] = {0x1a, 0x02, 'a', 0};
+    assert_int_equal(codec_request_decode(wrong_type, sizeof wrong_type, &r, err, sizeof err),
+                     MPX_EPROTO);
+    assert_int_equal(codec_request_decode(past_end, sizeof past_end, &r, err, sizeof err),
+                     MPX_EPROTO);
+    assert_int_equal(codec_request_decode(endless, sizeof endless, &r, err, sizeof err),
+                     MPX_EPROTO);
+    assert_int_equal(codec_request_decode(nul_method, sizeof nul_method, &r, err, sizeof err),
+                     MPX_EPROTO);
+    /* a dict whose keys outnumber its values */
+    wbuf odd = {.n = 0}, oddarg = {.n = 0}, oddreq = {.n = 0};
+    w_int_value(&odd, 1, 1);
+    w_sub(&oddarg, 9, &odd);
+    w_sub(&oddreq, 4, &oddarg);
+    assert_int_equal(codec_request_decode(oddreq.b, oddreq.n, &r, err, sizeof err),
+                     MPX_EPROTO);
+    assert_non_null(strstr(err, "more keys"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_method_name_limit),
+        cmocka_unit_test(test_matches_protobuf_c),
+        cmocka_unit_test(test_reads_any_protobuf_order),
         cmocka_unit_test(test_many_args_and_in_place_packing),
         cmocka_unit_test(test_request_round_trip),
         cmocka_unit_test(test_reply_round_trip),
