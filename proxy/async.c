@@ -183,13 +183,26 @@ static void on_write(uv_write_t *req, int status)
         shut(a, MPX_EIO, uv_strerror(status));
 }
 
-/* Before the loop waits: everything queued this turn goes out in one write. */
+/* Before the loop waits: everything queued this turn goes out in one write, straight to
+ * the socket when it takes it all (no request, no extra turn of the loop); libuv only
+ * gets what is left. */
 static void on_prepare(uv_prepare_t *p)
 {
     mpx_async *a = p->data;
     uv_prepare_stop(p);
     if (a->out.len == 0 || a->closing)
         return;
+    uv_buf_t all = uv_buf_init((char *)a->out.data, (unsigned)a->out.len);
+    int n = uv_try_write(stream_of(a), &all, 1);
+    if (n == (int)a->out.len) {
+        a->out.len = 0; /* the buffer is kept for the next turn */
+        return;
+    }
+    if (n < 0 && n != UV_EAGAIN) {
+        shut(a, MPX_EIO, uv_strerror(n));
+        return;
+    }
+    size_t done = n > 0 ? (size_t)n : 0;
     write_req *w = malloc(sizeof *w);
     if (w == NULL) {
         shut(a, MPX_ENOMEM, "out of memory");
@@ -198,8 +211,8 @@ static void on_prepare(uv_prepare_t *p)
     size_t len;
     frame_buf_take(&a->out, &w->buf, &len);
     w->req.data = a;
-    uv_buf_t buf = uv_buf_init((char *)w->buf, (unsigned)len);
-    int rc = uv_write(&w->req, stream_of(a), &buf, 1, on_write);
+    uv_buf_t rest = uv_buf_init((char *)w->buf + done, (unsigned)(len - done));
+    int rc = uv_write(&w->req, stream_of(a), &rest, 1, on_write);
     if (rc < 0) {
         free(w->buf);
         free(w);
