@@ -125,16 +125,27 @@ static int parse_args(int argc, char **argv, options *o)
 
 typedef struct run run;
 
+typedef enum test_kind {
+    T_SET, T_GET, T_APPEND, T_QUEUE, T_LOCK, T_INCR, T_BARRIER, T_FILL
+} test_kind;
+
 typedef struct test_def {
     const char *name;
+    test_kind kind;
     const char *type;     /* the shared object's type */
     bool pair;            /* two calls per operation */
+    const char *method[2]; /* the call, or the two calls of a pair */
 } test_def;
 
 static const test_def TESTS[] = {
-    {"set", "dict", false},    {"get", "dict", false},    {"append", "list", false},
-    {"queue", "Queue", true},  {"lock", "Lock", true},    {"incr", "Value", false},
-    {"barrier", "Barrier", false}, {"fill", "dict", false},
+    {"set", T_SET, "dict", false, {"__setitem__"}},
+    {"get", T_GET, "dict", false, {"__getitem__"}},
+    {"append", T_APPEND, "list", false, {"append"}},
+    {"queue", T_QUEUE, "Queue", true, {"put", "get"}},
+    {"lock", T_LOCK, "Lock", true, {"acquire", "release"}},
+    {"incr", T_INCR, "Value", false, {"add"}},
+    {"barrier", T_BARRIER, "Barrier", false, {"wait"}},
+    {"fill", T_FILL, "dict", false, {"__setitem__"}},
 };
 
 /* One operation in flight: a slot of a connection's pipeline. */
@@ -156,6 +167,8 @@ struct run {
     char first_error[256];
     uint32_t *latency_us; /* one per finished operation */
     mpx_value value;      /* the str value of set/append/queue */
+    mpx_value *keys;      /* set and get: the keyspace, made once (as redis-benchmark does) */
+    long nkeys;
     uint64_t rng;
     double start;
     double end;
@@ -227,49 +240,65 @@ static void on_reply(mpx_async *a, int status, const char *message, mpx_value *r
 static void issue(slot *s)
 {
     run *r = s->r;
-    mpx_value args[2], key;
+    mpx_value args[2], fill_key = mpx_value_none();
     size_t nargs = 0;
-    const char *method = NULL;
-    bool free_key = false;
     if (s->step == 0)
         s->started = now_s();
-    const char *name = r->t->name;
-    if (strcmp(name, "set") == 0 || strcmp(name, "fill") == 0 || strcmp(name, "get") == 0) {
-        long n = strcmp(name, "fill") == 0 ? r->issued
-                 : strcmp(name, "get") == 0 ? (long)(next_random(r) % GET_KEYS)
-                                            : (long)(next_random(r) % KEYSPACE);
-        if (make_key(&key, n) != MPX_OK) {
+    switch (r->t->kind) {
+    case T_SET:
+    case T_GET:
+        args[nargs++] = r->keys[next_random(r) % (uint64_t)r->nkeys];
+        if (r->t->kind == T_SET)
+            args[nargs++] = r->value;
+        break;
+    case T_FILL:
+        if (make_key(&fill_key, r->issued) != MPX_OK) {
             record_error(r, MPX_ENOMEM, "out of memory");
             return;
         }
-        free_key = true;
-        args[nargs++] = key;
-        if (strcmp(name, "get") == 0) {
-            method = "__getitem__";
-        } else {
-            method = "__setitem__";
-            args[nargs++] = r->value;
-        }
-    } else if (strcmp(name, "append") == 0) {
-        method = "append";
+        args[nargs++] = fill_key;
         args[nargs++] = r->value;
-    } else if (strcmp(name, "queue") == 0) {
-        method = s->step == 0 ? "put" : "get";
+        break;
+    case T_APPEND:
+        args[nargs++] = r->value;
+        break;
+    case T_QUEUE:
         if (s->step == 0)
             args[nargs++] = r->value;
-    } else if (strcmp(name, "lock") == 0) {
-        method = s->step == 0 ? "acquire" : "release";
-    } else if (strcmp(name, "incr") == 0) {
-        method = "add";
+        break;
+    case T_INCR:
         args[nargs++] = mpx_value_int(1);
-    } else {
-        method = "wait";
+        break;
+    case T_LOCK:
+    case T_BARRIER:
+        break;
     }
-    int rc = mpx_async_call(s->a, r->object_id, method, args, nargs, -1, on_reply, s);
-    if (free_key)
-        mpx_value_free(&key);
+    int rc = mpx_async_call(s->a, r->object_id, r->t->method[s->step], args, nargs, -1,
+                            on_reply, s);
+    mpx_value_free(&fill_key);
     if (rc != MPX_OK)
         record_error(r, rc, "the call could not be queued");
+}
+
+/* The keys set and get use: "key:" and 12 digits, n of them. */
+static int make_keys(run *r, long n)
+{
+    r->keys = calloc((size_t)n, sizeof *r->keys);
+    if (r->keys == NULL)
+        return MPX_ENOMEM;
+    r->nkeys = n;
+    for (long i = 0; i < n; i++)
+        if (make_key(&r->keys[i], i) != MPX_OK)
+            return MPX_ENOMEM;
+    return MPX_OK;
+}
+
+static void free_keys(run *r)
+{
+    for (long i = 0; r->keys != NULL && i < r->nkeys; i++)
+        mpx_value_free(&r->keys[i]);
+    free(r->keys);
+    r->keys = NULL;
 }
 
 static int compare_u32(const void *x, const void *y)
@@ -286,7 +315,7 @@ static double percentile_ms(const uint32_t *sorted, long n, double p)
     return sorted[i] / 1000.0;
 }
 
-/* ---- setup through a synchronous client ------------------------------------------------------ */
+/* ---- setup through a synchronous client ------------------------------------------------ */
 
 static int fail(const mpx_client *c, int rc, const char *what)
 {
@@ -304,13 +333,13 @@ static int make_object(mpx_client *c, const run *r, mpx_proxy **out)
     snprintf(name, sizeof name, "bench.%ld.%s", (long)getpid(), r->t->name);
     mpx_value args[2];
     size_t nargs = 0;
-    if (strcmp(r->t->type, "Value") == 0) {
+    if (r->t->kind == T_INCR) {
         mpx_value_str(&args[nargs++], "q");
         args[nargs++] = mpx_value_int(0);
-    } else if (strcmp(r->t->type, "Barrier") == 0) {
+    } else if (r->t->kind == T_BARRIER) {
         args[nargs++] = mpx_value_int((int64_t)r->o->clients * r->o->pipeline);
     }
-    int rc = mpx_proxy_open(c, r->t->type, strcmp(r->t->name, "fill") == 0 ? "fill" : name,
+    int rc = mpx_proxy_open(c, r->t->type, r->t->kind == T_FILL ? "fill" : name,
                             args, nargs, out);
     for (size_t i = 0; i < nargs; i++)
         mpx_value_free(&args[i]);
@@ -318,16 +347,13 @@ static int make_object(mpx_client *c, const run *r, mpx_proxy **out)
 }
 
 /* get reads keys that exist: set them first, pipelined. */
-static int prefill_keys(mpx_client *c, mpx_proxy *dict, const mpx_value *value)
+static int prefill_keys(mpx_client *c, mpx_proxy *dict, const mpx_value *keys, long n,
+                        const mpx_value *value)
 {
-    for (long n = 0; n < GET_KEYS; n++) {
-        mpx_value kv[2];
+    for (long i = 0; i < n; i++) {
+        mpx_value kv[2] = {keys[i], *value};
         uint64_t id;
-        if (make_key(&kv[0], n) != MPX_OK)
-            return fail(c, MPX_ENOMEM, "prefill");
-        kv[1] = *value;
         int rc = mpx_proxy_append(dict, "__setitem__", kv, 2, -1, &id);
-        mpx_value_free(&kv[0]);
         if (rc != MPX_OK)
             return fail(c, rc, "prefill");
     }
@@ -342,14 +368,14 @@ static int prefill_keys(mpx_client *c, mpx_proxy *dict, const mpx_value *value)
     return MPX_OK;
 }
 
-/* ---- running a test ---------------------------------------------------------------------------- */
+/* ---- running a test -------------------------------------------------------------------- */
 
 static int run_test(const options *o, const test_def *t, const uint8_t *key, size_t keylen,
                     mpx_client *c)
 {
     run r = {.o = o, .t = t, .rng = 0x9e3779b97f4a7c15ULL};
     r.target = o->requests;
-    if (strcmp(t->name, "barrier") == 0) { /* whole rounds only, or the last one hangs */
+    if (t->kind == T_BARRIER) { /* whole rounds only, or the last one hangs */
         long parties = (long)o->clients * o->pipeline;
         r.target = r.target / parties * parties;
         if (r.target == 0)
@@ -365,14 +391,18 @@ static int run_test(const options *o, const test_def *t, const uint8_t *key, siz
     mpx_proxy *obj = NULL;
     if (rc == MPX_OK)
         rc = make_object(c, &r, &obj);
-    if (rc == MPX_OK && strcmp(t->name, "get") == 0)
-        rc = prefill_keys(c, obj, &r.value);
+    if (rc == MPX_OK && (t->kind == T_SET || t->kind == T_GET) &&
+        make_keys(&r, t->kind == T_SET ? KEYSPACE : GET_KEYS) != MPX_OK)
+        rc = fail(NULL, MPX_ENOMEM, "keys");
+    if (rc == MPX_OK && t->kind == T_GET)
+        rc = prefill_keys(c, obj, r.keys, r.nkeys, &r.value);
     r.latency_us = rc == MPX_OK ? malloc((size_t)r.target * sizeof *r.latency_us) : NULL;
     if (rc == MPX_OK && r.latency_us == NULL)
         rc = fail(NULL, MPX_ENOMEM, "latency table");
     if (rc != MPX_OK) {
         mpx_proxy_close(obj);
         mpx_value_free(&r.value);
+        free_keys(&r);
         return rc;
     }
     r.object_id = mpx_proxy_id(obj);
@@ -444,6 +474,7 @@ static int run_test(const options *o, const test_def *t, const uint8_t *key, siz
         fflush(stdout);
     }
     free(r.latency_us);
+    free_keys(&r);
     mpx_value_free(&r.value);
     mpx_proxy_close(obj);
     return rc;

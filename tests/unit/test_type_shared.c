@@ -323,7 +323,8 @@ static void test_value_compare_and_swap(void **state)
     th_check(&f, "compare_and_swap", "(7, 2147483648)",
           "OverflowError: 2147483648 is out of range for typecode 'i' "
           "(-2147483648..2147483647)");
-    th_check(&f, "compare_and_swap", "(7, 1.5)", "TypeError: integer argument expected, got float");
+    th_check(&f, "compare_and_swap", "(7, 1.5)",
+             "TypeError: integer argument expected, got float");
     th_check(&f, "get", "()", "7");
     th_check(&f, "compare_and_swap", "(7,)",
           "TypeError: compare_and_swap expected 2 arguments, got 1");
@@ -375,7 +376,8 @@ static void test_array_items(void **state)
     th_check(&f, "compare_and_swap", "(0, 5, 6)", "True");
     th_check(&f, "compare_and_swap", "(0, 5, 7)", "False");
     th_check(&f, "compare_and_swap", "(5, 6, 7)", "IndexError: array index out of range");
-    th_check(&f, "compare_and_swap", "(0, 6, 'x')", "TypeError: integer argument expected, got str");
+    th_check(&f, "compare_and_swap", "(0, 6, 'x')",
+             "TypeError: integer argument expected, got str");
     th_check(&f, "tolist", "()", "[6, -1, 8]");
     object_clear(&f.obj);
 

@@ -78,9 +78,11 @@ static void test_semaphore_bad_args(void **state)
     th_make_ok(&f, &type_semaphore, "(2,)");
     th_check(&f, "acquire", "(False, 1)",
           "ValueError: can't specify a timeout for a non-blocking call");
-    th_check(&f, "acquire", "(True, -2)", "ValueError: timeout value must be a non-negative number");
+    th_check(&f, "acquire", "(True, -2)",
+             "ValueError: timeout value must be a non-negative number");
     th_check(&f, "acquire", "(True, 'soon')", "TypeError: timeout must be a number, not 'str'");
-    th_check(&f, "acquire", "(True, 1, 2)", "TypeError: acquire expected at most 2 arguments, got 3");
+    th_check(&f, "acquire", "(True, 1, 2)",
+             "TypeError: acquire expected at most 2 arguments, got 3");
     th_check(&f, "release", "(0,)", "ValueError: n must be one or more");
     th_check(&f, "release", "(-3,)", "ValueError: n must be one or more");
     th_check(&f, "release", "('1',)", "TypeError: n must be an integer, not 'str'");
