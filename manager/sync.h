@@ -50,4 +50,7 @@ extern const object_type type_barrier;
 extern const object_type type_queue;
 extern const object_type type_joinable_queue;
 
+/* ---- type_pool.c ---- */
+extern const object_type type_task_pool;
+
 #endif

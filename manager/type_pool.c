@@ -1,0 +1,540 @@
+/* type_pool.c - TaskPool: the tasks of a process pool, leased to the workers that run them.
+ *
+ * A submitter adds tasks (any values; ids are consecutive from 1) and collects results;
+ * workers take tasks and finish them with results. A task taken is leased to the taker's
+ * session: if that session ends before the task is finished, the task goes back to the
+ * head of the queue and runs again elsewhere (at-least-once; the first result wins). Takes
+ * and result collections park through wait.c. Once the pool is closed and every task is
+ * done, parked and later takes answer None, which tells workers to leave; terminate drops
+ * what is pending at once. Invariant: a task id is in exactly one of pending, running,
+ * or done (its result waiting in `ready` or collected).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "server_internal.h"
+#include "sync.h"
+#include "u64map.h"
+
+typedef struct task {
+    uint64_t id;
+    uint64_t holder; /* the session running it; 0 while pending */
+    mpx_value payload;
+    struct task *next; /* in pending */
+} task;
+
+typedef struct result {
+    uint64_t id;
+    int64_t status;  /* 0 or the mpx error code the function failed with */
+    mpx_value value; /* the result, or the error message */
+    struct result *next;
+} result;
+
+typedef struct pool_state {
+    task *pending_head;
+    task *pending_tail;
+    size_t npending;
+    u64map running;    /* id -> task */
+    u64map workers;    /* session id -> 1 + tasks it runs, as uintptr_t */
+    result *ready_head; /* finished, not yet collected, in finishing order */
+    result *ready_tail;
+    size_t nready;
+    uint64_t next_id;
+    uint64_t done;     /* results accepted */
+    bool closed;
+    bool terminated;
+    wait_list takers;  /* w->n: how many tasks at most */
+    wait_list collectors; /* w->n: how many results at most */
+} pool_state;
+
+static pool_state *state_of(const object *obj)
+{
+    return obj->state;
+}
+
+/* ---- the queues --------------------------------------------------------------------------- */
+
+static void pending_push_back(pool_state *p, task *t)
+{
+    t->next = NULL;
+    if (p->pending_tail != NULL)
+        p->pending_tail->next = t;
+    else
+        p->pending_head = t;
+    p->pending_tail = t;
+    p->npending++;
+}
+
+static void pending_push_front(pool_state *p, task *t)
+{
+    t->next = p->pending_head;
+    p->pending_head = t;
+    if (p->pending_tail == NULL)
+        p->pending_tail = t;
+    p->npending++;
+}
+
+static task *pending_pop(pool_state *p)
+{
+    task *t = p->pending_head;
+    p->pending_head = t->next;
+    if (p->pending_head == NULL)
+        p->pending_tail = NULL;
+    p->npending--;
+    t->next = NULL;
+    return t;
+}
+
+static void task_free(task *t)
+{
+    mpx_value_free(&t->payload);
+    free(t);
+}
+
+/* Counts a task leased to (+1) or finished by (-1) a worker; an entry that exists is only
+ * replaced, which cannot fail. */
+static void worker_count(pool_state *p, uint64_t sid, int delta)
+{
+    uintptr_t n = (uintptr_t)u64map_get(&p->workers, sid);
+    if (n == 0)
+        return; /* not a worker (unit tests call without a session) */
+    u64map_put(&p->workers, sid, (void *)(n + (uintptr_t)(intptr_t)delta));
+}
+
+/* Records the caller as a worker, watched so that its leases end with its session. */
+static int worker_join(object *obj, struct session *sess)
+{
+    pool_state *p = state_of(obj);
+    uint64_t sid = session_id(sess);
+    if (u64map_get(&p->workers, sid) != NULL)
+        return MPX_OK;
+    if (u64map_put(&p->workers, sid, (void *)1) != MPX_OK)
+        return MPX_ENOMEM;
+    if (session_watch(sess, obj) != MPX_OK) {
+        u64map_del(&p->workers, sid);
+        return MPX_ENOMEM;
+    }
+    return MPX_OK;
+}
+
+/* [id, payload] for a task handed out; the payload is copied (the lease keeps it). */
+static int task_pair(const task *t, mpx_value *out)
+{
+    mpx_value id = mpx_value_int((int64_t)t->id), payload;
+    int rc = mpx_value_tuple(out, 2);
+    if (rc == MPX_OK && (rc = mpx_value_copy(&payload, &t->payload)) == MPX_OK) {
+        mpx_value_append(out, &id);
+        if ((rc = mpx_value_append(out, &payload)) != MPX_OK)
+            mpx_value_free(&payload);
+    }
+    if (rc != MPX_OK)
+        mpx_value_free(out);
+    return rc;
+}
+
+/* Leases up to max pending tasks to session sid into *out (a list). Out of memory after
+ * the first, it hands out those leased so far; before it, MPX_ENOMEM and nothing moved. */
+static int lease(pool_state *p, uint64_t sid, size_t max, mpx_value *out)
+{
+    size_t n = p->npending < max ? p->npending : max;
+    int rc = mpx_value_list(out, n);
+    if (rc != MPX_OK)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        task *t = p->pending_head;
+        mpx_value pair;
+        if ((rc = task_pair(t, &pair)) != MPX_OK)
+            break;
+        if ((rc = u64map_put(&p->running, t->id, t)) != MPX_OK) {
+            mpx_value_free(&pair);
+            break;
+        }
+        pending_pop(p);
+        mpx_value_append(out, &pair); /* within the capacity asked for */
+        t->holder = sid;
+        worker_count(p, sid, +1);
+    }
+    if (rc != MPX_OK && mpx_value_len(out) == 0) {
+        mpx_value_free(out);
+        return rc;
+    }
+    return MPX_OK;
+}
+
+/* Takes back every task a session runs (its lease ended) to the head of the queue. Each
+ * round moves its highest id to the front, so the lowest ends first, as submitted. */
+static void unlease_session(pool_state *p, uint64_t sid)
+{
+    for (;;) {
+        task *last = NULL;
+        size_t pos = 0;
+        uint64_t id;
+        void *v;
+        while (u64map_next(&p->running, &pos, &id, &v)) {
+            task *t = v;
+            if (t->holder == sid && (last == NULL || t->id > last->id))
+                last = t;
+        }
+        if (last == NULL)
+            return;
+        u64map_del(&p->running, last->id);
+        last->holder = 0;
+        pending_push_front(p, last);
+    }
+}
+
+/* [id, status, value] of a finished task, moved out of r (freed). */
+static int result_triple(result *r, mpx_value *out)
+{
+    mpx_value id = mpx_value_int((int64_t)r->id), status = mpx_value_int(r->status);
+    int rc = mpx_value_tuple(out, 3);
+    if (rc == MPX_OK) {
+        mpx_value_append(out, &id);
+        mpx_value_append(out, &status);
+        mpx_value_append(out, &r->value);
+    }
+    return rc;
+}
+
+/* Up to max ready results into *out (a list); those handed out are gone from ready. */
+static int collect(pool_state *p, size_t max, mpx_value *out)
+{
+    size_t n = p->nready < max ? p->nready : max;
+    int rc = mpx_value_list(out, n);
+    if (rc != MPX_OK)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        result *r = p->ready_head;
+        mpx_value triple;
+        if ((rc = result_triple(r, &triple)) != MPX_OK)
+            return MPX_OK; /* out of memory: hand out what is built, the rest stays */
+        p->ready_head = r->next;
+        if (p->ready_head == NULL)
+            p->ready_tail = NULL;
+        p->nready--;
+        mpx_value_append(out, &triple);
+        free(r);
+    }
+    return MPX_OK;
+}
+
+/* Nothing more will ever be handed to workers. */
+static bool drained(const pool_state *p)
+{
+    return p->terminated || (p->closed && p->npending == 0 && p->running.len == 0);
+}
+
+/* After any change: tasks to parked takers, results to parked collectors, None to takers
+ * once the pool is drained, and an empty list to collectors when nothing is left to come. */
+static void settle(object *obj)
+{
+    pool_state *p = state_of(obj);
+    while (p->npending > 0 && p->takers.head != NULL) {
+        waiter *w = p->takers.head;
+        uint64_t sid = session_id(w->sess);
+        mpx_value tasks;
+        if (lease(p, sid, (size_t)w->n, &tasks) != MPX_OK) {
+            waiter_reply(w, MPX_ENOMEM, "out of memory", NULL);
+            continue;
+        }
+        waiter_reply(w, MPX_OK, "", &tasks); /* a dead taker's lease ends with its session */
+        mpx_value_free(&tasks);
+    }
+    if (drained(p))
+        while (p->takers.head != NULL)
+            waiter_reply(p->takers.head, MPX_OK, "", NULL);
+    while (p->nready > 0 && p->collectors.head != NULL) {
+        waiter *w = p->collectors.head;
+        mpx_value out;
+        if (collect(p, (size_t)w->n, &out) != MPX_OK) {
+            waiter_reply(w, MPX_ENOMEM, "out of memory", NULL);
+            continue;
+        }
+        waiter_reply(w, MPX_OK, "", &out); /* results to a gone submitter are gone too */
+        mpx_value_free(&out);
+    }
+    if (p->npending == 0 && p->running.len == 0 && p->nready == 0) {
+        while (p->collectors.head != NULL) {
+            mpx_value none;
+            if (mpx_value_list(&none, 0) != MPX_OK) {
+                waiter_reply(p->collectors.head, MPX_ENOMEM, "out of memory", NULL);
+                continue;
+            }
+            waiter_reply(p->collectors.head, MPX_OK, "", &none);
+        }
+    }
+}
+
+/* ---- methods ------------------------------------------------------------------------------ */
+
+static int count_arg(call *c, size_t i, const char *what, int64_t *out)
+{
+    *out = 1;
+    if (c->nargs <= i)
+        return MPX_OK;
+    int rc = call_expect_kind(c, i, MPX_INT, what);
+    if (rc != MPX_OK)
+        return rc;
+    *out = mpx_value_get_int(&c->args[i]);
+    if (*out < 1)
+        return call_fail(c, MPX_EVALUE, "%s must be at least 1", what);
+    return MPX_OK;
+}
+
+/* submit(tasks) -> the first task's id (the others follow it) */
+static int pool_submit(call *c)
+{
+    pool_state *p = state_of(c->obj);
+    mpx_kind k = mpx_value_kind(&c->args[0]);
+    if (k != MPX_LIST && k != MPX_TUPLE)
+        return call_fail(c, MPX_ETYPE, "tasks must be a list or tuple, not %s",
+                         mpx_kind_name(k));
+    if (p->closed)
+        return call_fail(c, MPX_EVALUE, "Pool not running");
+    size_t n = mpx_value_len(&c->args[0]);
+    mpx_value *items = mpx_value_items(&c->args[0]);
+    task **made = calloc(n ? n : 1, sizeof *made);
+    if (made == NULL)
+        return call_fail(c, MPX_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        if ((made[i] = calloc(1, sizeof *made[i])) == NULL) {
+            for (size_t j = 0; j < i; j++)
+                free(made[j]);
+            free(made);
+            return call_fail(c, MPX_ENOMEM, "out of memory");
+        }
+    }
+    uint64_t first = p->next_id;
+    for (size_t i = 0; i < n; i++) {
+        made[i]->id = p->next_id++;
+        mpx_value_move(&made[i]->payload, &items[i]);
+        pending_push_back(p, made[i]);
+    }
+    free(made);
+    c->result = mpx_value_int((int64_t)first);
+    settle(c->obj);
+    return MPX_OK;
+}
+
+/* take(max=1, timeout=None) -> a list of [id, task], or None when the pool is drained */
+static int pool_take(call *c)
+{
+    pool_state *p = state_of(c->obj);
+    int64_t max;
+    int rc = count_arg(c, 0, "max", &max);
+    if (rc == MPX_OK)
+        rc = sync_timeout_arg(c, 1);
+    if (rc != MPX_OK)
+        return rc;
+    if (c->sess != NULL && worker_join(c->obj, c->sess) != MPX_OK)
+        return call_fail(c, MPX_ENOMEM, "out of memory");
+    if (drained(p))
+        return MPX_OK; /* None: leave */
+    if (p->npending > 0)
+        return lease(p, c->sess ? session_id(c->sess) : 0, (size_t)max, &c->result) == MPX_OK
+                   ? MPX_OK
+                   : call_fail(c, MPX_ENOMEM, "out of memory");
+    if (c->has_timeout && c->timeout <= 0)
+        return call_fail(c, MPX_ETIMEOUT, "no task in time");
+    waiter *w;
+    rc = call_park(c, &p->takers, NULL, &w);
+    if (rc == MPX_PARKED)
+        w->n = max;
+    return rc;
+}
+
+/* Reads one [id, status, value] of finish(); MPX_OK or TypeError. */
+static int finished_item(call *c, const mpx_value *item, uint64_t *id, int64_t *status)
+{
+    const mpx_value *parts = mpx_value_items(item);
+    mpx_kind k = mpx_value_kind(item);
+    if ((k != MPX_LIST && k != MPX_TUPLE) || mpx_value_len(item) != 3 ||
+        mpx_value_kind(&parts[0]) != MPX_INT || mpx_value_kind(&parts[1]) != MPX_INT)
+        return call_fail(c, MPX_ETYPE, "each result must be (task id, status, value)");
+    *id = (uint64_t)mpx_value_get_int(&parts[0]);
+    *status = mpx_value_get_int(&parts[1]);
+    return MPX_OK;
+}
+
+/* finish(results): results of tasks this session runs, each (id, status, value). A task
+ * not running here (its lease ended and it was given to another) is ignored. */
+static int pool_finish(call *c)
+{
+    pool_state *p = state_of(c->obj);
+    mpx_kind k = mpx_value_kind(&c->args[0]);
+    if (k != MPX_LIST && k != MPX_TUPLE)
+        return call_fail(c, MPX_ETYPE, "results must be a list or tuple, not %s",
+                         mpx_kind_name(k));
+    size_t n = mpx_value_len(&c->args[0]);
+    mpx_value *items = mpx_value_items(&c->args[0]);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t id;
+        int64_t status;
+        int rc = finished_item(c, &items[i], &id, &status);
+        if (rc != MPX_OK)
+            return rc;
+    }
+    uint64_t sid = c->sess != NULL ? session_id(c->sess) : 0;
+    size_t accepted = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t id;
+        int64_t status;
+        finished_item(c, &items[i], &id, &status);
+        task *t = u64map_get(&p->running, id);
+        if (t == NULL || t->holder != sid)
+            continue;
+        result *r = calloc(1, sizeof *r);
+        if (r == NULL)
+            return call_fail(c, MPX_ENOMEM, "out of memory");
+        r->id = id;
+        r->status = status;
+        mpx_value_move(&r->value, &mpx_value_items(&items[i])[2]);
+        if (p->ready_tail != NULL)
+            p->ready_tail->next = r;
+        else
+            p->ready_head = r;
+        p->ready_tail = r;
+        p->nready++;
+        p->done++;
+        u64map_del(&p->running, id);
+        worker_count(p, sid, -1);
+        task_free(t);
+        accepted++;
+    }
+    c->result = mpx_value_int((int64_t)accepted);
+    settle(c->obj);
+    return MPX_OK;
+}
+
+/* results(max=1, timeout=None) -> a list of [id, status, value] in finishing order; empty
+ * when nothing is pending, running or ready (nothing to wait for). */
+static int pool_results(call *c)
+{
+    pool_state *p = state_of(c->obj);
+    int64_t max;
+    int rc = count_arg(c, 0, "max", &max);
+    if (rc == MPX_OK)
+        rc = sync_timeout_arg(c, 1);
+    if (rc != MPX_OK)
+        return rc;
+    if (p->nready > 0 || (p->npending == 0 && p->running.len == 0))
+        return collect(p, (size_t)max, &c->result) == MPX_OK
+                   ? MPX_OK
+                   : call_fail(c, MPX_ENOMEM, "out of memory");
+    if (c->has_timeout && c->timeout <= 0)
+        return call_fail(c, MPX_ETIMEOUT, "no result in time");
+    waiter *w;
+    rc = call_park(c, &p->collectors, NULL, &w);
+    if (rc == MPX_PARKED)
+        w->n = max;
+    return rc;
+}
+
+/* stats() -> {'pending': n, 'running': n, 'done': n, 'ready': n, 'workers': n,
+ *             'closed': bool} */
+static int pool_stats(call *c)
+{
+    pool_state *p = state_of(c->obj);
+    const char *names[] = {"pending", "running", "done", "ready", "workers", "closed"};
+    int64_t values[] = {(int64_t)p->npending, (int64_t)p->running.len, (int64_t)p->done,
+                        (int64_t)p->nready, (int64_t)p->workers.len, p->closed};
+    if (mpx_value_dict(&c->result) != MPX_OK)
+        return call_fail(c, MPX_ENOMEM, "out of memory");
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        mpx_value key, val = i == 5 ? mpx_value_bool(values[i]) : mpx_value_int(values[i]);
+        if (mpx_value_str(&key, names[i]) != MPX_OK ||
+            mpx_value_dict_set(&c->result, &key, &val) != MPX_OK) {
+            mpx_value_free(&key);
+            mpx_value_free(&c->result);
+            return call_fail(c, MPX_ENOMEM, "out of memory");
+        }
+    }
+    return MPX_OK;
+}
+
+/* close(): no more submits; workers leave once every task is done. */
+static int pool_close(call *c)
+{
+    state_of(c->obj)->closed = true;
+    settle(c->obj);
+    return MPX_OK;
+}
+
+/* terminate(): closes and drops every pending task; workers leave at their next take. */
+static int pool_terminate(call *c)
+{
+    pool_state *p = state_of(c->obj);
+    p->closed = p->terminated = true;
+    while (p->npending > 0)
+        task_free(pending_pop(p));
+    settle(c->obj);
+    return MPX_OK;
+}
+
+/* ---- life cycle --------------------------------------------------------------------------- */
+
+static void pool_session_ended(object *obj, uint64_t sid)
+{
+    pool_state *p = state_of(obj);
+    u64map_del(&p->workers, sid);
+    if (!p->terminated)
+        unlease_session(p, sid);
+    settle(obj);
+}
+
+static int pool_init(object *obj, call *c)
+{
+    (void)c;
+    pool_state *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return call_fail(c, MPX_ENOMEM, "out of memory");
+    p->next_id = 1;
+    u64map_init(&p->running);
+    u64map_init(&p->workers);
+    obj->state = p;
+    return MPX_OK;
+}
+
+static void pool_destroy(object *obj)
+{
+    pool_state *p = state_of(obj);
+    if (p == NULL)
+        return;
+    wait_list_fail_all(&p->takers, MPX_ENOOBJECT, "the pool was destroyed");
+    wait_list_fail_all(&p->collectors, MPX_ENOOBJECT, "the pool was destroyed");
+    while (p->npending > 0)
+        task_free(pending_pop(p));
+    size_t pos = 0;
+    uint64_t id;
+    void *v;
+    while (u64map_next(&p->running, &pos, &id, &v))
+        task_free(v);
+    while (p->ready_head != NULL) {
+        result *r = p->ready_head;
+        p->ready_head = r->next;
+        mpx_value_free(&r->value);
+        free(r);
+    }
+    u64map_free(&p->running);
+    u64map_free(&p->workers);
+    free(p);
+    obj->state = NULL;
+}
+
+static const method_def pool_methods[] = {
+    {"submit", pool_submit, 1, 1},   {"take", pool_take, 0, 2},
+    {"finish", pool_finish, 1, 1},   {"results", pool_results, 0, 2},
+    {"stats", pool_stats, 0, 0},     {"close", pool_close, 0, 0},
+    {"terminate", pool_terminate, 0, 0},
+};
+
+const object_type type_task_pool = {
+    .name = "TaskPool",
+    .init = pool_init,
+    .destroy = pool_destroy,
+    .session_ended = pool_session_ended,
+    .methods = pool_methods,
+    .nmethods = sizeof pool_methods / sizeof pool_methods[0],
+    .min_init_args = 0,
+    .max_init_args = 0,
+};
