@@ -21,6 +21,7 @@
 #include "mpx/condition.h"
 #include "mpx/namespace.h"
 #include "mpx/queue.h"
+#include "mpx/pool.h"      /* a process pool, local or over many hosts */
 #include "mpx/value_obj.h"
 #include "mpx/array.h"
 #include "mpx/server.h"    /* the manager as an embeddable server */

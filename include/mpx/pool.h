@@ -1,0 +1,142 @@
+/* mpx/pool.h - a process pool with the shape of Python's multiprocessing.Pool, for C.
+ *
+ * Functions are named: every worker program registers its C functions under names, and a
+ * task names the function and carries its arguments (a tuple) and its result as
+ * mpx_values. The same submitting code runs two ways:
+ *   - local: mpx_pool_start forks N workers on this host around a private manager;
+ *   - distributed: mpx_pool_connect uses a TaskPool on a running mpx-manager, and worker
+ *     programs started on any hosts (mpx_pool_worker_main: --connect ADDR --authkey-file
+ *     PATH --pool NAME --processes N) take its tasks; workers may join or leave mid-job.
+ * Delivery is at-least-once: a task taken by a worker whose connection ends before it
+ * returns a result (it crashed, was killed, its host vanished) goes back to the queue and
+ * runs again elsewhere, so functions should be safe to run twice. A function that fails
+ * returns its error to get/map; it is not retried.
+ *
+ * The pool is driven by the thread that calls it: results are collected, and callbacks
+ * run, inside the pool's calls (map, get, wait, next, join), in that thread. One thread
+ * at a time per pool.
+ */
+#ifndef MPX_POOL_H
+#define MPX_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mpx/client.h"
+#include "mpx/value.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A task function. args is the task's tuple of arguments (borrowed). On success it sets
+ * *result (the pool takes it) and returns MPX_OK; otherwise it returns an MPX_E* code and
+ * may write a message into err (errlen bytes): the task fails with them. */
+typedef int (*mpx_pool_fn)(const mpx_value *args, mpx_value *result, char *err,
+                           size_t errlen);
+
+typedef struct mpx_pool_function {
+    const char *name;
+    mpx_pool_fn fn;
+} mpx_pool_function;
+
+typedef struct mpx_pool_opts {
+    int processes;                      /* local workers (0: the number of cores) */
+    const mpx_pool_function *functions; /* what the local workers run */
+    size_t nfunctions;
+    /* Run once in each worker before its first task; non-zero makes the worker leave. */
+    int (*initializer)(void *arg);
+    void *initarg;
+    long maxtasksperchild; /* a local worker leaves after this many tasks and is replaced;
+                              0: never */
+    bool progress;         /* done/total, rate and time left on stderr while a map runs,
+                              when stderr is a terminal */
+} mpx_pool_opts;
+
+void mpx_pool_opts_init(mpx_pool_opts *opts);
+
+typedef struct mpx_pool mpx_pool;
+typedef struct mpx_pool_result mpx_pool_result;
+typedef struct mpx_pool_iter mpx_pool_iter;
+
+/* ---- making a pool -----------------------------------------------------------------------
+ * On failure *out is NULL and err (may be NULL) says why. */
+
+/* Local: a private manager and opts->processes forked workers running opts->functions. */
+int mpx_pool_start(const mpx_pool_opts *opts, mpx_pool **out, char *err, size_t errlen);
+/* Distributed: the TaskPool registered as name on c's manager (made on first use). c is
+ * used by the pool from now on and must outlive it. opts may be NULL (only progress is
+ * read). */
+int mpx_pool_connect(mpx_client *c, const char *name, const mpx_pool_opts *opts,
+                     mpx_pool **out, char *err, size_t errlen);
+
+/* The message of the pool's last failure (a failed task's own message). */
+const char *mpx_pool_errmsg(const mpx_pool *p);
+
+/* ---- blocking calls -----------------------------------------------------------------------
+ * items is a list or tuple. map calls fn(item) for each item, starmap fn(*item) (each item
+ * a tuple of arguments); *results is a list in the items' order. If any task fails, the
+ * first failing one's code is returned (after all have finished) and *results is None. */
+int mpx_pool_map(mpx_pool *p, const char *fn, const mpx_value *items, mpx_value *results);
+int mpx_pool_starmap(mpx_pool *p, const char *fn, const mpx_value *items,
+                     mpx_value *results);
+/* fn(*args), args a tuple (NULL: no arguments). */
+int mpx_pool_apply(mpx_pool *p, const char *fn, const mpx_value *args, mpx_value *result);
+
+/* ---- asynchronous results ----------------------------------------------------------------
+ * callback(result, data) runs once the task succeeds (result borrowed for the call),
+ * error_callback(code, message, data) once it fails; either may be NULL. */
+typedef void (*mpx_pool_callback)(const mpx_value *result, void *data);
+typedef void (*mpx_pool_error_callback)(int code, const char *message, void *data);
+
+int mpx_pool_apply_async(mpx_pool *p, const char *fn, const mpx_value *args,
+                         mpx_pool_callback callback, mpx_pool_error_callback error_callback,
+                         void *data, mpx_pool_result **out);
+/* Waits at most timeout seconds (negative: as needed): MPX_OK with a copy of the result
+ * in *out, the task's error, or MPX_ETIMEOUT (the result stays pending). */
+int mpx_pool_result_get(mpx_pool_result *r, double timeout, mpx_value *out);
+int mpx_pool_result_wait(mpx_pool_result *r, double timeout);
+bool mpx_pool_result_ready(mpx_pool_result *r);
+/* Whether it succeeded; MPX_EINVAL (Python's ValueError) when it is not ready yet. */
+int mpx_pool_result_successful(mpx_pool_result *r, bool *out);
+/* Frees the handle (a pending task still runs; its callbacks still run). NULL is fine. */
+void mpx_pool_result_free(mpx_pool_result *r);
+
+/* ---- iterators ---------------------------------------------------------------------------
+ * imap yields fn(item) in the items' order, imap_unordered as they finish. next returns
+ * MPX_OK with *out (the value, owned by the caller) and *done false, or *done true at the
+ * end; a failed task's error is returned by the next that reaches it. */
+int mpx_pool_imap(mpx_pool *p, const char *fn, const mpx_value *items, mpx_pool_iter **out);
+int mpx_pool_imap_unordered(mpx_pool *p, const char *fn, const mpx_value *items,
+                            mpx_pool_iter **out);
+int mpx_pool_iter_next(mpx_pool_iter *it, double timeout, mpx_value *out, bool *done);
+void mpx_pool_iter_free(mpx_pool_iter *it);
+
+/* ---- ending ------------------------------------------------------------------------------ */
+
+/* No more tasks; workers leave once every task is done. Calls that submit then fail with
+ * MPX_EVALUE ("Pool not running"). */
+int mpx_pool_close(mpx_pool *p);
+/* Drops the tasks not yet taken and stops the local workers at once. */
+int mpx_pool_terminate(mpx_pool *p);
+/* After close or terminate: waits until every task is done (running callbacks) and, for a
+ * local pool, every worker has exited. MPX_EVALUE while the pool is still running. */
+int mpx_pool_join(mpx_pool *p);
+/* Frees the pool: a local pool is terminated first. NULL is fine. */
+void mpx_pool_free(mpx_pool *p);
+
+/* ---- distributed workers ------------------------------------------------------------------
+ * The main of a worker program: parses --connect ADDR [--authkey-file PATH] --pool NAME
+ * [--processes N] [--maxtasksperchild K], forks N workers (default: the number of cores)
+ * that take tasks of the pool NAME until it is closed and drained, replacing those that
+ * leave after K tasks. The key comes from --authkey-file or $MPX_AUTHKEY. Returns the
+ * exit status for main: 0 when every worker ended cleanly, 1 on failure, 2 on bad
+ * arguments. */
+int mpx_pool_worker_main(int argc, char **argv, const mpx_pool_function *functions,
+                         size_t nfunctions, int (*initializer)(void *arg), void *initarg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

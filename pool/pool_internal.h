@@ -1,0 +1,33 @@
+/* pool_internal.h - what the submitting side (pool.c) and the workers (worker.c) share.
+ *
+ * A task travels as (function name, args tuple); a result comes back through the
+ * TaskPool as (task id, status, value), value being the function's result, or its error
+ * message when status is an MPX_E* code.
+ */
+#ifndef MPX_POOL_INTERNAL_H
+#define MPX_POOL_INTERNAL_H
+
+#include <sys/types.h>
+
+#include "mpx/pool.h"
+#include "mpx/proxy.h"
+
+#define POOL_TYPE "TaskPool"
+
+/* How a worker process ends: its exit status. */
+enum {
+    WORKER_DRAINED = 0,  /* the pool closed and every task is done */
+    WORKER_FAILED = 1,   /* lost its connection, or the initializer failed */
+    WORKER_RECYCLE = 3,  /* reached maxtasksperchild: start another in its place */
+};
+
+/* Takes and runs tasks of the pool until it is drained (or maxtasks are done, 0: no
+ * limit); returns the WORKER_* status. Runs initializer first when not NULL. */
+int pool_worker_run(mpx_client *c, mpx_proxy *tasks, const mpx_pool_function *functions,
+                    size_t nfunctions, int (*initializer)(void *arg), void *initarg,
+                    long maxtasks);
+
+/* The number of cores, for the default number of workers. */
+int pool_default_processes(void);
+
+#endif

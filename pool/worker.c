@@ -1,0 +1,265 @@
+/* worker.c - the worker side of the pool: the task loop, and the main of worker programs.
+ *
+ * A worker takes one task at a time (so a slow task never holds others hostage), looks
+ * its function up by name, runs it and finishes it with its result or its error. Its
+ * lease on the task is its session: if the process dies, the manager gives the task to
+ * another worker. The worker program's main process only forks workers and replaces
+ * those that leave after maxtasksperchild (or crash), until the pool is drained.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mpx/authkey.h"
+#include "pool_internal.h"
+
+#define RESTARTS_PER_PROCESS 10 /* crashed workers replaced, at most, per --processes */
+
+int pool_default_processes(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 && n < 4096 ? (int)n : 1;
+}
+
+static const mpx_pool_function *find_function(const mpx_pool_function *fns, size_t n,
+                                              const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(fns[i].name, name) == 0)
+            return &fns[i];
+    return NULL;
+}
+
+/* Runs one task's payload (fn name, args) into *value; returns its status. */
+static int run_task(const mpx_value *payload, const mpx_pool_function *fns, size_t n,
+                    mpx_value *value)
+{
+    char err[256] = "";
+    *value = mpx_value_none();
+    const mpx_value *name = mpx_value_at(payload, 0), *args = mpx_value_at(payload, 1);
+    int rc;
+    if (mpx_value_kind(payload) != MPX_TUPLE || mpx_value_len(payload) != 2 ||
+        mpx_value_kind(name) != MPX_STR || mpx_value_kind(args) != MPX_TUPLE) {
+        rc = MPX_ETYPE;
+        snprintf(err, sizeof err, "a task must be (function name, args tuple)");
+    } else {
+        const mpx_pool_function *f = find_function(fns, n, mpx_value_str_data(name));
+        if (f == NULL) {
+            rc = MPX_ENOMETHOD;
+            snprintf(err, sizeof err, "no function '%s' in this worker",
+                     mpx_value_str_data(name));
+        } else {
+            rc = f->fn(args, value, err, sizeof err);
+        }
+    }
+    if (rc == MPX_OK)
+        return MPX_OK;
+    mpx_value_free(value);
+    if (err[0] == '\0')
+        snprintf(err, sizeof err, "%s", mpx_strerror(rc));
+    if (mpx_value_str(value, err) != MPX_OK)
+        mpx_value_str(value, "(message not UTF-8)");
+    return rc;
+}
+
+/* Finishes one task with (id, status, value); a value that cannot travel (nested too
+ * deeply) is replaced by that error. */
+static int finish(mpx_proxy *tasks, int64_t id, int status, mpx_value *value)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        mpx_value triple, list, out;
+        mpx_value vid = mpx_value_int(id), vstatus = mpx_value_int(status);
+        if (mpx_value_tuple(&triple, 3) != MPX_OK || mpx_value_list(&list, 1) != MPX_OK)
+            return MPX_ENOMEM;
+        mpx_value_append(&triple, &vid);
+        mpx_value_append(&triple, &vstatus);
+        mpx_value_append(&triple, value); /* taken */
+        mpx_value_append(&list, &triple);
+        int rc = mpx_proxy_call(tasks, "finish", &list, 1, &out);
+        mpx_value_free(&list);
+        mpx_value_free(&out);
+        if (rc != MPX_EVALUE || attempt > 0)
+            return rc;
+        status = MPX_EVALUE;
+        mpx_value_str(value, "the result is nested too deeply to travel");
+    }
+    return MPX_OK;
+}
+
+int pool_worker_run(mpx_client *c, mpx_proxy *tasks, const mpx_pool_function *functions,
+                    size_t nfunctions, int (*initializer)(void *arg), void *initarg,
+                    long maxtasks)
+{
+    (void)c;
+    if (initializer != NULL && initializer(initarg) != 0)
+        return WORKER_FAILED;
+    for (long done = 0; maxtasks <= 0 || done < maxtasks; done++) {
+        mpx_value got;
+        int rc = mpx_proxy_call_timeout(tasks, "take", NULL, 0, -1, &got);
+        if (rc != MPX_OK)
+            return WORKER_FAILED;
+        if (mpx_value_kind(&got) == MPX_NONE)
+            return WORKER_DRAINED;
+        for (size_t i = 0; i < mpx_value_len(&got); i++) {
+            const mpx_value *pair = mpx_value_at(&got, i);
+            mpx_value value;
+            int status = run_task(mpx_value_at(pair, 1), functions, nfunctions, &value);
+            rc = finish(tasks, mpx_value_get_int(mpx_value_at(pair, 0)), status, &value);
+            mpx_value_free(&value);
+            if (rc != MPX_OK) {
+                mpx_value_free(&got);
+                return WORKER_FAILED;
+            }
+        }
+        mpx_value_free(&got);
+    }
+    return WORKER_RECYCLE;
+}
+
+/* ---- worker programs ---------------------------------------------------------------------- */
+
+typedef struct worker_args {
+    const char *address;
+    const char *keyfile;
+    const char *pool;
+    int processes;
+    long maxtasks;
+} worker_args;
+
+static void worker_usage(FILE *to, const char *prog)
+{
+    fprintf(to,
+            "usage: %s --connect ADDR [--authkey-file PATH] --pool NAME [--processes N]\n"
+            "          [--maxtasksperchild K]\n"
+            "Runs N workers (default: the number of cores) for the task pool NAME on the\n"
+            "mpx-manager at ADDR, until the pool is closed and every task is done.\n"
+            "The key comes from --authkey-file, or else from $%s.\n",
+            prog, MPX_AUTHKEY_ENV);
+}
+
+static int parse_worker_args(int argc, char **argv, worker_args *a)
+{
+    static const struct option longopts[] = {
+        {"connect", required_argument, NULL, 'c'},
+        {"authkey-file", required_argument, NULL, 'k'},
+        {"pool", required_argument, NULL, 'p'},
+        {"processes", required_argument, NULL, 'n'},
+        {"maxtasksperchild", required_argument, NULL, 'm'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    *a = (worker_args){.processes = pool_default_processes()};
+    optind = 1;
+    int opt;
+    char *end;
+    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': a->address = optarg; break;
+        case 'k': a->keyfile = optarg; break;
+        case 'p': a->pool = optarg; break;
+        case 'n':
+            a->processes = (int)strtol(optarg, &end, 10);
+            if (*end != '\0' || a->processes < 1 || a->processes > 1024) {
+                fprintf(stderr, "%s: --processes needs a number from 1 to 1024\n", argv[0]);
+                return 2;
+            }
+            break;
+        case 'm':
+            a->maxtasks = strtol(optarg, &end, 10);
+            if (*end != '\0' || a->maxtasks < 0) {
+                fprintf(stderr, "%s: --maxtasksperchild needs a number >= 0\n", argv[0]);
+                return 2;
+            }
+            break;
+        case 'h': worker_usage(stdout, argv[0]); return 1;
+        default: worker_usage(stderr, argv[0]); return 2;
+        }
+    }
+    if (optind != argc || a->address == NULL || a->pool == NULL) {
+        fprintf(stderr, "%s: %s\n", argv[0],
+                optind != argc ? "unexpected argument" : "--connect and --pool are required");
+        worker_usage(stderr, argv[0]);
+        return 2;
+    }
+    return 0;
+}
+
+/* One worker process: connect, open the pool, run tasks; _exits with the status. */
+static void worker_process(const worker_args *a, const uint8_t *key, size_t keylen,
+                           const mpx_pool_function *fns, size_t n,
+                           int (*initializer)(void *), void *initarg)
+{
+    mpx_client *c;
+    mpx_proxy *tasks = NULL;
+    int rc = mpx_client_connect(a->address, key, keylen, NULL, &c);
+    if (rc == MPX_OK)
+        rc = mpx_proxy_open(c, POOL_TYPE, a->pool, NULL, 0, &tasks);
+    int status = WORKER_FAILED;
+    if (rc == MPX_OK)
+        status = pool_worker_run(c, tasks, fns, n, initializer, initarg, a->maxtasks);
+    else
+        fprintf(stderr, "worker %ld: %s: %s\n", (long)getpid(), mpx_err_name(rc),
+                c != NULL ? mpx_client_errmsg(c) : mpx_strerror(rc));
+    mpx_proxy_close(tasks);
+    mpx_client_close(c);
+    fflush(NULL);
+    _exit(status);
+}
+
+int mpx_pool_worker_main(int argc, char **argv, const mpx_pool_function *functions,
+                         size_t nfunctions, int (*initializer)(void *arg), void *initarg)
+{
+    worker_args a;
+    int rc = parse_worker_args(argc, argv, &a);
+    if (rc != 0)
+        return rc == 1 ? 0 : 2;
+    uint8_t *key;
+    size_t keylen;
+    char err[256];
+    if (mpx_authkey_resolve(a.keyfile, &key, &keylen, err, sizeof err) != MPX_OK) {
+        fprintf(stderr, "%s: authkey: %s\n", argv[0], err);
+        return 2;
+    }
+    int running = 0, failed = 0, restarts = 0;
+    for (int i = 0; i < a.processes; i++) {
+        pid_t pid = fork();
+        if (pid == 0)
+            worker_process(&a, key, keylen, functions, nfunctions, initializer, initarg);
+        if (pid > 0)
+            running++;
+    }
+    while (running > 0) {
+        int status;
+        pid_t pid = wait(&status);
+        if (pid < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        running--;
+        bool recycle = WIFEXITED(status) && WEXITSTATUS(status) == WORKER_RECYCLE;
+        bool crashed = !WIFEXITED(status) || WEXITSTATUS(status) != WORKER_DRAINED;
+        if (crashed && !recycle) {
+            failed++;
+            fprintf(stderr, "%s: worker %ld ended with %s %d\n", argv[0], (long)pid,
+                    WIFEXITED(status) ? "status" : "signal",
+                    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        }
+        /* replace it while the pool may still have work: its tasks went back */
+        if (recycle || (crashed && restarts++ < RESTARTS_PER_PROCESS * a.processes &&
+                        WIFSIGNALED(status))) {
+            pid_t again = fork();
+            if (again == 0)
+                worker_process(&a, key, keylen, functions, nfunctions, initializer, initarg);
+            if (again > 0)
+                running++;
+        }
+    }
+    free(key);
+    return failed == 0 ? 0 : 1;
+}
