@@ -377,9 +377,9 @@ static int pool_finish(call *c)
     uint64_t sid = c->sess != NULL ? session_id(c->sess) : 0;
     size_t accepted = 0;
     for (size_t i = 0; i < n; i++) {
-        uint64_t id;
-        int64_t status;
-        finished_item(c, &items[i], &id, &status);
+        uint64_t id = 0;
+        int64_t status = 0;
+        finished_item(c, &items[i], &id, &status); /* checked above: cannot fail */
         task *t = u64map_get(&p->running, id);
         if (t == NULL || t->holder != sid)
             continue;
