@@ -94,6 +94,11 @@ const char *mpx_pool_errmsg(const mpx_pool *p)
     return p->errmsg;
 }
 
+mpx_client *mpx_pool_client(mpx_pool *p)
+{
+    return p->client;
+}
+
 void mpx_pool_opts_init(mpx_pool_opts *opts)
 {
     memset(opts, 0, sizeof *opts);

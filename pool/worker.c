@@ -36,8 +36,8 @@ static const mpx_pool_function *find_function(const mpx_pool_function *fns, size
 }
 
 /* Runs one task's payload (fn name, args) into *value; returns its status. */
-static int run_task(const mpx_value *payload, const mpx_pool_function *fns, size_t n,
-                    mpx_value *value)
+static int run_task(mpx_client *c, const mpx_value *payload, const mpx_pool_function *fns,
+                    size_t n, mpx_value *value)
 {
     char err[256] = "";
     *value = mpx_value_none();
@@ -54,7 +54,7 @@ static int run_task(const mpx_value *payload, const mpx_pool_function *fns, size
             snprintf(err, sizeof err, "no function '%s' in this worker",
                      mpx_value_str_data(name));
         } else {
-            rc = f->fn(args, value, err, sizeof err);
+            rc = f->fn(c, args, value, err, sizeof err);
         }
     }
     if (rc == MPX_OK)
@@ -95,7 +95,6 @@ int pool_worker_run(mpx_client *c, mpx_proxy *tasks, const mpx_pool_function *fu
                     size_t nfunctions, int (*initializer)(void *arg), void *initarg,
                     long maxtasks)
 {
-    (void)c;
     if (initializer != NULL && initializer(initarg) != 0)
         return WORKER_FAILED;
     for (long done = 0; maxtasks <= 0 || done < maxtasks; done++) {
@@ -108,7 +107,7 @@ int pool_worker_run(mpx_client *c, mpx_proxy *tasks, const mpx_pool_function *fu
         for (size_t i = 0; i < mpx_value_len(&got); i++) {
             const mpx_value *pair = mpx_value_at(&got, i);
             mpx_value value;
-            int status = run_task(mpx_value_at(pair, 1), functions, nfunctions, &value);
+            int status = run_task(c, mpx_value_at(pair, 1), functions, nfunctions, &value);
             rc = finish(tasks, mpx_value_get_int(mpx_value_at(pair, 0)), status, &value);
             mpx_value_free(&value);
             if (rc != MPX_OK) {

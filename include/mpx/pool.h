@@ -30,11 +30,13 @@
 extern "C" {
 #endif
 
-/* A task function. args is the task's tuple of arguments (borrowed). On success it sets
- * *result (the pool takes it) and returns MPX_OK; otherwise it returns an MPX_E* code and
- * may write a message into err (errlen bytes): the task fails with them. */
-typedef int (*mpx_pool_fn)(const mpx_value *args, mpx_value *result, char *err,
-                           size_t errlen);
+/* A task function. c is the worker's connection to the pool's manager, for tasks that
+ * work on shared objects there (open them by name or token). args is the task's tuple of
+ * arguments (borrowed). On success it sets *result (the pool takes it) and returns
+ * MPX_OK; otherwise it returns an MPX_E* code and may write a message into err (errlen
+ * bytes): the task fails with them. */
+typedef int (*mpx_pool_fn)(mpx_client *c, const mpx_value *args, mpx_value *result,
+                           char *err, size_t errlen);
 
 typedef struct mpx_pool_function {
     const char *name;
@@ -70,6 +72,10 @@ int mpx_pool_start(const mpx_pool_opts *opts, mpx_pool **out, char *err, size_t 
  * read). */
 int mpx_pool_connect(mpx_client *c, const char *name, const mpx_pool_opts *opts,
                      mpx_pool **out, char *err, size_t errlen);
+
+/* The pool's connection to its manager (local: the private one), for making the shared
+ * objects its tasks use. Owned by the pool. */
+mpx_client *mpx_pool_client(mpx_pool *p);
 
 /* The message of the pool's last failure (a failed task's own message). */
 const char *mpx_pool_errmsg(const mpx_pool *p);

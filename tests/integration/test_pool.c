@@ -16,12 +16,15 @@
 
 #include "harness.h"
 #include "mpx/pool.h"
+#include "mpx/value_obj.h"
 
 static t_manager M;
 static int64_t initialized; /* set by the initializer, in each worker */
 
-static int square(const mpx_value *args, mpx_value *result, char *err, size_t errlen)
+static int square(mpx_client *c, const mpx_value *args, mpx_value *result, char *err,
+                  size_t errlen)
 {
+    (void)c;
     const mpx_value *x = mpx_value_at(args, 0);
     if (x == NULL || mpx_value_kind(x) != MPX_INT) {
         snprintf(err, errlen, "square needs an int");
@@ -31,8 +34,10 @@ static int square(const mpx_value *args, mpx_value *result, char *err, size_t er
     return MPX_OK;
 }
 
-static int add(const mpx_value *args, mpx_value *result, char *err, size_t errlen)
+static int add(mpx_client *c, const mpx_value *args, mpx_value *result, char *err,
+               size_t errlen)
 {
+    (void)c;
     (void)err;
     (void)errlen;
     *result = mpx_value_int(mpx_value_get_int(mpx_value_at(args, 0)) +
@@ -40,8 +45,10 @@ static int add(const mpx_value *args, mpx_value *result, char *err, size_t errle
     return MPX_OK;
 }
 
-static int fail_on_three(const mpx_value *args, mpx_value *result, char *err, size_t errlen)
+static int fail_on_three(mpx_client *c, const mpx_value *args, mpx_value *result, char *err,
+                         size_t errlen)
 {
+    (void)c;
     int64_t x = mpx_value_get_int(mpx_value_at(args, 0));
     if (x == 3) {
         snprintf(err, errlen, "bad input %lld", (long long)x);
@@ -52,8 +59,10 @@ static int fail_on_three(const mpx_value *args, mpx_value *result, char *err, si
 }
 
 /* Sleeps args[0] ms, then returns (args[1] squared, its pid). */
-static int slow_square(const mpx_value *args, mpx_value *result, char *err, size_t errlen)
+static int slow_square(mpx_client *c, const mpx_value *args, mpx_value *result, char *err,
+                       size_t errlen)
 {
+    (void)c;
     (void)err;
     (void)errlen;
     usleep((useconds_t)mpx_value_get_int(mpx_value_at(args, 0)) * 1000);
@@ -65,8 +74,10 @@ static int slow_square(const mpx_value *args, mpx_value *result, char *err, size
     return MPX_OK;
 }
 
-static int whoami(const mpx_value *args, mpx_value *result, char *err, size_t errlen)
+static int whoami(mpx_client *c, const mpx_value *args, mpx_value *result, char *err,
+                  size_t errlen)
 {
+    (void)c;
     (void)args;
     (void)err;
     (void)errlen;
@@ -74,13 +85,32 @@ static int whoami(const mpx_value *args, mpx_value *result, char *err, size_t er
     return MPX_OK;
 }
 
-static int init_value(const mpx_value *args, mpx_value *result, char *err, size_t errlen)
+static int init_value(mpx_client *c, const mpx_value *args, mpx_value *result, char *err,
+                      size_t errlen)
 {
+    (void)c;
     (void)args;
     (void)err;
     (void)errlen;
     *result = mpx_value_int(initialized);
     return MPX_OK;
+}
+
+/* Adds args[0] to the shared Value 'tally' through the worker's own connection. */
+static int tally(mpx_client *c, const mpx_value *args, mpx_value *result, char *err,
+                 size_t errlen)
+{
+    mpx_value_obj *v;
+    int rc = mpx_value_obj_open(c, "tally", 'q', NULL, &v);
+    if (rc == MPX_OK) {
+        int64_t now = 0;
+        rc = mpx_value_obj_add_int(v, mpx_value_get_int(mpx_value_at(args, 0)), &now);
+        *result = mpx_value_int(now);
+    }
+    if (rc != MPX_OK)
+        snprintf(err, errlen, "%s", mpx_client_errmsg(c));
+    mpx_value_obj_close(v);
+    return rc;
 }
 
 static int initializer(void *arg)
@@ -92,6 +122,7 @@ static int initializer(void *arg)
 static const mpx_pool_function FUNCTIONS[] = {
     {"square", square},       {"add", add},       {"fail_on_three", fail_on_three},
     {"slow_square", slow_square}, {"whoami", whoami}, {"init_value", init_value},
+    {"tally", tally},
 };
 #define NFUNCTIONS (sizeof FUNCTIONS / sizeof FUNCTIONS[0])
 
@@ -177,6 +208,17 @@ static void case_local_calls(void *arg)
     P_OK(p, mpx_pool_apply(p, "init_value", NULL, &out));
     T_REPR(&out, "4242"); /* the initializer ran in the worker */
     mpx_value_free(&out);
+
+    /* tasks work on shared objects of the pool's manager through their own connection */
+    mpx_value_obj *total;
+    T_OK(mpx_pool_client(p), mpx_value_obj_open(mpx_pool_client(p), "tally", 'q', NULL,
+                                                &total));
+    P_OK(p, mpx_pool_map(p, "tally", &items, &out));
+    mpx_value_free(&out);
+    int64_t sum_all = 0;
+    T_OK(NULL, mpx_value_obj_get_int(total, &sum_all));
+    T_EQ_INT(sum_all, 199 * 200 / 2);
+    mpx_value_obj_close(total);
 
     /* apply_async: callbacks, ready, successful, get */
     mpx_pool_result *r[6];
