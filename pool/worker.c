@@ -20,6 +20,14 @@
 
 #define RESTARTS_PER_PROCESS 10 /* crashed workers replaced, at most, per --processes */
 
+/* SIGTERM or SIGINT to a worker program: it passes the signal on to its workers. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
+}
+
 int pool_default_processes(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -193,6 +201,8 @@ static void worker_process(const worker_args *a, const uint8_t *key, size_t keyl
                            const mpx_pool_function *fns, size_t n,
                            int (*initializer)(void *), void *initarg)
 {
+    signal(SIGTERM, SIG_DFL); /* the program's handler passes signals on; a worker just ends */
+    signal(SIGINT, SIG_DFL);
     mpx_client *c;
     mpx_proxy *tasks = NULL;
     int rc = mpx_client_connect(a->address, key, keylen, NULL, &c);
@@ -224,15 +234,34 @@ int mpx_pool_worker_main(int argc, char **argv, const mpx_pool_function *functio
         fprintf(stderr, "%s: authkey: %s\n", argv[0], err);
         return 2;
     }
+    pid_t *children = calloc((size_t)a.processes, sizeof *children);
+    if (children == NULL) {
+        free(key);
+        fprintf(stderr, "%s: out of memory\n", argv[0]);
+        return 1;
+    }
+    struct sigaction sa = {.sa_handler = on_stop_signal}, old_term, old_int;
+    sigemptyset(&sa.sa_mask); /* no SA_RESTART: wait() returns to look at the flag */
+    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGINT, &sa, &old_int);
     int running = 0, failed = 0, restarts = 0;
     for (int i = 0; i < a.processes; i++) {
         pid_t pid = fork();
         if (pid == 0)
             worker_process(&a, key, keylen, functions, nfunctions, initializer, initarg);
-        if (pid > 0)
+        if (pid > 0) {
+            children[i] = pid;
             running++;
+        }
     }
+    bool stopping = false;
     while (running > 0) {
+        if (stop_signal != 0 && !stopping) {
+            stopping = true; /* its tasks go back to the pool with their sessions */
+            for (int i = 0; i < a.processes; i++)
+                if (children[i] > 0)
+                    kill(children[i], SIGTERM);
+        }
         int status;
         pid_t pid = wait(&status);
         if (pid < 0) {
@@ -241,6 +270,15 @@ int mpx_pool_worker_main(int argc, char **argv, const mpx_pool_function *functio
             break;
         }
         running--;
+        int place = 0;
+        while (place < a.processes && children[place] != pid)
+            place++;
+        if (place < a.processes)
+            children[place] = 0;
+        if (stopping) {
+            failed++;
+            continue;
+        }
         bool recycle = WIFEXITED(status) && WEXITSTATUS(status) == WORKER_RECYCLE;
         bool crashed = !WIFEXITED(status) || WEXITSTATUS(status) != WORKER_DRAINED;
         if (crashed && !recycle) {
@@ -250,15 +288,21 @@ int mpx_pool_worker_main(int argc, char **argv, const mpx_pool_function *functio
                     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
         }
         /* replace it while the pool may still have work: its tasks went back */
-        if (recycle || (crashed && restarts++ < RESTARTS_PER_PROCESS * a.processes &&
-                        WIFSIGNALED(status))) {
+        if (place < a.processes &&
+            (recycle || (crashed && restarts++ < RESTARTS_PER_PROCESS * a.processes &&
+                         WIFSIGNALED(status)))) {
             pid_t again = fork();
             if (again == 0)
                 worker_process(&a, key, keylen, functions, nfunctions, initializer, initarg);
-            if (again > 0)
+            if (again > 0) {
+                children[place] = again;
                 running++;
+            }
         }
     }
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGINT, &old_int, NULL);
+    free(children);
     free(key);
     return failed == 0 ? 0 : 1;
 }
