@@ -243,7 +243,8 @@ static int parse_args(int argc, char **argv, options *o)
             errno = 0;
             v = strtoll(optarg, &end, 10);
             if (errno != 0 || *end != '\0' || v < 1 || v > 1000000000) {
-                fprintf(stderr, "monte_carlo_pi: -%c needs a number from 1 to 1e9\n", opt);
+                fprintf(stderr, "monte_carlo_pi: --%s needs a number from 1 to 1e9\n",
+                        opt == 'n' ? "processes" : opt == 't' ? "tasks" : "samples");
                 return 2;
             }
         }

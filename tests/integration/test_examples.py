@@ -125,10 +125,80 @@ def case_task_queue_workers_on_separate_programs():
             assert proc.wait(timeout=TIMEOUT) == 0
 
 
+def run_ok(argv):
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT)
+    assert out.returncode == 0, (argv, out.stdout, out.stderr)
+    return out.stdout
+
+
+def case_monte_carlo_pi_same_everywhere():
+    prog = os.path.join(EXAMPLES, "monte_carlo_pi")
+    size = ["--tasks", "24", "--samples", "20000"]
+    single = run_ok([prog, "--single"] + size)
+    assert single.startswith("pi is about 3.1"), single
+    local = run_ok([prog, "--processes", "3"] + size)
+    assert local.splitlines()[0] == single.strip(), (local, single)
+    assert "(equal to the map's sum)" in local, local
+    with tempfile.TemporaryDirectory(prefix="mpx-examples-") as tmp:
+        proc, address, key = start_manager(tmp)
+        try:
+            common = ["--connect", address, "--authkey-file", key, "--pool", "pi"]
+            workers = [subprocess.Popen([prog, "worker"] + common + ["--processes", "1"],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True) for _ in range(3)]
+            dist = run_ok([prog, "--close"] + common + size)
+            assert dist.splitlines()[0] == single.strip(), (dist, single)
+            for w in workers:
+                out, err = w.communicate(timeout=TIMEOUT)
+                assert w.returncode == 0, err
+            again = subprocess.run([prog] + common + size, capture_output=True, text=True,
+                                   timeout=TIMEOUT)
+            assert again.returncode == 1 and "Pool not running" in again.stderr, again
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=TIMEOUT) == 0
+    bad = subprocess.run([prog, "--tasks", "0"], capture_output=True, text=True,
+                         timeout=TIMEOUT)
+    assert bad.returncode == 2 and "--tasks needs a number" in bad.stderr, bad
+
+
+def case_word_count_same_everywhere():
+    prog = os.path.join(EXAMPLES, "word_count")
+    with tempfile.TemporaryDirectory(prefix="mpx-examples-") as tmp:
+        files = []
+        for name, lines in (("a.txt", 900), ("b.txt", 450)):
+            path = os.path.join(tmp, name)
+            with open(path, "w", encoding="utf-8") as f:
+                for i in range(lines):
+                    f.write("The café's %d words, and THE naïve word%d; the end.\n"
+                            % (i % 7, i % 13))
+            files.append(path)
+        single = run_ok([prog, "--single", "--top", "5"] + files)
+        assert single.startswith("1350 lines, "), single
+        assert run_ok([prog, "--processes", "3", "--top", "5"] + files) == single
+        proc, address, key = start_manager(tmp)
+        try:
+            common = ["--connect", address, "--authkey-file", key, "--pool", "wc"]
+            workers = [subprocess.Popen([prog, "worker"] + common + ["--processes", "1"],
+                                        stderr=subprocess.PIPE, text=True)
+                       for _ in range(3)]
+            assert run_ok([prog, "--close", "--top", "5"] + common + files) == single
+            for w in workers:
+                _, err = w.communicate(timeout=TIMEOUT)
+                assert w.returncode == 0, err
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=TIMEOUT) == 0
+        missing = subprocess.run([prog, os.path.join(tmp, "nope.txt")], capture_output=True,
+                                 text=True, timeout=TIMEOUT)
+        assert missing.returncode == 1 and "nope.txt" in missing.stderr, missing
+
+
 def main():
     cases = [case_shared_dict, case_queue_hello, case_value_array, case_lock_counter,
              case_dict_workers_on_separate_programs,
-             case_task_queue_workers_on_separate_programs]
+             case_task_queue_workers_on_separate_programs,
+             case_monte_carlo_pi_same_everywhere, case_word_count_same_everywhere]
     failed = 0
     for case in cases:
         start = time.monotonic()
