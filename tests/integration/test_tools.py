@@ -2,10 +2,10 @@
 """test_tools.py - mpx-bench and bench/parked against a real manager, briefly.
 
 parked parks 500 queue gets on 100 connections and checks that 500 puts wake each once,
-in FIFO order. For mpx-bench, every test runs with several clients and a pipeline and reports a positive rate and
-ordered percentiles in its CSV line; the plain table has a line per test; bad arguments,
-an unknown test and a wrong key fail with a message. The loads are small: this checks
-that the tool works, it measures nothing.
+in FIFO order. For mpx-bench, every test runs with several clients and a pipeline and
+reports a positive rate and ordered percentiles in its CSV line; the plain table has a
+line per test; bad arguments, an unknown test and a wrong key fail with a message. The
+loads are small: this checks that the tool works, it measures nothing.
 """
 import os
 import subprocess
