@@ -1,13 +1,15 @@
 /* type_pool.c - TaskPool: the tasks of a process pool, leased to the workers that run them.
  *
- * A submitter adds tasks (any values; ids are consecutive from 1) and collects results;
- * workers take tasks and finish them with results. A task taken is leased to the taker's
+ * A submitter adds tasks (any values; ids are consecutive from 1) and collects the results
+ * of its own tasks (several submitters may share a pool); workers take tasks and finish
+ * them with results. A submitter's session that ends takes its pending tasks and its
+ * uncollected results with it. A task taken is leased to the taker's
  * session: if that session ends before the task is finished, the task goes back to the
  * head of the queue and runs again elsewhere (at-least-once; the first result wins). Takes
  * and result collections park through wait.c. Once the pool is closed and every task is
  * done, parked and later takes answer None, which tells workers to leave; terminate drops
  * what is pending at once. Invariant: a task id is in exactly one of pending, running,
- * or done (its result waiting in `ready` or collected).
+ * or done (its result waiting in its owner's queue, or collected).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 
 typedef struct task {
     uint64_t id;
+    uint64_t owner;  /* the session that submitted it */
     uint64_t holder; /* the session running it; 0 while pending */
     mpx_value payload;
     struct task *next; /* in pending */
@@ -30,21 +33,28 @@ typedef struct result {
     struct result *next;
 } result;
 
+/* A submitter: its finished results, in finishing order, and its tasks still to come. */
+typedef struct owner {
+    result *head;
+    result *tail;
+    size_t nready;
+    size_t outstanding; /* pending or running */
+} owner;
+
 typedef struct pool_state {
     task *pending_head;
     task *pending_tail;
     size_t npending;
     u64map running;    /* id -> task */
     u64map workers;    /* session id -> 1 + tasks it runs, as uintptr_t */
-    result *ready_head; /* finished, not yet collected, in finishing order */
-    result *ready_tail;
-    size_t nready;
+    u64map owners;     /* session id -> owner */
+    size_t nready;     /* results waiting, all owners */
     uint64_t next_id;
     uint64_t done;     /* results accepted */
     bool closed;
     bool terminated;
     wait_list takers;  /* w->n: how many tasks at most */
-    wait_list collectors; /* w->n: how many results at most */
+    wait_list collectors; /* w->n: how many results at most; each collects its own */
 } pool_state;
 
 static pool_state *state_of(const object *obj)
@@ -89,6 +99,52 @@ static void task_free(task *t)
 {
     mpx_value_free(&t->payload);
     free(t);
+}
+
+/* Who is calling: its session id, or one fixed id for calls without a session (unit
+ * tests); never 0, which the maps keep for empty. */
+static uint64_t caller_of(struct session *sess)
+{
+    return sess != NULL ? session_id(sess) : UINT64_MAX;
+}
+
+static owner *owner_of(const pool_state *p, uint64_t sid)
+{
+    return u64map_get(&p->owners, sid);
+}
+
+/* The caller's owner record, made (and its session watched) on its first submit. */
+static owner *owner_join(object *obj, struct session *sess)
+{
+    pool_state *p = state_of(obj);
+    uint64_t sid = caller_of(sess);
+    owner *o = owner_of(p, sid);
+    if (o != NULL)
+        return o;
+    if ((o = calloc(1, sizeof *o)) == NULL)
+        return NULL;
+    if (u64map_put(&p->owners, sid, o) != MPX_OK) {
+        free(o);
+        return NULL;
+    }
+    if (sess != NULL && session_watch(sess, obj) != MPX_OK) {
+        u64map_del(&p->owners, sid);
+        free(o);
+        return NULL;
+    }
+    return o;
+}
+
+static void owner_free(pool_state *p, owner *o)
+{
+    while (o->head != NULL) {
+        result *r = o->head;
+        o->head = r->next;
+        mpx_value_free(&r->value);
+        free(r);
+        p->nready--;
+    }
+    free(o);
 }
 
 /* Counts a task leased to (+1) or finished by (-1) a worker; an entry that exists is only
@@ -179,7 +235,14 @@ static void unlease_session(pool_state *p, uint64_t sid)
             return;
         u64map_del(&p->running, last->id);
         last->holder = 0;
-        pending_push_front(p, last);
+        if (!p->terminated) {
+            pending_push_front(p, last);
+            continue;
+        }
+        owner *o = owner_of(p, last->owner); /* terminated: nothing runs again */
+        if (o != NULL)
+            o->outstanding--;
+        task_free(last);
     }
 }
 
@@ -196,26 +259,33 @@ static int result_triple(result *r, mpx_value *out)
     return rc;
 }
 
-/* Up to max ready results into *out (a list); those handed out are gone from ready. */
-static int collect(pool_state *p, size_t max, mpx_value *out)
+/* Up to max of o's results into *out (a list); those handed out are gone from it. */
+static int collect(pool_state *p, owner *o, size_t max, mpx_value *out)
 {
-    size_t n = p->nready < max ? p->nready : max;
+    size_t n = o == NULL ? 0 : o->nready < max ? o->nready : max;
     int rc = mpx_value_list(out, n);
     if (rc != MPX_OK)
         return rc;
     for (size_t i = 0; i < n; i++) {
-        result *r = p->ready_head;
+        result *r = o->head;
         mpx_value triple;
         if ((rc = result_triple(r, &triple)) != MPX_OK)
             return MPX_OK; /* out of memory: hand out what is built, the rest stays */
-        p->ready_head = r->next;
-        if (p->ready_head == NULL)
-            p->ready_tail = NULL;
+        o->head = r->next;
+        if (o->head == NULL)
+            o->tail = NULL;
+        o->nready--;
         p->nready--;
         mpx_value_append(out, &triple);
         free(r);
     }
     return MPX_OK;
+}
+
+/* Nothing more will come for o: no results waiting, no task pending or running. */
+static bool owner_idle(const owner *o)
+{
+    return o == NULL || (o->nready == 0 && o->outstanding == 0);
 }
 
 /* Nothing more will ever be handed to workers. */
@@ -243,25 +313,21 @@ static void settle(object *obj)
     if (drained(p))
         while (p->takers.head != NULL)
             waiter_reply(p->takers.head, MPX_OK, "", NULL);
-    while (p->nready > 0 && p->collectors.head != NULL) {
-        waiter *w = p->collectors.head;
-        mpx_value out;
-        if (collect(p, (size_t)w->n, &out) != MPX_OK) {
-            waiter_reply(w, MPX_ENOMEM, "out of memory", NULL);
-            continue;
+    /* each parked collector gets its own results, or [] when none can come any more */
+    waiter *w = p->collectors.head;
+    while (w != NULL) {
+        waiter *next = w->next;
+        owner *o = owner_of(p, session_id(w->sess));
+        if (o == NULL || o->nready > 0 || owner_idle(o)) {
+            mpx_value out;
+            if (collect(p, o, (size_t)w->n, &out) != MPX_OK)
+                waiter_reply(w, MPX_ENOMEM, "out of memory", NULL);
+            else
+                waiter_reply(w, MPX_OK, "", &out); /* to a gone submitter: gone too */
+            mpx_value_free(&out);
+            next = p->collectors.head; /* a reply may change the list: start over */
         }
-        waiter_reply(w, MPX_OK, "", &out); /* results to a gone submitter are gone too */
-        mpx_value_free(&out);
-    }
-    if (p->npending == 0 && p->running.len == 0 && p->nready == 0) {
-        while (p->collectors.head != NULL) {
-            mpx_value none;
-            if (mpx_value_list(&none, 0) != MPX_OK) {
-                waiter_reply(p->collectors.head, MPX_ENOMEM, "out of memory", NULL);
-                continue;
-            }
-            waiter_reply(p->collectors.head, MPX_OK, "", &none);
-        }
+        w = next;
     }
 }
 
@@ -304,12 +370,21 @@ static int pool_submit(call *c)
             return call_fail(c, MPX_ENOMEM, "out of memory");
         }
     }
-    uint64_t first = p->next_id;
+    owner *o = owner_join(c->obj, c->sess);
+    if (o == NULL) {
+        for (size_t i = 0; i < n; i++)
+            free(made[i]);
+        free(made);
+        return call_fail(c, MPX_ENOMEM, "out of memory");
+    }
+    uint64_t first = p->next_id, sid = caller_of(c->sess);
     for (size_t i = 0; i < n; i++) {
         made[i]->id = p->next_id++;
+        made[i]->owner = sid;
         mpx_value_move(&made[i]->payload, &items[i]);
         pending_push_back(p, made[i]);
     }
+    o->outstanding += n;
     free(made);
     c->result = mpx_value_int((int64_t)first);
     settle(c->obj);
@@ -331,7 +406,7 @@ static int pool_take(call *c)
     if (drained(p))
         return MPX_OK; /* None: leave */
     if (p->npending > 0)
-        return lease(p, c->sess ? session_id(c->sess) : 0, (size_t)max, &c->result) == MPX_OK
+        return lease(p, caller_of(c->sess), (size_t)max, &c->result) == MPX_OK
                    ? MPX_OK
                    : call_fail(c, MPX_ENOMEM, "out of memory");
     if (c->has_timeout && c->timeout <= 0)
@@ -374,7 +449,7 @@ static int pool_finish(call *c)
         if (rc != MPX_OK)
             return rc;
     }
-    uint64_t sid = c->sess != NULL ? session_id(c->sess) : 0;
+    uint64_t sid = caller_of(c->sess);
     size_t accepted = 0;
     for (size_t i = 0; i < n; i++) {
         uint64_t id = 0;
@@ -389,12 +464,20 @@ static int pool_finish(call *c)
         r->id = id;
         r->status = status;
         mpx_value_move(&r->value, &mpx_value_items(&items[i])[2]);
-        if (p->ready_tail != NULL)
-            p->ready_tail->next = r;
-        else
-            p->ready_head = r;
-        p->ready_tail = r;
-        p->nready++;
+        owner *o = owner_of(p, t->owner);
+        if (o != NULL) {
+            if (o->tail != NULL)
+                o->tail->next = r;
+            else
+                o->head = r;
+            o->tail = r;
+            o->nready++;
+            o->outstanding--;
+            p->nready++;
+        } else { /* its submitter is gone */
+            mpx_value_free(&r->value);
+            free(r);
+        }
         p->done++;
         u64map_del(&p->running, id);
         worker_count(p, sid, -1);
@@ -406,8 +489,8 @@ static int pool_finish(call *c)
     return MPX_OK;
 }
 
-/* results(max=1, timeout=None) -> a list of [id, status, value] in finishing order; empty
- * when nothing is pending, running or ready (nothing to wait for). */
+/* results(max=1, timeout=None) -> a list of [id, status, value] of the caller's tasks, in
+ * finishing order; empty when none of its tasks is pending, running or ready. */
 static int pool_results(call *c)
 {
     pool_state *p = state_of(c->obj);
@@ -417,8 +500,9 @@ static int pool_results(call *c)
         rc = sync_timeout_arg(c, 1);
     if (rc != MPX_OK)
         return rc;
-    if (p->nready > 0 || (p->npending == 0 && p->running.len == 0))
-        return collect(p, (size_t)max, &c->result) == MPX_OK
+    owner *o = owner_of(p, caller_of(c->sess));
+    if (o == NULL || o->nready > 0 || owner_idle(o))
+        return collect(p, o, (size_t)max, &c->result) == MPX_OK
                    ? MPX_OK
                    : call_fail(c, MPX_ENOMEM, "out of memory");
     if (c->has_timeout && c->timeout <= 0)
@@ -465,20 +549,55 @@ static int pool_terminate(call *c)
 {
     pool_state *p = state_of(c->obj);
     p->closed = p->terminated = true;
-    while (p->npending > 0)
-        task_free(pending_pop(p));
+    while (p->npending > 0) {
+        task *t = pending_pop(p);
+        owner *o = owner_of(p, t->owner);
+        if (o != NULL)
+            o->outstanding--; /* its submitter hears [] once nothing else can come */
+        task_free(t);
+    }
     settle(c->obj);
     return MPX_OK;
 }
 
 /* ---- life cycle --------------------------------------------------------------------------- */
 
+/* Drops the pending tasks a submitter that is gone had submitted. */
+static void drop_owned_pending(pool_state *p, uint64_t sid)
+{
+    task *keep_head = NULL, *keep_tail = NULL;
+    size_t kept = 0;
+    while (p->npending > 0) {
+        task *t = pending_pop(p);
+        if (t->owner == sid) {
+            task_free(t);
+            continue;
+        }
+        t->next = NULL;
+        if (keep_tail != NULL)
+            keep_tail->next = t;
+        else
+            keep_head = t;
+        keep_tail = t;
+        kept++;
+    }
+    p->pending_head = keep_head;
+    p->pending_tail = keep_tail;
+    p->npending = kept;
+}
+
 static void pool_session_ended(object *obj, uint64_t sid)
 {
     pool_state *p = state_of(obj);
-    u64map_del(&p->workers, sid);
-    if (!p->terminated)
+    if (u64map_get(&p->workers, sid) != NULL) {
+        u64map_del(&p->workers, sid);
         unlease_session(p, sid);
+    }
+    owner *o = u64map_del(&p->owners, sid);
+    if (o != NULL) {
+        drop_owned_pending(p, sid);
+        owner_free(p, o);
+    }
     settle(obj);
 }
 
@@ -489,6 +608,7 @@ static int pool_init(object *obj, call *c)
     if (p == NULL)
         return call_fail(c, MPX_ENOMEM, "out of memory");
     p->next_id = 1;
+    u64map_init(&p->owners);
     u64map_init(&p->running);
     u64map_init(&p->workers);
     obj->state = p;
@@ -509,12 +629,10 @@ static void pool_destroy(object *obj)
     void *v;
     while (u64map_next(&p->running, &pos, &id, &v))
         task_free(v);
-    while (p->ready_head != NULL) {
-        result *r = p->ready_head;
-        p->ready_head = r->next;
-        mpx_value_free(&r->value);
-        free(r);
-    }
+    pos = 0;
+    while (u64map_next(&p->owners, &pos, &id, &v))
+        owner_free(p, v);
+    u64map_free(&p->owners);
     u64map_free(&p->running);
     u64map_free(&p->workers);
     free(p);

@@ -326,7 +326,9 @@ static int live_workers(const mpx_pool *p)
 /* ---- collecting results ------------------------------------------------------------------- */
 
 /* Collects what results there are, waiting up to timeout (negative: as needed) for the
- * first; MPX_OK (maybe none came: then MPX_ETIMEOUT), or the client's failure. */
+ * first: MPX_OK, MPX_ETIMEOUT when none came in time, MPX_ECLOSED when none of this
+ * pool's tasks is left anywhere (they were dropped: the pool was terminated), or the
+ * client's failure. */
 static int pump(mpx_pool *p, double timeout)
 {
     if (p->manager != NULL) {
@@ -343,7 +345,7 @@ static int pump(mpx_pool *p, double timeout)
         return client_failed(p, rc);
     if (mpx_value_len(&got) == 0) {
         mpx_value_free(&got);
-        return MPX_ETIMEOUT; /* nothing pending anywhere */
+        return pool_fail(p, MPX_ECLOSED, "the pool's tasks were dropped (terminated)");
     }
     for (size_t k = 0; k < mpx_value_len(&got); k++) {
         mpx_value *triple = mpx_value_at(&got, k);
@@ -371,9 +373,6 @@ static int pump_until(mpx_pool *p, bool (*done)(const job *j), const job *j, dou
         int rc = pump(p, left);
         if (rc != MPX_OK && rc != MPX_ETIMEOUT)
             return rc;
-        if (rc == MPX_ETIMEOUT && p->manager != NULL && live_workers(p) == 0 &&
-            p->terminated)
-            return pool_fail(p, MPX_ECLOSED, "the pool was terminated");
     }
     return MPX_OK;
 }

@@ -5,8 +5,9 @@
  * runs again: every result arrives once), and the error paths: a function that fails, an
  * unknown function name, a get that times out, calls after close, join before close.
  * Distributed: worker programs (mpx_pool_worker_main) on the test's manager take a map
- * submitted by another process; one of three is killed with SIGKILL mid-map and the map
- * still returns every result exactly once, equal to the local computation.
+ * submitted by another process; two submitters share one pool and each gets its own
+ * results; one of three workers is killed with SIGKILL mid-map and the map still returns
+ * every result exactly once, equal to the local computation.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -365,6 +366,30 @@ static void case_local_worker_killed(void *arg)
     mpx_pool_free(p);
 }
 
+/* terminate drops what is queued and stops the workers: a pending result fails. */
+static void case_local_terminate(void *arg)
+{
+    (void)arg;
+    mpx_pool *p = start_local(1, 0, NULL);
+    mpx_value slow = t_val("(5000, 3)"), out;
+    mpx_pool_result *r[3];
+    for (int i = 0; i < 3; i++)
+        P_OK(p, mpx_pool_apply_async(p, "slow_square", &slow, NULL, NULL, NULL, &r[i]));
+    usleep(100000); /* the first is running */
+    int64_t t0 = t_now_ms();
+    P_OK(p, mpx_pool_terminate(p));
+    for (int i = 0; i < 3; i++) {
+        T_RC(NULL, mpx_pool_result_get(r[i], 10, &out), MPX_ECLOSED);
+        mpx_pool_result_free(r[i]);
+    }
+    T_CHECK(t_now_ms() - t0 < 4000); /* not after the 5 s tasks */
+    T_EQ_STR(mpx_pool_errmsg(p), "the pool's tasks were dropped (terminated)");
+    P_OK(p, mpx_pool_join(p));
+    T_RC(NULL, mpx_pool_apply(p, "square", &slow, &out), MPX_EVALUE);
+    mpx_pool_free(p);
+    mpx_value_free(&slow);
+}
+
 /* ---- distributed -------------------------------------------------------------------------- */
 
 /* A worker program: mpx_pool_worker_main in its own process group (killed as a whole). */
@@ -418,6 +443,44 @@ static void case_distributed_map(void *arg)
     T_EQ_INT(t_wait_pid(bad, 10000), 2);
 }
 
+/* Two processes map over one shared pool at once: each gets exactly its own results. */
+static void submitter(int index, void *arg)
+{
+    (void)arg;
+    mpx_client *c = t_connect(&M, NULL);
+    mpx_pool *p = connect_pool(c, "shared");
+    mpx_value items;
+    mpx_value_list(&items, 200);
+    for (int64_t i = 0; i < 200; i++) {
+        mpx_value x = mpx_value_int(i + 1000 * index);
+        mpx_value_append(&items, &x);
+    }
+    mpx_value out;
+    P_OK(p, mpx_pool_map(p, "square", &items, &out));
+    for (int64_t i = 0; i < 200; i++) {
+        int64_t x = i + 1000 * index;
+        T_EQ_INT(mpx_value_get_int(mpx_value_at(&out, (size_t)i)), x * x);
+    }
+    mpx_value_free(&out);
+    mpx_value_free(&items);
+    mpx_pool_free(p);
+    mpx_client_close(c);
+}
+
+static void case_distributed_two_submitters(void *arg)
+{
+    (void)arg;
+    pid_t w = start_worker_program("shared", "2");
+    T_EQ_INT(t_fork_workers(2, submitter, NULL, 30000), 0);
+    mpx_client *c = t_connect(&M, NULL);
+    mpx_pool *p = connect_pool(c, "shared");
+    P_OK(p, mpx_pool_close(p));
+    P_OK(p, mpx_pool_join(p));
+    T_EQ_INT(t_wait_pid(w, 20000), 0);
+    mpx_pool_free(p);
+    mpx_client_close(c);
+}
+
 static void case_distributed_worker_killed(void *arg)
 {
     (void)arg;
@@ -464,7 +527,9 @@ int main(void)
     T_RUN(case_local_calls, NULL);
     T_RUN(case_local_maxtasksperchild, NULL);
     T_RUN(case_local_worker_killed, NULL);
+    T_RUN(case_local_terminate, NULL);
     T_RUN(case_distributed_map, NULL);
+    T_RUN(case_distributed_two_submitters, NULL);
     T_RUN(case_distributed_worker_killed, NULL);
     return t_finish_with_manager(&M);
 }
