@@ -391,31 +391,53 @@ static int pool_submit(call *c)
     return MPX_OK;
 }
 
+/* (max=1, timeout=None), the arguments of take and results. */
+static int max_timeout_args(call *c, int64_t *max)
+{
+    int rc = count_arg(c, 0, "max", max);
+    return rc == MPX_OK ? sync_timeout_arg(c, 1) : rc;
+}
+
+/* Answers with what is there (fill), or parks the call in wl with its max. */
+static int answer_or_park(call *c, bool ready, int (*fill)(call *c, size_t max), int64_t max,
+                          wait_list *wl, const char *none_in_time)
+{
+    if (ready)
+        return fill(c, (size_t)max) == MPX_OK ? MPX_OK
+                                             : call_fail(c, MPX_ENOMEM, "out of memory");
+    if (c->has_timeout && c->timeout <= 0)
+        return call_fail(c, MPX_ETIMEOUT, "%s", none_in_time);
+    waiter *w;
+    int rc = call_park(c, wl, NULL, &w);
+    if (rc == MPX_PARKED)
+        w->n = max;
+    return rc;
+}
+
+static int fill_tasks(call *c, size_t max)
+{
+    return lease(state_of(c->obj), caller_of(c->sess), max, &c->result);
+}
+
+static int fill_results(call *c, size_t max)
+{
+    pool_state *p = state_of(c->obj);
+    return collect(p, owner_of(p, caller_of(c->sess)), max, &c->result);
+}
+
 /* take(max=1, timeout=None) -> a list of [id, task], or None when the pool is drained */
 static int pool_take(call *c)
 {
     pool_state *p = state_of(c->obj);
     int64_t max;
-    int rc = count_arg(c, 0, "max", &max);
-    if (rc == MPX_OK)
-        rc = sync_timeout_arg(c, 1);
+    int rc = max_timeout_args(c, &max);
     if (rc != MPX_OK)
         return rc;
     if (c->sess != NULL && worker_join(c->obj, c->sess) != MPX_OK)
         return call_fail(c, MPX_ENOMEM, "out of memory");
     if (drained(p))
         return MPX_OK; /* None: leave */
-    if (p->npending > 0)
-        return lease(p, caller_of(c->sess), (size_t)max, &c->result) == MPX_OK
-                   ? MPX_OK
-                   : call_fail(c, MPX_ENOMEM, "out of memory");
-    if (c->has_timeout && c->timeout <= 0)
-        return call_fail(c, MPX_ETIMEOUT, "no task in time");
-    waiter *w;
-    rc = call_park(c, &p->takers, NULL, &w);
-    if (rc == MPX_PARKED)
-        w->n = max;
-    return rc;
+    return answer_or_park(c, p->npending > 0, fill_tasks, max, &p->takers, "no task in time");
 }
 
 /* Reads one [id, status, value] of finish(); MPX_OK or TypeError. */
@@ -495,23 +517,12 @@ static int pool_results(call *c)
 {
     pool_state *p = state_of(c->obj);
     int64_t max;
-    int rc = count_arg(c, 0, "max", &max);
-    if (rc == MPX_OK)
-        rc = sync_timeout_arg(c, 1);
+    int rc = max_timeout_args(c, &max);
     if (rc != MPX_OK)
         return rc;
     owner *o = owner_of(p, caller_of(c->sess));
-    if (o == NULL || o->nready > 0 || owner_idle(o))
-        return collect(p, o, (size_t)max, &c->result) == MPX_OK
-                   ? MPX_OK
-                   : call_fail(c, MPX_ENOMEM, "out of memory");
-    if (c->has_timeout && c->timeout <= 0)
-        return call_fail(c, MPX_ETIMEOUT, "no result in time");
-    waiter *w;
-    rc = call_park(c, &p->collectors, NULL, &w);
-    if (rc == MPX_PARKED)
-        w->n = max;
-    return rc;
+    return answer_or_park(c, o == NULL || o->nready > 0 || owner_idle(o), fill_results, max,
+                          &p->collectors, "no result in time");
 }
 
 /* stats() -> {'pending': n, 'running': n, 'done': n, 'ready': n, 'workers': n,

@@ -138,6 +138,21 @@ static mpx_value range_list(int64_t n)
     return l;
 }
 
+/* [(ms, 0), (ms, 1), ...]: starmap items for slow_square. */
+static mpx_value slow_items(int64_t n, int64_t ms)
+{
+    mpx_value l;
+    mpx_value_list(&l, (size_t)n);
+    for (int64_t i = 0; i < n; i++) {
+        mpx_value pair, wait = mpx_value_int(ms), x = mpx_value_int(i);
+        mpx_value_tuple(&pair, 2);
+        mpx_value_append(&pair, &wait);
+        mpx_value_append(&pair, &x);
+        mpx_value_append(&l, &pair);
+    }
+    return l;
+}
+
 static mpx_pool *start_local(int processes, long maxtasks, int64_t *initarg)
 {
     mpx_pool_opts o;
@@ -330,16 +345,7 @@ static void case_local_worker_killed(void *arg)
 {
     (void)arg;
     mpx_pool *p = start_local(3, 0, NULL);
-    mpx_value items;
-    mpx_value_list(&items, 30);
-    for (int64_t i = 0; i < 30; i++) {
-        mpx_value pair;
-        mpx_value ms = mpx_value_int(40), x = mpx_value_int(i);
-        mpx_value_tuple(&pair, 2);
-        mpx_value_append(&pair, &ms);
-        mpx_value_append(&pair, &x);
-        mpx_value_append(&items, &pair);
-    }
+    mpx_value items = slow_items(30, 40);
     /* a helper process kills the worker running the 5th task, while the map runs */
     mpx_value first;
     mpx_value one = t_val("(1, 0)");
@@ -489,15 +495,7 @@ static void case_distributed_worker_killed(void *arg)
         w[i] = start_worker_program("fault", "1");
     mpx_client *c = t_connect(&M, NULL);
     mpx_pool *p = connect_pool(c, "fault");
-    mpx_value items;
-    mpx_value_list(&items, 60);
-    for (int64_t i = 0; i < 60; i++) {
-        mpx_value pair, ms = mpx_value_int(20), x = mpx_value_int(i);
-        mpx_value_tuple(&pair, 2);
-        mpx_value_append(&pair, &ms);
-        mpx_value_append(&pair, &x);
-        mpx_value_append(&items, &pair);
-    }
+    mpx_value items = slow_items(60, 20);
     pid_t killer = fork();
     if (killer == 0) {
         usleep(200000);

@@ -17,6 +17,7 @@
 #include "mpx/error.h"
 #include "mpx/value.h"
 #include "object.h"
+#include "type_harness.h"
 
 typedef struct row {
     const char *init;   /* the dict literal the object is built from */
@@ -245,39 +246,7 @@ static const row rows[] = {
 
 /* ---- harness ---------------------------------------------------------------------------- */
 
-static mpx_value parse(const char *text)
-{
-    mpx_value v;
-    char err[128] = "";
-    if (mpx_value_parse(text, &v, err, sizeof err) != MPX_OK)
-        fail_msg("cannot parse %s: %s", text, err);
-    return v;
-}
-
-static const char *err_name(int rc)
-{
-    switch (rc) {
-    case MPX_EKEY:
-        return "KeyError";
-    case MPX_EINDEX:
-        return "IndexError";
-    case MPX_EVALUE:
-        return "ValueError";
-    case MPX_ETYPE:
-        return "TypeError";
-    case MPX_EATTR:
-        return "AttributeError";
-    case MPX_ENOMETHOD:
-        return "NoMethod";
-    default:
-        return "Other";
-    }
-}
-
-typedef struct fixture {
-    method_index ix;
-    object obj;
-} fixture;
+typedef type_fixture fixture;
 
 /* Builds a dict from constructor arguments given as a tuple literal; the outcome is
  * described in out (repr of the dict, or the error), malloc'd. */
@@ -287,14 +256,14 @@ static int make(fixture *f, const char *ctor_args, char **out)
     memset(&f->obj, 0, sizeof f->obj);
     f->obj.type = &type_dict;
     f->obj.methods = &f->ix;
-    mpx_value args = parse(ctor_args);
+    mpx_value args = th_parse(ctor_args);
     call c = {.args = mpx_value_items(&args), .nargs = mpx_value_len(&args)};
     int rc = object_init(&f->obj, &c);
     if (out != NULL) {
         if (rc == MPX_OK)
             *out = mpx_value_repr(&f->obj.value);
         else
-            assert_true(asprintf(out, "%s: %s", err_name(rc), c.errmsg) >= 0);
+            assert_true(asprintf(out, "%s: %s", mpx_err_name(rc), c.errmsg) >= 0);
     }
     mpx_value_free(&args);
     return rc;
@@ -325,7 +294,7 @@ static char *invoke(fixture *f, const char *method, mpx_value *args, int *rc_out
         out = value_repr(&c.result);
     } else {
         assert_int_equal(mpx_value_kind(&c.result), MPX_NONE);
-        assert_true(asprintf(&out, "%s: %s", err_name(rc), c.errmsg) >= 0);
+        assert_true(asprintf(&out, "%s: %s", mpx_err_name(rc), c.errmsg) >= 0);
     }
     mpx_value_free(&c.result);
     if (rc_out != NULL)
@@ -338,7 +307,7 @@ static int run_row(const row *r)
 {
     fixture f;
     make_dict(&f, r->init);
-    mpx_value args = parse(r->args);
+    mpx_value args = th_parse(r->args);
     char *got = invoke(&f, r->method, &args, NULL);
     char *after = value_repr(&f.obj.value);
     int bad = strcmp(got, r->want) != 0 || strcmp(after, r->after) != 0;
@@ -356,7 +325,7 @@ static int run_row(const row *r)
 static void check(fixture *f, const char *method, const char *args, const char *want,
                   const char *after)
 {
-    mpx_value a = parse(args);
+    mpx_value a = th_parse(args);
     char *got = invoke(f, method, &a, NULL);
     assert_string_equal(got, want);
     free(got);
@@ -416,13 +385,13 @@ static void test_dispatch_errors(void **state)
     fixture f;
     make_dict(&f, "{1: 2}");
     int rc;
-    mpx_value a = parse("()");
+    mpx_value a = th_parse("()");
     char *got = invoke(&f, "nope", &a, &rc);
     assert_int_equal(rc, MPX_ENOMETHOD);
-    assert_string_equal(got, "NoMethod: 'dict' object has no method 'nope'");
+    assert_string_equal(got, "AttributeError: 'dict' object has no method 'nope'");
     free(got);
     mpx_value_free(&a);
-    check(&f, "append", "(1,)", "NoMethod: 'dict' object has no method 'append'", NULL);
+    check(&f, "append", "(1,)", "AttributeError: 'dict' object has no method 'append'", NULL);
     check(&f, "get", "()", "TypeError: get expected at least 1 argument, got 0", NULL);
     check(&f, "get", "(1, 2, 3)", "TypeError: get expected at most 2 arguments, got 3", NULL);
     check(&f, "pop", "(1, 2, 3)", "TypeError: pop expected at most 2 arguments, got 3",
@@ -450,7 +419,7 @@ static void test_moves_arguments(void **state)
     (void)state;
     fixture f;
     make_dict(&f, "{}");
-    mpx_value a = parse("(('k',), ['v'])");
+    mpx_value a = th_parse("(('k',), ['v'])");
     const struct mpx_seq *key = mpx_value_at(&a, 0)->u.seq, *val = mpx_value_at(&a, 1)->u.seq;
     char *got = invoke(&f, "__setitem__", &a, NULL);
     assert_string_equal(got, "None");
@@ -465,7 +434,7 @@ static void test_moves_arguments(void **state)
     assert_ptr_equal(v->u.seq, val);
 
     /* update from a dict into a non-empty dict moves each pair. */
-    a = parse("({'x': [1], ('k',): 'w'},)");
+    a = th_parse("({'x': [1], ('k',): 'w'},)");
     pos = 0;
     assert_true(mpx_value_dict_next(mpx_value_at(&a, 0), &pos, &k, &v));
     const struct mpx_seq *xval = v->u.seq;
@@ -482,7 +451,7 @@ static void test_moves_arguments(void **state)
     object_clear(&f.obj);
 
     /* The constructor's dict becomes the object's. */
-    a = parse("({'a': 1},)");
+    a = th_parse("({'a': 1},)");
     const struct mpx_map *map = mpx_value_at(&a, 0)->u.map;
     assert_int_equal(method_index_build(&f.ix, &type_dict), MPX_OK);
     memset(&f.obj, 0, sizeof f.obj);
@@ -494,7 +463,7 @@ static void test_moves_arguments(void **state)
     mpx_value_free(&a);
 
     /* pop hands the stored value out without copying it. */
-    a = parse("('a',)");
+    a = th_parse("('a',)");
     call p = {.args = mpx_value_items(&a), .nargs = 1};
     assert_int_equal(object_invoke(&f.obj, "pop", &p), MPX_OK);
     assert_int_equal(mpx_value_get_int(&p.result), 1);

@@ -18,6 +18,7 @@
 #include "mpx/error.h"
 #include "mpx/value.h"
 #include "object.h"
+#include "type_harness.h"
 
 typedef struct row {
     const char *init;   /* the list literal the object is built from */
@@ -962,39 +963,7 @@ static const row rows[] = {
 
 /* ---- harness ---------------------------------------------------------------------------- */
 
-static mpx_value parse(const char *text)
-{
-    mpx_value v;
-    char err[128] = "";
-    if (mpx_value_parse(text, &v, err, sizeof err) != MPX_OK)
-        fail_msg("cannot parse %s: %s", text, err);
-    return v;
-}
-
-static const char *err_name(int rc)
-{
-    switch (rc) {
-    case MPX_EKEY:
-        return "KeyError";
-    case MPX_EINDEX:
-        return "IndexError";
-    case MPX_EVALUE:
-        return "ValueError";
-    case MPX_ETYPE:
-        return "TypeError";
-    case MPX_EATTR:
-        return "AttributeError";
-    case MPX_ENOMETHOD:
-        return "NoMethod";
-    default:
-        return "Other";
-    }
-}
-
-typedef struct fixture {
-    method_index ix;
-    object obj;
-} fixture;
+typedef type_fixture fixture;
 
 /* Builds a list from the constructor arguments given as a tuple literal. */
 static int make(fixture *f, const char *ctor_args, char *errmsg)
@@ -1003,7 +972,7 @@ static int make(fixture *f, const char *ctor_args, char *errmsg)
     memset(&f->obj, 0, sizeof f->obj);
     f->obj.type = &type_list;
     f->obj.methods = &f->ix;
-    mpx_value args = parse(ctor_args);
+    mpx_value args = th_parse(ctor_args);
     call c = {.args = mpx_value_items(&args), .nargs = mpx_value_len(&args)};
     int rc = object_init(&f->obj, &c);
     if (errmsg != NULL)
@@ -1037,7 +1006,7 @@ static char *invoke(fixture *f, const char *method, mpx_value *args, int *rc_out
         out = value_repr(&c.result);
     } else {
         assert_int_equal(mpx_value_kind(&c.result), MPX_NONE);
-        assert_true(asprintf(&out, "%s: %s", err_name(rc), c.errmsg) >= 0);
+        assert_true(asprintf(&out, "%s: %s", mpx_err_name(rc), c.errmsg) >= 0);
     }
     mpx_value_free(&c.result);
     if (rc_out != NULL)
@@ -1072,7 +1041,7 @@ static int run_row(const row *r)
 {
     fixture f;
     make_list(&f, r->init);
-    mpx_value args = parse(r->args);
+    mpx_value args = th_parse(r->args);
     if (r->slice != NULL) {
         mpx_value s = parse_slice(r->slice);
         assert_int_equal(mpx_value_insert(&args, 0, &s), MPX_OK);
@@ -1095,7 +1064,7 @@ static int run_row(const row *r)
 static void check(fixture *f, const char *method, const char *args, const char *want,
                   const char *after)
 {
-    mpx_value a = parse(args);
+    mpx_value a = th_parse(args);
     char *got = invoke(f, method, &a, NULL);
     assert_string_equal(got, want);
     free(got);
@@ -1142,7 +1111,7 @@ static void test_init(void **state)
         if (rc == MPX_OK)
             got = value_repr(&f.obj.value);
         else
-            assert_true(asprintf(&got, "%s: %s", err_name(rc), errmsg) >= 0);
+            assert_true(asprintf(&got, "%s: %s", mpx_err_name(rc), errmsg) >= 0);
         assert_string_equal(got, cases[i].want);
         free(got);
         object_clear(&f.obj);
@@ -1155,14 +1124,14 @@ static void test_dispatch_errors(void **state)
     fixture f;
     make_list(&f, "[1, 2]");
     int rc;
-    mpx_value a = parse("()");
+    mpx_value a = th_parse("()");
     char *got = invoke(&f, "nope", &a, &rc);
     assert_int_equal(rc, MPX_ENOMETHOD);
-    assert_string_equal(got, "NoMethod: 'list' object has no method 'nope'");
+    assert_string_equal(got, "AttributeError: 'list' object has no method 'nope'");
     free(got);
     mpx_value_free(&a);
     check(&f, "__getattribute__", "('x',)",
-          "NoMethod: 'list' object has no method '__getattribute__'", NULL);
+          "AttributeError: 'list' object has no method '__getattribute__'", NULL);
     check(&f, "pop", "(1, 2)", "TypeError: pop expected at most 1 argument, got 2", "[1, 2]");
     check(&f, "insert", "(1,)", "TypeError: insert expected 2 arguments, got 1", "[1, 2]");
     check(&f, "index", "()", "TypeError: index expected at least 1 argument, got 0", NULL);
@@ -1183,7 +1152,7 @@ static void test_moves_arguments(void **state)
     (void)state;
     fixture f;
     make_list(&f, "[]");
-    mpx_value a = parse("(['deep', (1,)],)");
+    mpx_value a = th_parse("(['deep', (1,)],)");
     const struct mpx_seq *inner = mpx_value_at(&a, 0)->u.seq;
     char *got = invoke(&f, "append", &a, NULL);
     assert_string_equal(got, "None");
@@ -1192,7 +1161,7 @@ static void test_moves_arguments(void **state)
     assert_ptr_equal(mpx_value_at(&f.obj.value, 0)->u.seq, inner);
     mpx_value_free(&a);
 
-    a = parse("(['x', 'y'],)");
+    a = th_parse("(['x', 'y'],)");
     const mpx_value *x = mpx_value_at(mpx_value_at(&a, 0), 0);
     const void *xbuf = x->u.buf;
     got = invoke(&f, "extend", &a, NULL);
@@ -1201,7 +1170,7 @@ static void test_moves_arguments(void **state)
     assert_ptr_equal(mpx_value_at(&f.obj.value, 1)->u.buf, xbuf);
     mpx_value_free(&a);
 
-    a = parse("(0, 'z')");
+    a = th_parse("(0, 'z')");
     xbuf = mpx_value_at(&a, 1)->u.buf;
     got = invoke(&f, "__setitem__", &a, NULL);
     free(got);
@@ -1211,7 +1180,7 @@ static void test_moves_arguments(void **state)
 
     /* A list argument to the constructor becomes the object's list as it is. */
     fixture g;
-    a = parse("([1, 2, 3],)");
+    a = th_parse("([1, 2, 3],)");
     const void *seq = mpx_value_at(&a, 0)->u.seq;
     call c = {.args = mpx_value_items(&a), .nargs = 1};
     assert_int_equal(method_index_build(&g.ix, &type_list), MPX_OK);
@@ -1351,7 +1320,7 @@ static void test_slice_model(void **state)
             for (int64_t step = -4; step <= 4; step++) {
                 if (step == 0)
                     continue;
-                mpx_value args = parse("()");
+                mpx_value args = th_parse("()");
                 mpx_value s;
                 assert_int_equal(mpx_value_slice(&s, &start, &stop, &step), MPX_OK);
                 assert_int_equal(mpx_value_append(&args, &s), MPX_OK);

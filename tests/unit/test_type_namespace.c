@@ -18,6 +18,7 @@
 #include "mpx/error.h"
 #include "mpx/value.h"
 #include "object.h"
+#include "type_harness.h"
 
 typedef struct row {
     const char *init;   /* the attributes the object is built from, as a dict literal */
@@ -110,39 +111,7 @@ static const row rows[] = {
 
 /* ---- harness ---------------------------------------------------------------------------- */
 
-static mpx_value parse(const char *text)
-{
-    mpx_value v;
-    char err[128] = "";
-    if (mpx_value_parse(text, &v, err, sizeof err) != MPX_OK)
-        fail_msg("cannot parse %s: %s", text, err);
-    return v;
-}
-
-static const char *err_name(int rc)
-{
-    switch (rc) {
-    case MPX_EKEY:
-        return "KeyError";
-    case MPX_EINDEX:
-        return "IndexError";
-    case MPX_EVALUE:
-        return "ValueError";
-    case MPX_ETYPE:
-        return "TypeError";
-    case MPX_EATTR:
-        return "AttributeError";
-    case MPX_ENOMETHOD:
-        return "NoMethod";
-    default:
-        return "Other";
-    }
-}
-
-typedef struct fixture {
-    method_index ix;
-    object obj;
-} fixture;
+typedef type_fixture fixture;
 
 /* Builds a Namespace from constructor arguments given as a tuple literal; the outcome is
  * described in out (repr of the attributes, or the error), malloc'd. */
@@ -152,14 +121,14 @@ static int make(fixture *f, const char *ctor_args, char **out)
     memset(&f->obj, 0, sizeof f->obj);
     f->obj.type = &type_namespace;
     f->obj.methods = &f->ix;
-    mpx_value args = parse(ctor_args);
+    mpx_value args = th_parse(ctor_args);
     call c = {.args = mpx_value_items(&args), .nargs = mpx_value_len(&args)};
     int rc = object_init(&f->obj, &c);
     if (out != NULL) {
         if (rc == MPX_OK)
             *out = mpx_value_repr(&f->obj.value);
         else
-            assert_true(asprintf(out, "%s: %s", err_name(rc), c.errmsg) >= 0);
+            assert_true(asprintf(out, "%s: %s", mpx_err_name(rc), c.errmsg) >= 0);
     }
     mpx_value_free(&args);
     return rc;
@@ -190,7 +159,7 @@ static char *invoke(fixture *f, const char *method, mpx_value *args, int *rc_out
         out = value_repr(&c.result);
     } else {
         assert_int_equal(mpx_value_kind(&c.result), MPX_NONE);
-        assert_true(asprintf(&out, "%s: %s", err_name(rc), c.errmsg) >= 0);
+        assert_true(asprintf(&out, "%s: %s", mpx_err_name(rc), c.errmsg) >= 0);
     }
     mpx_value_free(&c.result);
     if (rc_out != NULL)
@@ -203,7 +172,7 @@ static int run_row(const row *r)
 {
     fixture f;
     make_ns(&f, r->init);
-    mpx_value args = parse(r->args);
+    mpx_value args = th_parse(r->args);
     char *got = invoke(&f, r->method, &args, NULL);
     char *after = value_repr(&f.obj.value);
     int bad = strcmp(got, r->want) != 0 || strcmp(after, r->after) != 0;
@@ -221,7 +190,7 @@ static int run_row(const row *r)
 static void check(fixture *f, const char *method, const char *args, const char *want,
                   const char *after)
 {
-    mpx_value a = parse(args);
+    mpx_value a = th_parse(args);
     char *got = invoke(f, method, &a, NULL);
     assert_string_equal(got, want);
     free(got);
@@ -282,14 +251,14 @@ static void test_dispatch_errors(void **state)
     fixture f;
     make_ns(&f, "{'a': 1}");
     int rc;
-    mpx_value a = parse("()");
+    mpx_value a = th_parse("()");
     char *got = invoke(&f, "nope", &a, &rc);
     assert_int_equal(rc, MPX_ENOMETHOD);
-    assert_string_equal(got, "NoMethod: 'Namespace' object has no method 'nope'");
+    assert_string_equal(got, "AttributeError: 'Namespace' object has no method 'nope'");
     free(got);
     mpx_value_free(&a);
-    check(&f, "__getitem__", "('a',)", "NoMethod: 'Namespace' object has no method '__getitem__'",
-          NULL);
+    check(&f, "__getitem__", "('a',)",
+          "AttributeError: 'Namespace' object has no method '__getitem__'", NULL);
     check(&f, "__getattribute__", "()",
           "TypeError: __getattribute__ expected 1 argument, got 0", NULL);
     check(&f, "__setattr__", "('a',)", "TypeError: __setattr__ expected 2 arguments, got 1",
@@ -308,7 +277,7 @@ static void test_moves_and_private_names(void **state)
 {
     (void)state;
     fixture f;
-    mpx_value a = parse("({'x': 1},)");
+    mpx_value a = th_parse("({'x': 1},)");
     const struct mpx_map *map = mpx_value_at(&a, 0)->u.map;
     assert_int_equal(method_index_build(&f.ix, &type_namespace), MPX_OK);
     memset(&f.obj, 0, sizeof f.obj);
@@ -319,7 +288,7 @@ static void test_moves_and_private_names(void **state)
     assert_ptr_equal(f.obj.value.u.map, map);
     mpx_value_free(&a);
 
-    a = parse("('_y', [1, 2])");
+    a = th_parse("('_y', [1, 2])");
     const struct mpx_seq *val = mpx_value_at(&a, 1)->u.seq;
     got_none(&f, "__setattr__", &a);
     assert_int_equal(mpx_value_kind(mpx_value_at(&a, 1)), MPX_NONE);
