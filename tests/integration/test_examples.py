@@ -6,7 +6,11 @@ lock_counter's workers must add up exactly; task_queue runs as Python's remote-m
 example does, its workers as separate programs, one of them joining after the tasks were
 put; dict_worker is run as the two-hosts example runs it: an mpx-manager on a TCP port,
 three workers started as separate programs at once, then --report, which must find every
-update from every worker.
+update from every worker. remote_queue puts from one program and gets from another, and a
+get on an empty queue must give up after its --timeout with a message; three
+barrier_phases workers started at once must each find the log consistent, and a lone one
+must report the broken barrier. monte_carlo_pi and word_count print the same from one
+process, a local pool, and three worker programs on a manager.
 Prints "N passed, M failed" last; exits non-zero on any failure.
 """
 import os
@@ -192,13 +196,63 @@ def case_word_count_same_everywhere():
         missing = subprocess.run([prog, os.path.join(tmp, "nope.txt")], capture_output=True,
                                  text=True, timeout=TIMEOUT)
         assert missing.returncode == 1 and "nope.txt" in missing.stderr, missing
+def case_remote_queue_put_then_get():
+    with tempfile.TemporaryDirectory(prefix="mpx-examples-") as tmp:
+        proc, address, key = start_manager(tmp)
+        try:
+            prog = os.path.join(EXAMPLES, "remote_queue")
+            common = ["--connect", address, "--authkey-file", key]
+            put = subprocess.run([prog, "put"] + common + ["hello", "it's"],
+                                 capture_output=True, text=True, timeout=TIMEOUT)
+            assert put.returncode == 0, put.stderr
+            get = subprocess.run([prog, "get"] + common + ["--count", "2", "--timeout", "5"],
+                                 capture_output=True, text=True, timeout=TIMEOUT)
+            assert get.returncode == 0, get.stderr
+            assert get.stdout == "'hello'\n\"it's\"\n", get.stdout
+            start = time.monotonic()
+            empty = subprocess.run([prog, "get"] + common + ["--timeout", "0.3"],
+                                   capture_output=True, text=True, timeout=TIMEOUT)
+            assert empty.returncode == 1, empty
+            assert "queue.Empty" in empty.stderr and empty.stdout == "", empty
+            assert 0.25 <= time.monotonic() - start < 10, time.monotonic() - start
+            bad = subprocess.run([prog, "put"] + common, capture_output=True, text=True,
+                                 timeout=TIMEOUT)
+            assert bad.returncode == 2 and "MESSAGE" in bad.stderr, bad
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=TIMEOUT) == 0
+
+
+def case_barrier_phases_workers_at_once():
+    with tempfile.TemporaryDirectory(prefix="mpx-examples-") as tmp:
+        proc, address, key = start_manager(tmp)
+        try:
+            prog = os.path.join(EXAMPLES, "barrier_phases")
+            common = ["--connect", address, "--authkey-file", key, "--parties", "3",
+                      "--phases", "5", "--timeout", "20"]
+            workers = [subprocess.Popen([prog] + common + ["--worker", w],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True)
+                       for w in "abc"]
+            for w, name in zip(workers, "abc"):
+                out, err = w.communicate(timeout=TIMEOUT)
+                assert w.returncode == 0, err
+                assert out == f"worker {name}: 5 phases, log consistent (15 entries)\n", out
+            lone = subprocess.run([prog] + common[:4] + ["--parties", "2", "--phases", "2",
+                                  "--name", "lone", "--timeout", "0.3"],
+                                  capture_output=True, text=True, timeout=TIMEOUT)
+            assert lone.returncode == 1 and "broke in phase 0" in lone.stderr, lone
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=TIMEOUT) == 0
 
 
 def main():
     cases = [case_shared_dict, case_queue_hello, case_value_array, case_lock_counter,
              case_dict_workers_on_separate_programs,
              case_task_queue_workers_on_separate_programs,
-             case_monte_carlo_pi_same_everywhere, case_word_count_same_everywhere]
+             case_monte_carlo_pi_same_everywhere, case_word_count_same_everywhere,
+             case_remote_queue_put_then_get, case_barrier_phases_workers_at_once]
     failed = 0
     for case in cases:
         start = time.monotonic()
