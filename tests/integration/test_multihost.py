@@ -13,7 +13,9 @@ uses; nothing is added to the host's own namespace):
 The manager listens on tcp://10.213.X.1:PORT only; the cases check that a worker
 namespace cannot reach it on 127.0.0.1, that the veths carried the traffic, then run
 remote_queue (put from a, get from b) and barrier_phases (two workers in each of a and b),
-and kill a worker in b to see the barrier break for the workers in a.
+kill a worker in b to see the barrier break for the workers in a, and run the pool
+examples monte_carlo_pi and word_count with worker programs in a and b, whose results
+must equal a single-process run's.
 
 Adding a case: write `def case_NAME(hosts):` and append it to CASES. `hosts` is the one
 Hosts object every case shares (same namespaces, same manager), so give your objects
@@ -332,8 +334,54 @@ def case_barrier_breaks_when_a_worker_on_b_dies(hosts):
     assert time.monotonic() - killed < 10, "the barrier broke by timeout, not by the death"
 
 
+def pool_workers(hosts, prog, pool, where):
+    """Worker programs of a distributed pool, one per letter of where ("ab": one in a, one
+    in b), each with one worker process."""
+    return [hosts.spawn(ns, [prog, "worker"] + hosts.connect_args() +
+                        ["--pool", pool, "--processes", "1"]) for ns in where]
+
+
+def case_monte_carlo_pi_across_hosts(hosts):
+    prog = example("monte_carlo_pi")
+    size = ["--tasks", "40", "--samples", "20000"]
+    single = subprocess.run([prog, "--single"] + size, capture_output=True, text=True,
+                            timeout=20)
+    assert single.returncode == 0, single.stderr
+    workers = pool_workers(hosts, prog, "pi-hosts", "aab")
+    submit = hosts.run("b", [prog, "--close", "--pool", "pi-hosts"] + hosts.connect_args() +
+                       size)
+    assert submit.returncode == 0, submit.stderr
+    assert submit.stdout.splitlines()[0] == single.stdout.strip(), (submit.stdout,
+                                                                    single.stdout)
+    assert "(equal to the map's sum)" in submit.stdout, submit.stdout
+    for p in workers:
+        rc, out, err = hosts.finish(p)
+        assert rc == 0, err
+
+
+def case_word_count_across_hosts(hosts):
+    prog = example("word_count")
+    path = os.path.join(hosts.dir, "words.txt")
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(1200):
+            f.write("line %d of the text: the words, the café and %s\n"
+                    % (i % 17, "naïve" if i % 3 else "plain"))
+    single = subprocess.run([prog, "--single", "--top", "6", path], capture_output=True,
+                            text=True, timeout=20)
+    assert single.returncode == 0, single.stderr
+    workers = pool_workers(hosts, prog, "wc-hosts", "abb")
+    submit = hosts.run("a", [prog, "--close", "--top", "6", "--pool", "wc-hosts"] +
+                       hosts.connect_args() + [path])
+    assert submit.returncode == 0, submit.stderr
+    assert submit.stdout == single.stdout, (submit.stdout, single.stdout)
+    for p in workers:
+        rc, out, err = hosts.finish(p)
+        assert rc == 0, err
+
+
 CASES = [case_worker_cannot_reach_manager_on_loopback, case_remote_queue_put_on_a_get_on_b,
-         case_barrier_phases_two_workers_per_host, case_barrier_breaks_when_a_worker_on_b_dies]
+         case_barrier_phases_two_workers_per_host, case_barrier_breaks_when_a_worker_on_b_dies,
+         case_monte_carlo_pi_across_hosts, case_word_count_across_hosts]
 
 
 def main():

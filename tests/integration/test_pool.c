@@ -6,8 +6,9 @@
  * unknown function name, a get that times out, calls after close, join before close.
  * Distributed: worker programs (mpx_pool_worker_main) on the test's manager take a map
  * submitted by another process; two submitters share one pool and each gets its own
- * results; one of three workers is killed with SIGKILL mid-map and the map still returns
- * every result exactly once, equal to the local computation.
+ * results; a worker program started mid-map takes a share; one of three workers is killed
+ * with SIGKILL mid-map and the map still returns every result exactly once, equal to the
+ * local computation.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -487,6 +488,35 @@ static void case_distributed_two_submitters(void *arg)
     mpx_client_close(c);
 }
 
+/* A worker program that starts while a map runs takes its share of the tasks. */
+static void case_distributed_worker_joins_mid_map(void *arg)
+{
+    (void)arg;
+    pid_t first = start_worker_program("late", "1");
+    mpx_client *c = t_connect(&M, NULL);
+    mpx_pool *p = connect_pool(c, "late");
+    mpx_value items = slow_items(40, 25), out;
+    pid_t joiner = fork();
+    if (joiner == 0) {
+        usleep(200000);
+        _exit(t_wait_pid(start_worker_program("late", "1"), 30000) == 0 ? 0 : 1);
+    }
+    P_OK(p, mpx_pool_starmap(p, "slow_square", &items, &out));
+    int64_t pid0 = mpx_value_get_int(mpx_value_at(mpx_value_at(&out, 0), 1));
+    int others = 0;
+    for (size_t i = 0; i < 40; i++)
+        others += mpx_value_get_int(mpx_value_at(mpx_value_at(&out, i), 1)) != pid0;
+    T_CHECK(others > 0); /* the late worker ran some of them */
+    P_OK(p, mpx_pool_close(p));
+    P_OK(p, mpx_pool_join(p));
+    T_EQ_INT(t_wait_pid(first, 20000), 0);
+    T_EQ_INT(t_wait_pid(joiner, 20000), 0);
+    mpx_value_free(&out);
+    mpx_value_free(&items);
+    mpx_pool_free(p);
+    mpx_client_close(c);
+}
+
 static void case_distributed_worker_killed(void *arg)
 {
     (void)arg;
@@ -528,6 +558,7 @@ int main(void)
     T_RUN(case_local_terminate, NULL);
     T_RUN(case_distributed_map, NULL);
     T_RUN(case_distributed_two_submitters, NULL);
+    T_RUN(case_distributed_worker_joins_mid_map, NULL);
     T_RUN(case_distributed_worker_killed, NULL);
     return t_finish_with_manager(&M);
 }
