@@ -10,10 +10,12 @@ update from every worker. remote_queue puts from one program and gets from anoth
 get on an empty queue must give up after its --timeout with a message; three
 barrier_phases workers started at once must each find the log consistent, and a lone one
 must report the broken barrier. monte_carlo_pi and word_count print the same from one
-process, a local pool, and three worker programs on a manager.
+process, a local pool, and three worker programs on a manager; a map shows its progress
+on a terminal, and only there.
 Prints "N passed, M failed" last; exits non-zero on any failure.
 """
 import os
+import pty
 import signal
 import subprocess
 import sys
@@ -166,6 +168,31 @@ def case_monte_carlo_pi_same_everywhere():
     assert bad.returncode == 2 and "--tasks needs a number" in bad.stderr, bad
 
 
+def case_pool_progress_only_on_a_terminal():
+    prog = os.path.join(EXAMPLES, "monte_carlo_pi")
+    argv = [prog, "--processes", "2", "--tasks", "30", "--samples", "1000"]
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=slave, text=True)
+        os.close(slave)
+        out, _ = proc.communicate(timeout=TIMEOUT)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the terminal closed with the program
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(master)
+    assert proc.returncode == 0, out
+    assert b"30/30 done" in seen and b"/s, " in seen and b"s left" in seen, seen
+    piped = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT)
+    assert piped.returncode == 0 and "done" not in piped.stderr, piped.stderr
+
+
 def case_word_count_same_everywhere():
     prog = os.path.join(EXAMPLES, "word_count")
     with tempfile.TemporaryDirectory(prefix="mpx-examples-") as tmp:
@@ -251,7 +278,8 @@ def main():
     cases = [case_shared_dict, case_queue_hello, case_value_array, case_lock_counter,
              case_dict_workers_on_separate_programs,
              case_task_queue_workers_on_separate_programs,
-             case_monte_carlo_pi_same_everywhere, case_word_count_same_everywhere,
+             case_monte_carlo_pi_same_everywhere, case_pool_progress_only_on_a_terminal,
+             case_word_count_same_everywhere,
              case_remote_queue_put_then_get, case_barrier_phases_workers_at_once]
     failed = 0
     for case in cases:
