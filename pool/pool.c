@@ -541,12 +541,16 @@ int mpx_pool_apply_async(mpx_pool *p, const char *fn, const mpx_value *args,
 
 int mpx_pool_result_wait(mpx_pool_result *r, double timeout)
 {
+    if (job_all_done(r->j))
+        return MPX_OK;
+    if (r->j->pool == NULL)
+        return MPX_ECLOSED; /* its pool was freed before it */
     return pump_until(r->j->pool, job_all_done, r->j, timeout);
 }
 
 bool mpx_pool_result_ready(mpx_pool_result *r)
 {
-    if (!job_all_done(r->j))
+    if (!job_all_done(r->j) && r->j->pool != NULL)
         pump(r->j->pool, 0);
     return job_all_done(r->j);
 }
@@ -554,7 +558,8 @@ bool mpx_pool_result_ready(mpx_pool_result *r)
 int mpx_pool_result_successful(mpx_pool_result *r, bool *out)
 {
     if (!mpx_pool_result_ready(r))
-        return pool_fail(r->j->pool, MPX_EINVAL, "the result is not ready");
+        return r->j->pool == NULL ? MPX_ECLOSED
+                                  : pool_fail(r->j->pool, MPX_EINVAL, "the result is not ready");
     *out = r->j->status[0] == MPX_OK;
     return MPX_OK;
 }
@@ -563,10 +568,16 @@ int mpx_pool_result_get(mpx_pool_result *r, double timeout, mpx_value *out)
 {
     *out = mpx_value_none();
     int rc = mpx_pool_result_wait(r, timeout);
+    if (r->j->pool == NULL && rc != MPX_OK)
+        return rc;
     if (rc == MPX_ETIMEOUT)
         return pool_fail(r->j->pool, rc, "the result is not ready in time");
     if (rc != MPX_OK)
         return rc;
+    if (r->j->pool == NULL)
+        return r->j->status[0] != MPX_OK
+                   ? r->j->status[0]
+                   : mpx_value_copy(out, &r->j->values[0]); /* finished before the free */
     if ((rc = job_error(r->j->pool, r->j)) != MPX_OK)
         return rc;
     if (mpx_value_copy(out, &r->j->values[0]) != MPX_OK)
@@ -649,23 +660,30 @@ int mpx_pool_iter_next(mpx_pool_iter *it, double timeout, mpx_value *out, bool *
     job *j = it->j;
     *out = mpx_value_none();
     *done = false;
-    int rc = pump_until(j->pool, it->ordered ? next_ordered_ready : next_unordered_ready, j,
-                        timeout);
-    if (rc == MPX_ETIMEOUT)
-        return pool_fail(j->pool, rc, "no result in time");
-    if (rc != MPX_OK)
-        return rc;
+    bool (*ready)(const job *) = it->ordered ? next_ordered_ready : next_unordered_ready;
+    if (!ready(j)) {
+        if (j->pool == NULL)
+            return MPX_ECLOSED; /* its pool was freed before it */
+        int rc = pump_until(j->pool, ready, j, timeout);
+        if (rc == MPX_ETIMEOUT)
+            return pool_fail(j->pool, rc, "no result in time");
+        if (rc != MPX_OK)
+            return rc;
+    }
     if (j->cursor >= j->n) {
         *done = true;
         return MPX_OK;
     }
     size_t index = it->ordered ? j->cursor : j->order[j->cursor];
     j->cursor++;
-    if (j->status[index] != MPX_OK)
+    if (j->status[index] != MPX_OK) {
+        if (j->pool == NULL)
+            return j->status[index];
         return pool_fail(j->pool, j->status[index], "%s",
                          mpx_value_kind(&j->values[index]) == MPX_STR
                              ? mpx_value_str_data(&j->values[index])
                              : mpx_strerror(j->status[index]));
+    }
     mpx_value_move(out, &j->values[index]);
     return MPX_OK;
 }

@@ -129,7 +129,9 @@ int mpx_pool_terminate(mpx_pool *p);
 /* After close or terminate: waits until every task is done (running callbacks) and, for a
  * local pool, every worker has exited. MPX_EVALUE while the pool is still running. */
 int mpx_pool_join(mpx_pool *p);
-/* Frees the pool: a local pool is terminated first. NULL is fine. */
+/* Frees the pool: a local pool is terminated first. NULL is fine. Result handles and
+ * iterators may outlive it: the results they had stay readable, the others answer
+ * MPX_ECLOSED; free them as usual. */
 void mpx_pool_free(mpx_pool *p);
 
 /* ---- distributed workers ------------------------------------------------------------------

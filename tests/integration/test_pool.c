@@ -397,6 +397,39 @@ static void case_local_terminate(void *arg)
     mpx_value_free(&slow);
 }
 
+/* Handles may outlive their pool: what they had stays, the rest answers MPX_ECLOSED. */
+static void case_handles_outlive_the_pool(void *arg)
+{
+    (void)arg;
+    mpx_pool *p = start_local(2, 0, NULL);
+    mpx_value quick = t_val("(3,)"), slow = t_val("(5000, 3)"), items = range_list(4), out;
+    mpx_pool_result *done_r, *pending_r;
+    mpx_pool_iter *it;
+    P_OK(p, mpx_pool_apply_async(p, "square", &quick, NULL, NULL, NULL, &done_r));
+    P_OK(p, mpx_pool_result_wait(done_r, 10));
+    P_OK(p, mpx_pool_apply_async(p, "slow_square", &slow, NULL, NULL, NULL, &pending_r));
+    P_OK(p, mpx_pool_imap(p, "square", &items, &it));
+    mpx_pool_free(p); /* terminates the local pool */
+    T_OK(NULL, mpx_pool_result_get(done_r, 1, &out));
+    T_REPR(&out, "9");
+    mpx_value_free(&out);
+    T_RC(NULL, mpx_pool_result_get(pending_r, 1, &out), MPX_ECLOSED);
+    bool ready = mpx_pool_result_ready(pending_r), finished = false;
+    T_CHECK(!ready);
+    int rc = MPX_OK;
+    for (int k = 0; k < 10 && rc == MPX_OK && !finished; k++) {
+        rc = mpx_pool_iter_next(it, 1, &out, &finished);
+        mpx_value_free(&out);
+    }
+    T_CHECK(rc == MPX_ECLOSED || finished); /* what arrived before the free, then closed */
+    mpx_pool_result_free(done_r);
+    mpx_pool_result_free(pending_r);
+    mpx_pool_iter_free(it);
+    t_free_all(&quick, 1);
+    t_free_all(&slow, 1);
+    t_free_all(&items, 1);
+}
+
 /* ---- distributed -------------------------------------------------------------------------- */
 
 /* A worker program: mpx_pool_worker_main in its own process group (killed as a whole). */
@@ -556,6 +589,7 @@ int main(void)
     T_RUN(case_local_maxtasksperchild, NULL);
     T_RUN(case_local_worker_killed, NULL);
     T_RUN(case_local_terminate, NULL);
+    T_RUN(case_handles_outlive_the_pool, NULL);
     T_RUN(case_distributed_map, NULL);
     T_RUN(case_distributed_two_submitters, NULL);
     T_RUN(case_distributed_worker_joins_mid_map, NULL);
