@@ -92,15 +92,7 @@ int mpx_array_token(const mpx_array *a, char *buf, size_t size)
 
 int mpx_array_len(mpx_array *a, size_t *out)
 {
-    mpx_value reply;
-    int rc = proxy_call_expect(&a->base, "__len__", NULL, 0, MPX_INT, &reply);
-    if (rc != MPX_OK)
-        return rc;
-    if (mpx_value_get_int(&reply) < 0)
-        return client_fail(a->base.client, MPX_EPROTO, "Array.__len__ returned %lld",
-                           (long long)mpx_value_get_int(&reply));
-    *out = (size_t)mpx_value_get_int(&reply);
-    return MPX_OK;
+    return proxy_call_len(&a->base, "__len__", out);
 }
 
 int mpx_array_get(mpx_array *a, int64_t i, mpx_value *out)
@@ -210,11 +202,8 @@ int mpx_array_compare_and_swap(mpx_array *a, int64_t i,
                                       const mpx_value *expected, const mpx_value *desired,
                                       bool *swapped)
 {
-    mpx_value args[3] = {mpx_value_int(i), *expected, *desired}, reply; /* shallow, borrowed */
-    int rc = proxy_call_expect(&a->base, "compare_and_swap", args, 3, MPX_BOOL, &reply);
-    if (rc == MPX_OK)
-        *swapped = mpx_value_get_bool(&reply);
-    return rc;
+    mpx_value args[3] = {mpx_value_int(i), *expected, *desired}; /* shallow, borrowed */
+    return proxy_call_bool(&a->base, "compare_and_swap", args, 3, swapped);
 }
 
 /* ---- describing ---------------------------------------------------------------------------- */

@@ -91,24 +91,12 @@ int mpx_dict_delitem(mpx_dict *d, const mpx_value *key)
 
 int mpx_dict_contains(mpx_dict *d, const mpx_value *key, bool *out)
 {
-    mpx_value result;
-    int rc = proxy_call_expect(&d->base, "__contains__", key, 1, MPX_BOOL, &result);
-    if (rc == MPX_OK)
-        *out = mpx_value_get_bool(&result);
-    return rc;
+    return proxy_call_bool(&d->base, "__contains__", key, 1, out);
 }
 
 int mpx_dict_len(mpx_dict *d, size_t *out)
 {
-    mpx_value result;
-    int rc = proxy_call_expect(&d->base, "__len__", NULL, 0, MPX_INT, &result);
-    if (rc != MPX_OK)
-        return rc;
-    if (mpx_value_get_int(&result) < 0)
-        return client_fail(d->base.client, MPX_EPROTO, "dict.__len__ returned %lld",
-                           (long long)mpx_value_get_int(&result));
-    *out = (size_t)mpx_value_get_int(&result);
-    return MPX_OK;
+    return proxy_call_len(&d->base, "__len__", out);
 }
 
 /* get, setdefault and pop share the shape method(key[, dflt]). */

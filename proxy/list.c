@@ -17,17 +17,6 @@ struct mpx_list {
 
 #define LIST_TYPE "list"
 
-/* Calls a method that answers with an int. */
-static int call_int(mpx_list *l, const char *method, const mpx_value *args, size_t nargs,
-                    int64_t *out)
-{
-    mpx_value result;
-    int rc = proxy_call_expect(&l->base, method, args, nargs, MPX_INT, &result);
-    if (rc == MPX_OK)
-        *out = mpx_value_get_int(&result);
-    return rc;
-}
-
 /* Builds the slice value for the three nullable parts; a local error is kept on the client. */
 static int make_slice(mpx_list *l, const int64_t *start, const int64_t *stop,
                       const int64_t *step, mpx_value *out)
@@ -152,24 +141,12 @@ int mpx_list_delslice(mpx_list *l, const int64_t *start, const int64_t *stop,
 
 int mpx_list_len(mpx_list *l, size_t *out)
 {
-    int64_t n;
-    int rc = call_int(l, "__len__", NULL, 0, &n);
-    if (rc != MPX_OK)
-        return rc;
-    if (n < 0)
-        return client_fail(l->base.client, MPX_EPROTO, "list.__len__ returned %lld",
-                           (long long)n);
-    *out = (size_t)n;
-    return MPX_OK;
+    return proxy_call_len(&l->base, "__len__", out);
 }
 
 int mpx_list_contains(mpx_list *l, const mpx_value *x, bool *out)
 {
-    mpx_value result;
-    int rc = proxy_call_expect(&l->base, "__contains__", x, 1, MPX_BOOL, &result);
-    if (rc == MPX_OK)
-        *out = mpx_value_get_bool(&result);
-    return rc;
+    return proxy_call_bool(&l->base, "__contains__", x, 1, out);
 }
 
 /* ---- changing the list ------------------------------------------------------------------- */
@@ -227,12 +204,12 @@ int mpx_list_index(mpx_list *l, const mpx_value *x, const int64_t *start, const 
     mpx_value args[3] = {*x, mpx_value_int(start != NULL ? *start : 0),
                          mpx_value_int(stop != NULL ? *stop : 0)};
     size_t nargs = stop != NULL ? 3 : start != NULL ? 2 : 1;
-    return call_int(l, "index", args, nargs, out);
+    return proxy_call_int(&l->base, "index", args, nargs, out);
 }
 
 int mpx_list_count(mpx_list *l, const mpx_value *x, int64_t *out)
 {
-    return call_int(l, "count", x, 1, out);
+    return proxy_call_int(&l->base, "count", x, 1, out);
 }
 
 int mpx_list_copy(mpx_list *l, mpx_value *out)

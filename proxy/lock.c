@@ -16,10 +16,9 @@ struct mpx_rlock {
 
 static int acquire(mpx_proxy *p, double timeout, uint64_t *fence)
 {
-    mpx_value args[2] = {mpx_value_bool(timeout != 0), mpx_value_float(timeout)};
-    size_t nargs = timeout > 0 ? 2 : 1;
-    mpx_value token;
-    int rc = mpx_proxy_call_timeout(p, "acquire", args, nargs, timeout, &token);
+    mpx_value args[2], token;
+    int rc = mpx_proxy_call_timeout(p, "acquire", args, proxy_block_args(timeout, args),
+                                    timeout, &token);
     if (rc != MPX_OK)
         return rc;
     if (mpx_value_kind(&token) != MPX_INT) {
@@ -29,15 +28,6 @@ static int acquire(mpx_proxy *p, double timeout, uint64_t *fence)
     if (fence != NULL)
         *fence = (uint64_t)mpx_value_get_int(&token);
     return MPX_OK;
-}
-
-static int locked(mpx_proxy *p, bool *out)
-{
-    mpx_value v;
-    int rc = proxy_call_expect(p, "locked", NULL, 0, MPX_BOOL, &v);
-    if (rc == MPX_OK)
-        *out = mpx_value_get_bool(&v);
-    return rc;
 }
 
 /* ---- Lock ---------------------------------------------------------------------------- */
@@ -84,7 +74,7 @@ int mpx_lock_release(mpx_lock *l)
 
 int mpx_lock_locked(mpx_lock *l, bool *out)
 {
-    return locked(&l->base, out);
+    return proxy_call_bool(&l->base, "locked", NULL, 0, out);
 }
 
 /* ---- RLock --------------------------------------------------------------------------- */
@@ -131,5 +121,5 @@ int mpx_rlock_release(mpx_rlock *l)
 
 int mpx_rlock_locked(mpx_rlock *l, bool *out)
 {
-    return locked(&l->base, out);
+    return proxy_call_bool(&l->base, "locked", NULL, 0, out);
 }

@@ -194,6 +194,57 @@ int proxy_call_expect(mpx_proxy *p, const char *method, const mpx_value *args, s
                        method, mpx_kind_name(got), mpx_kind_name(kind));
 }
 
+int proxy_call_bool(mpx_proxy *p, const char *method, const mpx_value *args, size_t nargs,
+                    bool *out)
+{
+    mpx_value v;
+    int rc = proxy_call_expect(p, method, args, nargs, MPX_BOOL, &v);
+    if (rc == MPX_OK)
+        *out = mpx_value_get_bool(&v);
+    return rc;
+}
+
+int proxy_call_int(mpx_proxy *p, const char *method, const mpx_value *args, size_t nargs,
+                   int64_t *out)
+{
+    mpx_value v;
+    int rc = proxy_call_expect(p, method, args, nargs, MPX_INT, &v);
+    if (rc == MPX_OK)
+        *out = mpx_value_get_int(&v);
+    return rc;
+}
+
+int proxy_call_len(mpx_proxy *p, const char *method, size_t *out)
+{
+    int64_t n;
+    int rc = proxy_call_int(p, method, NULL, 0, &n);
+    if (rc != MPX_OK)
+        return rc;
+    if (n < 0)
+        return client_fail(p->client, MPX_EPROTO, "%s.%s returned %lld", p->type, method,
+                           (long long)n);
+    *out = (size_t)n;
+    return MPX_OK;
+}
+
+int proxy_call_wait_void(mpx_proxy *p, const char *method, const mpx_value *args,
+                         size_t nargs, double timeout)
+{
+    mpx_value out;
+    int rc = mpx_proxy_call_timeout(p, method, args, nargs, timeout, &out);
+    mpx_value_free(&out);
+    return rc;
+}
+
+size_t proxy_block_args(double timeout, mpx_value args[2])
+{
+    args[0] = mpx_value_bool(timeout != 0);
+    if (timeout <= 0)
+        return 1;
+    args[1] = mpx_value_float(timeout);
+    return 2;
+}
+
 int proxy_call_void(mpx_proxy *p, const char *method, const mpx_value *args, size_t nargs)
 {
     mpx_value result;

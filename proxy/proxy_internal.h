@@ -38,6 +38,19 @@ int proxy_call_expect(mpx_proxy *p, const char *method, const mpx_value *args, s
                       mpx_kind kind, mpx_value *out);
 /* A call whose reply (None) is of no interest. */
 int proxy_call_void(mpx_proxy *p, const char *method, const mpx_value *args, size_t nargs);
+/* The same for a method that may wait (mpx_proxy_call_timeout). */
+int proxy_call_wait_void(mpx_proxy *p, const char *method, const mpx_value *args,
+                         size_t nargs, double timeout);
+/* Calls whose reply is a bool, an int, or a length (an int >= 0); *out is left as it was
+ * on failure. */
+int proxy_call_bool(mpx_proxy *p, const char *method, const mpx_value *args, size_t nargs,
+                    bool *out);
+int proxy_call_int(mpx_proxy *p, const char *method, const mpx_value *args, size_t nargs,
+                   int64_t *out);
+int proxy_call_len(mpx_proxy *p, const char *method, size_t *out);
+/* Python's (blocking, timeout) for a C timeout (negative: wait as needed, 0: do not wait,
+ * more: at most that long) into args[0..]; returns how many it wrote (1 or 2). */
+size_t proxy_block_args(double timeout, mpx_value args[2]);
 /* The object's __repr__ as a malloc'd string (*out NULL on error). */
 int proxy_call_repr(mpx_proxy *p, char **out);
 

@@ -85,45 +85,25 @@ int mpx_queue_token(const mpx_queue *q, char *buf, size_t size)
 
 /* ---- calls that may wait ----------------------------------------------------------------- */
 
-/* Writes Python's (block, timeout) for a C timeout at args[0..1]; returns how many. */
-static size_t block_timeout_args(double timeout, mpx_value *args)
-{
-    args[0] = mpx_value_bool(timeout != 0);
-    if (timeout <= 0)
-        return 1;
-    args[1] = mpx_value_float(timeout);
-    return 2;
-}
-
-/* A call whose reply is not needed. */
-static int call_wait_void(mpx_queue *q, const char *method, const mpx_value *args,
-                          size_t nargs, double timeout)
-{
-    mpx_value out;
-    int rc = mpx_proxy_call_timeout(&q->base, method, args, nargs, timeout, &out);
-    mpx_value_free(&out);
-    return rc;
-}
-
 int mpx_queue_put(mpx_queue *q, const mpx_value *item, double timeout)
 {
     mpx_value args[3] = {*item};
-    size_t n = 1 + block_timeout_args(timeout, args + 1);
-    return call_wait_void(q, "put", args, n, timeout);
+    size_t n = 1 + proxy_block_args(timeout, args + 1);
+    return proxy_call_wait_void(&q->base, "put", args, n, timeout);
 }
 
 int mpx_queue_get(mpx_queue *q, double timeout, mpx_value *out)
 {
     mpx_value args[2];
-    size_t n = block_timeout_args(timeout, args);
+    size_t n = proxy_block_args(timeout, args);
     return mpx_proxy_call_timeout(&q->base, "get", args, n, timeout, out);
 }
 
 int mpx_queue_put_many(mpx_queue *q, const mpx_value *items, double timeout)
 {
     mpx_value args[3] = {*items};
-    size_t n = 1 + block_timeout_args(timeout, args + 1);
-    return call_wait_void(q, "put_many", args, n, timeout);
+    size_t n = 1 + proxy_block_args(timeout, args + 1);
+    return proxy_call_wait_void(&q->base, "put_many", args, n, timeout);
 }
 
 int mpx_queue_get_many(mpx_queue *q, size_t max, double timeout, mpx_value *out)
@@ -133,7 +113,7 @@ int mpx_queue_get_many(mpx_queue *q, size_t max, double timeout, mpx_value *out)
         return client_fail(q->base.client, MPX_EINVAL, "max must be at least 1");
     }
     mpx_value args[3] = {mpx_value_int((int64_t)max)};
-    size_t n = 1 + block_timeout_args(timeout, args + 1);
+    size_t n = 1 + proxy_block_args(timeout, args + 1);
     int rc = mpx_proxy_call_timeout(&q->base, "get_many", args, n, timeout, out);
     if (rc == MPX_OK && mpx_value_kind(out) != MPX_LIST) {
         mpx_value_free(out);
@@ -146,37 +126,24 @@ int mpx_queue_get_many(mpx_queue *q, size_t max, double timeout, mpx_value *out)
 int mpx_queue_join(mpx_queue *q, double timeout)
 {
     mpx_value t = mpx_value_float(timeout);
-    return call_wait_void(q, "join", &t, timeout >= 0 ? 1 : 0, timeout);
+    return proxy_call_wait_void(&q->base, "join", &t, timeout >= 0 ? 1 : 0, timeout);
 }
 
 /* ---- calls that answer at once ----------------------------------------------------------- */
 
 int mpx_queue_qsize(mpx_queue *q, int64_t *out)
 {
-    mpx_value v;
-    int rc = proxy_call_expect(&q->base, "qsize", NULL, 0, MPX_INT, &v);
-    if (rc == MPX_OK)
-        *out = mpx_value_get_int(&v);
-    return rc;
-}
-
-static int call_bool(mpx_queue *q, const char *method, bool *out)
-{
-    mpx_value v;
-    int rc = proxy_call_expect(&q->base, method, NULL, 0, MPX_BOOL, &v);
-    if (rc == MPX_OK)
-        *out = mpx_value_get_bool(&v);
-    return rc;
+    return proxy_call_int(&q->base, "qsize", NULL, 0, out);
 }
 
 int mpx_queue_empty(mpx_queue *q, bool *out)
 {
-    return call_bool(q, "empty", out);
+    return proxy_call_bool(&q->base, "empty", NULL, 0, out);
 }
 
 int mpx_queue_full(mpx_queue *q, bool *out)
 {
-    return call_bool(q, "full", out);
+    return proxy_call_bool(&q->base, "full", NULL, 0, out);
 }
 
 int mpx_queue_task_done(mpx_queue *q)

@@ -22,24 +22,6 @@ struct mpx_barrier {
     struct mpx_proxy base;
 };
 
-static int get_bool(mpx_proxy *p, const char *method, bool *out)
-{
-    mpx_value v;
-    int rc = proxy_call_expect(p, method, NULL, 0, MPX_BOOL, &v);
-    if (rc == MPX_OK)
-        *out = mpx_value_get_bool(&v);
-    return rc;
-}
-
-static int get_int(mpx_proxy *p, const char *method, int64_t *out)
-{
-    mpx_value v;
-    int rc = proxy_call_expect(p, method, NULL, 0, MPX_INT, &v);
-    if (rc == MPX_OK)
-        *out = mpx_value_get_int(&v);
-    return rc;
-}
-
 /* ---- Semaphore ------------------------------------------------------------------------ */
 
 static const char *semaphore_type(bool bounded)
@@ -74,11 +56,9 @@ mpx_proxy *mpx_semaphore_proxy(mpx_semaphore *s)
 
 int mpx_semaphore_acquire(mpx_semaphore *s, double timeout)
 {
-    mpx_value args[2] = {mpx_value_bool(timeout != 0), mpx_value_float(timeout)}, out;
-    int rc = mpx_proxy_call_timeout(&s->base, "acquire", args, timeout > 0 ? 2 : 1, timeout,
-                                    &out);
-    mpx_value_free(&out);
-    return rc;
+    mpx_value args[2];
+    return proxy_call_wait_void(&s->base, "acquire", args, proxy_block_args(timeout, args),
+                                timeout);
 }
 
 int mpx_semaphore_release(mpx_semaphore *s, int64_t n)
@@ -89,7 +69,7 @@ int mpx_semaphore_release(mpx_semaphore *s, int64_t n)
 
 int mpx_semaphore_value(mpx_semaphore *s, int64_t *out)
 {
-    return get_int(&s->base, "get_value", out);
+    return proxy_call_int(&s->base, "get_value", NULL, 0, out);
 }
 
 /* ---- Event ---------------------------------------------------------------------------- */
@@ -126,7 +106,7 @@ int mpx_event_clear(mpx_event *e)
 
 int mpx_event_is_set(mpx_event *e, bool *out)
 {
-    return get_bool(&e->base, "is_set", out);
+    return proxy_call_bool(&e->base, "is_set", NULL, 0, out);
 }
 
 int mpx_event_wait(mpx_event *e, double timeout, bool *was_set)
@@ -185,12 +165,12 @@ int mpx_barrier_reset(mpx_barrier *b)
 
 int mpx_barrier_n_waiting(mpx_barrier *b, int64_t *out)
 {
-    return get_int(&b->base, "n_waiting", out);
+    return proxy_call_int(&b->base, "n_waiting", NULL, 0, out);
 }
 
 int mpx_barrier_broken(mpx_barrier *b, bool *out)
 {
-    return get_bool(&b->base, "broken", out);
+    return proxy_call_bool(&b->base, "broken", NULL, 0, out);
 }
 
 /* ---- Condition ------------------------------------------------------------------------ */
@@ -223,9 +203,9 @@ mpx_proxy *mpx_condition_proxy(mpx_condition *cv)
 
 int mpx_condition_acquire(mpx_condition *cv, double timeout, uint64_t *fence)
 {
-    mpx_value args[2] = {mpx_value_bool(timeout != 0), mpx_value_float(timeout)}, token;
-    int rc = mpx_proxy_call_timeout(&cv->base, "acquire", args, timeout > 0 ? 2 : 1, timeout,
-                                    &token);
+    mpx_value args[2], token;
+    int rc = mpx_proxy_call_timeout(&cv->base, "acquire", args, proxy_block_args(timeout, args),
+                                    timeout, &token);
     if (rc == MPX_OK && fence != NULL && mpx_value_kind(&token) == MPX_INT)
         *fence = (uint64_t)mpx_value_get_int(&token);
     mpx_value_free(&token);

@@ -208,11 +208,8 @@ int mpx_value_obj_add_float(mpx_value_obj *v, double delta, double *result)
 int mpx_value_obj_compare_and_swap(mpx_value_obj *v, const mpx_value *expected,
                                       const mpx_value *desired, bool *swapped)
 {
-    mpx_value args[2] = {*expected, *desired}, reply; /* shallow, borrowed */
-    int rc = proxy_call_expect(&v->base, "compare_and_swap", args, 2, MPX_BOOL, &reply);
-    if (rc == MPX_OK)
-        *swapped = mpx_value_get_bool(&reply);
-    return rc;
+    mpx_value args[2] = {*expected, *desired}; /* shallow, borrowed */
+    return proxy_call_bool(&v->base, "compare_and_swap", args, 2, swapped);
 }
 
 /* ---- describing ---------------------------------------------------------------------------- */
