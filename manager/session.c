@@ -16,6 +16,7 @@
 #include "auth.h"
 #include "codec.h"
 #include "server_internal.h"
+#include "stream_out.h"
 #include "wait.h"
 
 /* A result in a reply not yet written (see undelivered_fn). */
@@ -59,13 +60,10 @@ struct session {
     const char *close_reason; /* set when a close is deferred */
 };
 
-#define OUT_KEEP_MAX (1u << 20) /* a larger output buffer is freed once written */
-
 typedef struct write_req {
-    uv_write_t req;
+    stream_write base;      /* first: the request stream_send made */
     session *sess;
-    uint8_t *buf;
-    delivery *deliveries;   /* results in buf, newest first */
+    delivery *deliveries;   /* results in the buffer, newest first */
 } write_req;
 
 /* ---- references ------------------------------------------------------------------------- */
@@ -214,8 +212,7 @@ static void on_write(uv_write_t *req, int status)
         deliveries_return(sess->srv, w->deliveries);
     else
         deliveries_free(w->deliveries);
-    free(w->buf);
-    free(w);
+    stream_write_done(&w->base);
     if (sess->closing)
         return;
     if (status < 0)
@@ -236,51 +233,37 @@ static bool peer_gone(session *sess)
     return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
-/* Writes everything queued: straight to the socket when it takes it all (the usual case:
- * no allocation, the buffer is kept for the next replies), else the rest through libuv.
- * Results that must not be lost are not written to a peer that is gone: the session
- * closes and hands them back. */
-static void flush(session *sess)
+/* Writes everything queued (stream_send); the results it carries are delivered once the
+ * socket has them. */
+static void send_out(session *sess)
 {
     if (sess->out.len == 0 || sess->closing)
         return;
-    if (sess->pending != NULL && peer_gone(sess)) {
+    stream_write *queued;
+    int rc = stream_send(sess->stream, &sess->out, sizeof(write_req), on_write, &queued);
+    if (rc < 0) {
+        session_fail(sess, uv_strerror(rc)); /* the close hands the results back */
+        return;
+    }
+    if (rc == 0) {
+        deliveries_free(sess->pending); /* in the socket: delivered */
+    } else {
+        write_req *w = (write_req *)queued;
+        w->sess = sess;
+        w->deliveries = sess->pending;
+    }
+    sess->pending = NULL;
+}
+
+/* send_out, except that results that must not be lost are not written to a peer that is
+ * gone: the session closes and hands them back. */
+static void flush(session *sess)
+{
+    if (sess->pending != NULL && !sess->closing && peer_gone(sess)) {
         session_fail(sess, "closed by peer");
         return;
     }
-    uv_buf_t all = uv_buf_init((char *)sess->out.data, (unsigned)sess->out.len);
-    int n = uv_try_write(sess->stream, &all, 1);
-    if (n == (int)sess->out.len) {
-        deliveries_free(sess->pending); /* in the socket: delivered */
-        sess->pending = NULL;
-        sess->out.len = 0;
-        if (sess->out.cap > OUT_KEEP_MAX)
-            frame_buf_free(&sess->out);
-        return;
-    }
-    if (n < 0 && n != UV_EAGAIN) {
-        session_fail(sess, uv_strerror(n));
-        return;
-    }
-    size_t done = n > 0 ? (size_t)n : 0;
-    write_req *w = malloc(sizeof *w);
-    if (w == NULL) {
-        session_fail(sess, "out of memory");
-        return;
-    }
-    w->sess = sess;
-    size_t len;
-    frame_buf_take(&sess->out, &w->buf, &len);
-    w->deliveries = sess->pending;
-    sess->pending = NULL;
-    uv_buf_t rest = uv_buf_init((char *)w->buf + done, (unsigned)(len - done));
-    int rc = uv_write(&w->req, sess->stream, &rest, 1, on_write);
-    if (rc < 0) {
-        deliveries_return(sess->srv, w->deliveries);
-        free(w->buf);
-        free(w);
-        session_fail(sess, uv_strerror(rc));
-    }
+    send_out(sess);
 }
 
 /* ---- handshake --------------------------------------------------------------------------- */
@@ -326,7 +309,7 @@ int session_reply_keep(session *sess, uint64_t call_id, object *obj, undelivered
     }
     int rc = reply_keep(sess, call_id, obj, fn, result);
     if (!sess->in_read && sess->close_reason == NULL)
-        flush(sess);
+        send_out(sess); /* the peer was just looked at */
     sess->in_reply = 0;
     return rc;
 }

@@ -22,6 +22,7 @@
 #include "mpx/async.h"
 #include "proxy_internal.h"
 #include "sock.h"
+#include "stream_out.h"
 #include "u64map.h"
 
 typedef struct async_call {
@@ -29,11 +30,6 @@ typedef struct async_call {
     void *data;
     struct async_call *next_free;
 } async_call;
-
-typedef struct write_req {
-    uv_write_t req;
-    uint8_t *buf;
-} write_req;
 
 struct mpx_async {
     uv_loop_t *loop;
@@ -175,49 +171,25 @@ void mpx_async_close(mpx_async *a)
 
 static void on_write(uv_write_t *req, int status)
 {
-    write_req *w = (write_req *)req;
     mpx_async *a = req->data;
-    free(w->buf);
-    free(w);
+    stream_write_done((stream_write *)req);
     if (status < 0 && status != UV_ECANCELED)
         shut(a, MPX_EIO, uv_strerror(status));
 }
 
-/* Before the loop waits: everything queued this turn goes out in one write, straight to
- * the socket when it takes it all (no request, no extra turn of the loop); libuv only
- * gets what is left. */
+/* Before the loop waits: everything queued this turn goes out in one write. */
 static void on_prepare(uv_prepare_t *p)
 {
     mpx_async *a = p->data;
     uv_prepare_stop(p);
-    if (a->out.len == 0 || a->closing)
+    if (a->closing)
         return;
-    uv_buf_t all = uv_buf_init((char *)a->out.data, (unsigned)a->out.len);
-    int n = uv_try_write(stream_of(a), &all, 1);
-    if (n == (int)a->out.len) {
-        a->out.len = 0; /* the buffer is kept for the next turn */
-        return;
-    }
-    if (n < 0 && n != UV_EAGAIN) {
-        shut(a, MPX_EIO, uv_strerror(n));
-        return;
-    }
-    size_t done = n > 0 ? (size_t)n : 0;
-    write_req *w = malloc(sizeof *w);
-    if (w == NULL) {
-        shut(a, MPX_ENOMEM, "out of memory");
-        return;
-    }
-    size_t len;
-    frame_buf_take(&a->out, &w->buf, &len);
-    w->req.data = a;
-    uv_buf_t rest = uv_buf_init((char *)w->buf + done, (unsigned)(len - done));
-    int rc = uv_write(&w->req, stream_of(a), &rest, 1, on_write);
-    if (rc < 0) {
-        free(w->buf);
-        free(w);
+    stream_write *queued;
+    int rc = stream_send(stream_of(a), &a->out, sizeof *queued, on_write, &queued);
+    if (rc < 0)
         shut(a, MPX_EIO, uv_strerror(rc));
-    }
+    else if (rc == 1)
+        queued->req.data = a;
 }
 
 int mpx_async_call(mpx_async *a, uint64_t object_id, const char *method,
