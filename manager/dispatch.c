@@ -81,6 +81,31 @@ int call_expect_kind(call *c, size_t i, mpx_kind k, const char *what)
                      mpx_kind_name(got));
 }
 
+int call_sequence_arg(call *c, size_t i, const char *what, mpx_value **items, size_t *n)
+{
+    mpx_kind k = mpx_value_kind(&c->args[i]);
+    if (k != MPX_LIST && k != MPX_TUPLE)
+        return call_fail(c, MPX_ETYPE, "%s must be a list or tuple, not %s", what,
+                         mpx_kind_name(k));
+    *items = mpx_value_items(&c->args[i]);
+    *n = mpx_value_len(&c->args[i]);
+    return MPX_OK;
+}
+
+int call_count_arg(call *c, size_t i, const char *what, int64_t dflt, int64_t *out)
+{
+    *out = dflt;
+    if (c->nargs <= i)
+        return MPX_OK;
+    int rc = call_expect_kind(c, i, MPX_INT, what);
+    if (rc != MPX_OK)
+        return rc;
+    *out = mpx_value_get_int(&c->args[i]);
+    if (*out < 1)
+        return call_fail(c, MPX_EVALUE, "%s must be at least 1", what);
+    return MPX_OK;
+}
+
 /* Python's wording: "pop expected at most 2 arguments, got 3". */
 static int check_arity(call *c, const char *name, size_t min, size_t max)
 {

@@ -48,6 +48,12 @@ int call_fail(call *c, int code, const char *fmt, ...) __attribute__((format(pri
 int call_fail_repr(call *c, int code, const mpx_value *v);
 /* TypeError when args[i] is not of kind k: "<what> must be int, not str". */
 int call_expect_kind(call *c, size_t i, mpx_kind k, const char *what);
+/* A batch argument: TypeError unless args[i] is a list or tuple ("<what> must be a list or
+ * tuple, not str"); *items and *n give its items, which the handler may move out. */
+int call_sequence_arg(call *c, size_t i, const char *what, mpx_value **items, size_t *n);
+/* A count argument at args[i], dflt when absent: an int of at least 1 (TypeError for
+ * another kind, ValueError "<what> must be at least 1"). */
+int call_count_arg(call *c, size_t i, const char *what, int64_t dflt, int64_t *out);
 
 typedef int (*method_fn)(call *c);
 

@@ -46,9 +46,8 @@ typedef struct pool_state {
     task *pending_tail;
     size_t npending;
     u64map running;    /* id -> task */
-    u64map workers;    /* session id -> 1 + tasks it runs, as uintptr_t */
+    u64map workers;    /* session ids of the workers (the value is unused) */
     u64map owners;     /* session id -> owner */
-    size_t nready;     /* results waiting, all owners */
     uint64_t next_id;
     uint64_t done;     /* results accepted */
     bool closed;
@@ -135,26 +134,15 @@ static owner *owner_join(object *obj, struct session *sess)
     return o;
 }
 
-static void owner_free(pool_state *p, owner *o)
+static void owner_free(owner *o)
 {
     while (o->head != NULL) {
         result *r = o->head;
         o->head = r->next;
         mpx_value_free(&r->value);
         free(r);
-        p->nready--;
     }
     free(o);
-}
-
-/* Counts a task leased to (+1) or finished by (-1) a worker; an entry that exists is only
- * replaced, which cannot fail. */
-static void worker_count(pool_state *p, uint64_t sid, int delta)
-{
-    uintptr_t n = (uintptr_t)u64map_get(&p->workers, sid);
-    if (n == 0)
-        return; /* not a worker (unit tests call without a session) */
-    u64map_put(&p->workers, sid, (void *)(n + (uintptr_t)(intptr_t)delta));
 }
 
 /* Records the caller as a worker, watched so that its leases end with its session. */
@@ -208,7 +196,6 @@ static int lease(pool_state *p, uint64_t sid, size_t max, mpx_value *out)
         pending_pop(p);
         mpx_value_append(out, &pair); /* within the capacity asked for */
         t->holder = sid;
-        worker_count(p, sid, +1);
     }
     if (rc != MPX_OK && mpx_value_len(out) == 0) {
         mpx_value_free(out);
@@ -260,7 +247,7 @@ static int result_triple(result *r, mpx_value *out)
 }
 
 /* Up to max of o's results into *out (a list); those handed out are gone from it. */
-static int collect(pool_state *p, owner *o, size_t max, mpx_value *out)
+static int collect(owner *o, size_t max, mpx_value *out)
 {
     size_t n = o == NULL ? 0 : o->nready < max ? o->nready : max;
     int rc = mpx_value_list(out, n);
@@ -275,7 +262,6 @@ static int collect(pool_state *p, owner *o, size_t max, mpx_value *out)
         if (o->head == NULL)
             o->tail = NULL;
         o->nready--;
-        p->nready--;
         mpx_value_append(out, &triple);
         free(r);
     }
@@ -320,7 +306,7 @@ static void settle(object *obj)
         owner *o = owner_of(p, session_id(w->sess));
         if (o == NULL || o->nready > 0 || owner_idle(o)) {
             mpx_value out;
-            if (collect(p, o, (size_t)w->n, &out) != MPX_OK)
+            if (collect(o, (size_t)w->n, &out) != MPX_OK)
                 waiter_reply(w, MPX_ENOMEM, "out of memory", NULL);
             else
                 waiter_reply(w, MPX_OK, "", &out); /* to a gone submitter: gone too */
@@ -333,32 +319,17 @@ static void settle(object *obj)
 
 /* ---- methods ------------------------------------------------------------------------------ */
 
-static int count_arg(call *c, size_t i, const char *what, int64_t *out)
-{
-    *out = 1;
-    if (c->nargs <= i)
-        return MPX_OK;
-    int rc = call_expect_kind(c, i, MPX_INT, what);
-    if (rc != MPX_OK)
-        return rc;
-    *out = mpx_value_get_int(&c->args[i]);
-    if (*out < 1)
-        return call_fail(c, MPX_EVALUE, "%s must be at least 1", what);
-    return MPX_OK;
-}
-
 /* submit(tasks) -> the first task's id (the others follow it) */
 static int pool_submit(call *c)
 {
     pool_state *p = state_of(c->obj);
-    mpx_kind k = mpx_value_kind(&c->args[0]);
-    if (k != MPX_LIST && k != MPX_TUPLE)
-        return call_fail(c, MPX_ETYPE, "tasks must be a list or tuple, not %s",
-                         mpx_kind_name(k));
+    mpx_value *items;
+    size_t n;
+    int rc = call_sequence_arg(c, 0, "tasks", &items, &n);
+    if (rc != MPX_OK)
+        return rc;
     if (p->closed)
         return call_fail(c, MPX_EVALUE, "Pool not running");
-    size_t n = mpx_value_len(&c->args[0]);
-    mpx_value *items = mpx_value_items(&c->args[0]);
     task **made = calloc(n ? n : 1, sizeof *made);
     if (made == NULL)
         return call_fail(c, MPX_ENOMEM, "out of memory");
@@ -394,7 +365,7 @@ static int pool_submit(call *c)
 /* (max=1, timeout=None), the arguments of take and results. */
 static int max_timeout_args(call *c, int64_t *max)
 {
-    int rc = count_arg(c, 0, "max", max);
+    int rc = call_count_arg(c, 0, "max", 1, max);
     return rc == MPX_OK ? sync_timeout_arg(c, 1) : rc;
 }
 
@@ -422,7 +393,7 @@ static int fill_tasks(call *c, size_t max)
 static int fill_results(call *c, size_t max)
 {
     pool_state *p = state_of(c->obj);
-    return collect(p, owner_of(p, caller_of(c->sess)), max, &c->result);
+    return collect(owner_of(p, caller_of(c->sess)), max, &c->result);
 }
 
 /* take(max=1, timeout=None) -> a list of [id, task], or None when the pool is drained */
@@ -458,16 +429,15 @@ static int finished_item(call *c, const mpx_value *item, uint64_t *id, int64_t *
 static int pool_finish(call *c)
 {
     pool_state *p = state_of(c->obj);
-    mpx_kind k = mpx_value_kind(&c->args[0]);
-    if (k != MPX_LIST && k != MPX_TUPLE)
-        return call_fail(c, MPX_ETYPE, "results must be a list or tuple, not %s",
-                         mpx_kind_name(k));
-    size_t n = mpx_value_len(&c->args[0]);
-    mpx_value *items = mpx_value_items(&c->args[0]);
+    mpx_value *items;
+    size_t n;
+    int rc = call_sequence_arg(c, 0, "results", &items, &n);
+    if (rc != MPX_OK)
+        return rc;
     for (size_t i = 0; i < n; i++) {
         uint64_t id;
         int64_t status;
-        int rc = finished_item(c, &items[i], &id, &status);
+        rc = finished_item(c, &items[i], &id, &status);
         if (rc != MPX_OK)
             return rc;
     }
@@ -495,14 +465,12 @@ static int pool_finish(call *c)
             o->tail = r;
             o->nready++;
             o->outstanding--;
-            p->nready++;
         } else { /* its submitter is gone */
             mpx_value_free(&r->value);
             free(r);
         }
         p->done++;
         u64map_del(&p->running, id);
-        worker_count(p, sid, -1);
         task_free(t);
         accepted++;
     }
@@ -530,9 +498,14 @@ static int pool_results(call *c)
 static int pool_stats(call *c)
 {
     pool_state *p = state_of(c->obj);
+    size_t ready = 0, pos = 0;
+    uint64_t sid;
+    void *o;
+    while (u64map_next(&p->owners, &pos, &sid, &o))
+        ready += ((owner *)o)->nready;
     const char *names[] = {"pending", "running", "done", "ready", "workers", "closed"};
     int64_t values[] = {(int64_t)p->npending, (int64_t)p->running.len, (int64_t)p->done,
-                        (int64_t)p->nready, (int64_t)p->workers.len, p->closed};
+                        (int64_t)ready, (int64_t)p->workers.len, p->closed};
     if (mpx_value_dict(&c->result) != MPX_OK)
         return call_fail(c, MPX_ENOMEM, "out of memory");
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -607,7 +580,7 @@ static void pool_session_ended(object *obj, uint64_t sid)
     owner *o = u64map_del(&p->owners, sid);
     if (o != NULL) {
         drop_owned_pending(p, sid);
-        owner_free(p, o);
+        owner_free(o);
     }
     settle(obj);
 }
@@ -642,7 +615,7 @@ static void pool_destroy(object *obj)
         task_free(v);
     pos = 0;
     while (u64map_next(&p->owners, &pos, &id, &v))
-        owner_free(p, v);
+        owner_free(v);
     u64map_free(&p->owners);
     u64map_free(&p->running);
     u64map_free(&p->workers);

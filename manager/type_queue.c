@@ -23,7 +23,6 @@ typedef struct queue_state {
     size_t head;
     size_t len;
     int64_t maxsize;   /* <= 0: unbounded */
-    bool joinable;
     int64_t unfinished; /* put and not marked done (join waits for 0) */
     int64_t taken;      /* handed to a getter and not marked done */
     wait_list getters;  /* w->n: 0 for get, else get_many's max */
@@ -120,18 +119,6 @@ static int block_args(call *c, size_t first, bool *block)
         return call_fail(c, MPX_EVALUE, "'timeout' must be a non-negative number");
     c->has_timeout = true;
     c->timeout = timeout;
-    return MPX_OK;
-}
-
-/* The items of put_many's argument: a list or tuple (its item array, moved out later). */
-static int batch_arg(call *c, size_t i, mpx_value **items, size_t *n)
-{
-    mpx_kind k = mpx_value_kind(&c->args[i]);
-    if (k != MPX_LIST && k != MPX_TUPLE)
-        return call_fail(c, MPX_ETYPE, "items must be a list or tuple, not %s",
-                         mpx_kind_name(k));
-    *items = mpx_value_items(&c->args[i]);
-    *n = mpx_value_len(&c->args[i]);
     return MPX_OK;
 }
 
@@ -345,7 +332,7 @@ static int queue_put_many(call *c)
     size_t n = 0;
     int rc = block_args(c, 1, &block);
     if (rc == MPX_OK)
-        rc = batch_arg(c, 0, &items, &n);
+        rc = call_sequence_arg(c, 0, "items", &items, &n);
     if (rc != MPX_OK || n == 0)
         return rc;
     return put_common(c, &c->args[0], true, items, n, block);
@@ -390,12 +377,10 @@ static int queue_get_nowait(call *c)
 /* get_many(max, block=True, timeout=None) -> a list of 1..max items */
 static int queue_get_many(call *c)
 {
-    int rc = call_expect_kind(c, 0, MPX_INT, "max");
+    int64_t max;
+    int rc = call_count_arg(c, 0, "max", 1, &max);
     if (rc != MPX_OK)
         return rc;
-    int64_t max = mpx_value_get_int(&c->args[0]);
-    if (max < 1)
-        return call_fail(c, MPX_EVALUE, "max must be at least 1");
     bool block;
     if ((rc = block_args(c, 1, &block)) != MPX_OK)
         return rc;
@@ -456,7 +441,7 @@ static int queue_join(call *c)
 /* ---- life cycle -------------------------------------------------------------------------- */
 
 /* Queue(maxsize=0) / JoinableQueue(maxsize=0) */
-static int queue_init_common(object *obj, call *c, bool joinable)
+static int queue_init(object *obj, call *c)
 {
     int64_t maxsize = 0;
     if (c->nargs > 0) {
@@ -469,19 +454,8 @@ static int queue_init_common(object *obj, call *c, bool joinable)
     if (q == NULL)
         return call_fail(c, MPX_ENOMEM, "out of memory");
     q->maxsize = maxsize;
-    q->joinable = joinable;
     obj->state = q;
     return MPX_OK;
-}
-
-static int queue_init(object *obj, call *c)
-{
-    return queue_init_common(obj, c, false);
-}
-
-static int joinable_queue_init(object *obj, call *c)
-{
-    return queue_init_common(obj, c, true);
 }
 
 static void queue_destroy(object *obj)
@@ -529,7 +503,7 @@ const object_type type_queue = {
 
 const object_type type_joinable_queue = {
     .name = "JoinableQueue",
-    .init = joinable_queue_init,
+    .init = queue_init, /* the same state: only the methods differ */
     .destroy = queue_destroy,
     .methods = joinable_queue_methods,
     .nmethods = sizeof joinable_queue_methods / sizeof joinable_queue_methods[0],
