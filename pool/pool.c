@@ -65,6 +65,7 @@ struct mpx_pool {
     mpx_pool_opts opts;
     pid_t *workers;          /* local: live worker pids, 0 for a free place */
     int nworkers;
+    int restarts_left;       /* local: deaths by signal still replaced */
     bool closed;
     bool terminated;
     job *jobs;
@@ -297,8 +298,8 @@ static int fork_worker(mpx_pool *p, int slot)
     return MPX_OK;
 }
 
-/* Reaps workers that left, and starts another in each place left early while the pool
- * may have work (a worker that drained leaves for good). */
+/* Reaps workers that left, and starts another in the place of each one the policy
+ * replaces (pool_worker_replace), unless the pool was terminated. */
 static void tend_workers(mpx_pool *p, bool block)
 {
     for (int i = 0; i < p->nworkers; i++) {
@@ -309,8 +310,7 @@ static void tend_workers(mpx_pool *p, bool block)
         if (r != p->workers[i])
             continue;
         p->workers[i] = 0;
-        bool drained = WIFEXITED(status) && WEXITSTATUS(status) == WORKER_DRAINED;
-        if (!drained && !p->terminated)
+        if (!p->terminated && pool_worker_replace(status, &p->restarts_left))
             fork_worker(p, i);
     }
 }
@@ -333,6 +333,9 @@ static int pump(mpx_pool *p, double timeout)
 {
     if (p->manager != NULL) {
         tend_workers(p, false);
+        if (live_workers(p) == 0 && !p->terminated)
+            return pool_fail(p, MPX_ECLOSED, "every worker of the pool has exited (their "
+                                             "errors went to stderr)");
         if (timeout < 0 || timeout > LOCAL_SLICE_S)
             timeout = LOCAL_SLICE_S; /* come back to look at the workers */
     }
@@ -793,6 +796,7 @@ int mpx_pool_start(const mpx_pool_opts *opts, mpx_pool **out, char *err, size_t 
         return MPX_ENOMEM;
     }
     p->nworkers = p->opts.processes > 0 ? p->opts.processes : pool_default_processes();
+    p->restarts_left = POOL_RESTARTS_PER_PROCESS * p->nworkers;
     p->workers = calloc((size_t)p->nworkers, sizeof *p->workers);
     int rc = p->workers != NULL ? mpx_manager_start(&p->manager) : MPX_ENOMEM;
     if (rc == MPX_OK && (rc = mpx_manager_connect(p->manager, &p->client)) != MPX_OK)

@@ -7,6 +7,7 @@
 #ifndef MPX_POOL_INTERNAL_H
 #define MPX_POOL_INTERNAL_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "mpx/pool.h"
@@ -26,6 +27,14 @@ enum {
 int pool_worker_run(mpx_client *c, mpx_proxy *tasks, const mpx_pool_function *functions,
                     size_t nfunctions, int (*initializer)(void *arg), void *initarg,
                     long maxtasks);
+
+/* Whether a worker process that ended with status (from waitpid) is replaced: one that
+ * left after maxtasksperchild, or died of a signal (its tasks went back), the latter at
+ * most *restarts_left times. One that drained, or failed (its connection, its
+ * initializer), is not: another would fail the same way. */
+bool pool_worker_replace(int status, int *restarts_left);
+/* Deaths by signal a pool replaces, per worker process it runs. */
+#define POOL_RESTARTS_PER_PROCESS 10
 
 /* The number of cores, for the default number of workers. */
 int pool_default_processes(void);

@@ -18,14 +18,19 @@
 #include "mpx/authkey.h"
 #include "pool_internal.h"
 
-#define RESTARTS_PER_PROCESS 10 /* crashed workers replaced, at most, per --processes */
-
 /* SIGTERM or SIGINT to a worker program: it passes the signal on to its workers. */
 static volatile sig_atomic_t stop_signal;
 
 static void on_stop_signal(int sig)
 {
     stop_signal = sig;
+}
+
+bool pool_worker_replace(int status, int *restarts_left)
+{
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status) == WORKER_RECYCLE;
+    return WIFSIGNALED(status) && (*restarts_left)-- > 0;
 }
 
 int pool_default_processes(void)
@@ -103,8 +108,10 @@ int pool_worker_run(mpx_client *c, mpx_proxy *tasks, const mpx_pool_function *fu
                     size_t nfunctions, int (*initializer)(void *arg), void *initarg,
                     long maxtasks)
 {
-    if (initializer != NULL && initializer(initarg) != 0)
+    if (initializer != NULL && initializer(initarg) != 0) {
+        fprintf(stderr, "mpx pool worker %ld: the initializer failed\n", (long)getpid());
         return WORKER_FAILED;
+    }
     for (long done = 0; maxtasks <= 0 || done < maxtasks; done++) {
         mpx_value got;
         int rc = mpx_proxy_call_timeout(tasks, "take", NULL, 0, -1, &got);
@@ -244,7 +251,7 @@ int mpx_pool_worker_main(int argc, char **argv, const mpx_pool_function *functio
     sigemptyset(&sa.sa_mask); /* no SA_RESTART: wait() returns to look at the flag */
     sigaction(SIGTERM, &sa, &old_term);
     sigaction(SIGINT, &sa, &old_int);
-    int running = 0, failed = 0, restarts = 0;
+    int running = 0, failed = 0, restarts_left = POOL_RESTARTS_PER_PROCESS * a.processes;
     for (int i = 0; i < a.processes; i++) {
         pid_t pid = fork();
         if (pid == 0)
@@ -279,18 +286,15 @@ int mpx_pool_worker_main(int argc, char **argv, const mpx_pool_function *functio
             failed++;
             continue;
         }
-        bool recycle = WIFEXITED(status) && WEXITSTATUS(status) == WORKER_RECYCLE;
-        bool crashed = !WIFEXITED(status) || WEXITSTATUS(status) != WORKER_DRAINED;
-        if (crashed && !recycle) {
+        bool drained = WIFEXITED(status) && WEXITSTATUS(status) == WORKER_DRAINED;
+        bool recycled = WIFEXITED(status) && WEXITSTATUS(status) == WORKER_RECYCLE;
+        if (!drained && !recycled) {
             failed++;
             fprintf(stderr, "%s: worker %ld ended with %s %d\n", argv[0], (long)pid,
                     WIFEXITED(status) ? "status" : "signal",
                     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
         }
-        /* replace it while the pool may still have work: its tasks went back */
-        if (place < a.processes &&
-            (recycle || (crashed && restarts++ < RESTARTS_PER_PROCESS * a.processes &&
-                         WIFSIGNALED(status)))) {
+        if (place < a.processes && pool_worker_replace(status, &restarts_left)) {
             pid_t again = fork();
             if (again == 0)
                 worker_process(&a, key, keylen, functions, nfunctions, initializer, initarg);

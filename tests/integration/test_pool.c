@@ -3,7 +3,8 @@
  * Local: map, starmap, apply, apply_async with callbacks, imap in order and unordered,
  * an initializer, maxtasksperchild (workers replaced), a worker killed mid-map (its task
  * runs again: every result arrives once), and the error paths: a function that fails, an
- * unknown function name, a get that times out, calls after close, join before close.
+ * unknown function name, a get that times out, calls after close, join before close, an
+ * initializer that fails (the map fails; the workers are not restarted over and over).
  * Distributed: worker programs (mpx_pool_worker_main) on the test's manager take a map
  * submitted by another process; two submitters share one pool and each gets its own
  * results; a worker program started mid-map takes a share; one of three workers is killed
@@ -118,7 +119,7 @@ static int tally(mpx_client *c, const mpx_value *args, mpx_value *result, char *
 static int initializer(void *arg)
 {
     initialized = *(int64_t *)arg;
-    return 0;
+    return initialized < 0 ? -1 : 0; /* a negative argument: the initializer fails */
 }
 
 static const mpx_pool_function FUNCTIONS[] = {
@@ -430,6 +431,20 @@ static void case_handles_outlive_the_pool(void *arg)
     t_free_all(&items, 1);
 }
 
+/* Workers whose initializer fails are not started again and again: the map fails. */
+static void case_local_initializer_fails(void *arg)
+{
+    (void)arg;
+    int64_t bad = -1;
+    mpx_pool *p = start_local(2, 0, &bad);
+    mpx_value items = range_list(5), out;
+    T_RC(NULL, mpx_pool_map(p, "square", &items, &out), MPX_ECLOSED);
+    T_EQ_STR(mpx_pool_errmsg(p), "every worker of the pool has exited (their errors went to "
+                                 "stderr)");
+    mpx_pool_free(p);
+    mpx_value_free(&items);
+}
+
 /* ---- distributed -------------------------------------------------------------------------- */
 
 /* A worker program: mpx_pool_worker_main in its own process group (killed as a whole). */
@@ -590,6 +605,7 @@ int main(void)
     T_RUN(case_local_worker_killed, NULL);
     T_RUN(case_local_terminate, NULL);
     T_RUN(case_handles_outlive_the_pool, NULL);
+    T_RUN(case_local_initializer_fails, NULL);
     T_RUN(case_distributed_map, NULL);
     T_RUN(case_distributed_two_submitters, NULL);
     T_RUN(case_distributed_worker_joins_mid_map, NULL);
