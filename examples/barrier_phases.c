@@ -256,17 +256,7 @@ static int run(mpx_client *c, mpx_list *log, mpx_barrier *b, const options *o)
 /* Connects with the key from --authkey-file or $MPX_AUTHKEY. */
 static int connect_client(const options *o, mpx_client **out)
 {
-    uint8_t *key;
-    size_t keylen;
-    char err[256];
-    *out = NULL;
-    int rc = mpx_authkey_resolve(o->authkey_file, &key, &keylen, err, sizeof err);
-    if (rc != MPX_OK) {
-        fprintf(stderr, "barrier_phases: authkey: %s\n", err);
-        return rc;
-    }
-    rc = mpx_client_connect(o->address, key, keylen, NULL, out);
-    free(key);
+    int rc = mpx_client_connect_keyfile(o->address, o->authkey_file, NULL, out);
     if (rc != MPX_OK)
         fail(*out, rc, o->address);
     return rc;

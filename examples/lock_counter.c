@@ -123,18 +123,7 @@ static int connect_to(const options *o, mpx_manager *m, mpx_client **c)
 {
     if (m != NULL)
         return mpx_manager_connect(m, c);
-    uint8_t *key;
-    size_t keylen;
-    char err[256];
-    int rc = mpx_authkey_resolve(o->authkey_file, &key, &keylen, err, sizeof err);
-    if (rc != MPX_OK) {
-        fprintf(stderr, "lock_counter: %s\n", err);
-        *c = NULL;
-        return rc;
-    }
-    rc = mpx_client_connect(o->address, key, keylen, NULL, c);
-    free(key);
-    return rc;
+    return mpx_client_connect_keyfile(o->address, o->authkey_file, NULL, c);
 }
 
 static int64_t read_count(mpx_client *c)

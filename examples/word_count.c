@@ -375,15 +375,7 @@ static int parse_args(int argc, char **argv, options *o)
 
 static int connect_client(const options *o, mpx_client **out)
 {
-    uint8_t *key;
-    size_t keylen;
-    char err[256];
-    *out = NULL;
-    int rc = mpx_authkey_resolve(o->keyfile, &key, &keylen, err, sizeof err);
-    if (rc != MPX_OK)
-        return fail("authkey", rc, err);
-    rc = mpx_client_connect(o->address, key, keylen, NULL, out);
-    free(key);
+    int rc = mpx_client_connect_keyfile(o->address, o->keyfile, NULL, out);
     if (rc != MPX_OK)
         fail(o->address, rc, *out != NULL ? mpx_client_errmsg(*out) : NULL);
     return rc;

@@ -19,6 +19,7 @@
 #include "auth.h"
 #include "codec.h"
 #include "frame.h"
+#include "mpx/authkey.h"
 #include "mpx/client.h"
 #include "proxy_internal.h"
 #include "sock.h"
@@ -218,6 +219,22 @@ int mpx_client_connect(const char *address, const void *authkey, size_t keylen,
     int rc = dial(c);
     if (rc == MPX_OK)
         register_client(c);
+    return rc;
+}
+
+int mpx_client_connect_keyfile(const char *address, const char *keyfile,
+                               const mpx_client_opts *opts, mpx_client **out)
+{
+    uint8_t *key;
+    size_t keylen;
+    char err[MPX_ERRMSG_MAX - 16];
+    int rc = mpx_authkey_resolve(keyfile, &key, &keylen, err, sizeof err);
+    if (rc != MPX_OK) {
+        mpx_client_connect(address, NULL, 0, opts, out); /* a failed client, to say why */
+        return *out != NULL ? client_fail(*out, rc, "authkey: %s", err) : MPX_ENOMEM;
+    }
+    rc = mpx_client_connect(address, key, keylen, opts, out);
+    free(key);
     return rc;
 }
 

@@ -38,6 +38,11 @@ void mpx_client_opts_init(mpx_client_opts *opts);
  * memory ran out.) */
 int mpx_client_connect(const char *address, const void *authkey, size_t keylen,
                        const mpx_client_opts *opts, mpx_client **out);
+/* The same with the key read from keyfile, or from $MPX_AUTHKEY when keyfile is NULL
+ * (mpx_authkey_resolve). A key that cannot be read fails like a connection that cannot be
+ * made: *out is a failed client whose message says why. */
+int mpx_client_connect_keyfile(const char *address, const char *keyfile,
+                               const mpx_client_opts *opts, mpx_client **out);
 /* Drops the connection; the manager then releases this session's references. */
 void mpx_client_close(mpx_client *c);
 

@@ -4,7 +4,8 @@
  * in order, in few writes; errors come back as statuses with the manager's message; a
  * queue get parks and is answered when another process puts; closing with calls in
  * flight fails each of them once with MPX_ECLOSED, and a dead manager fails them with
- * the connection's error; connecting with a wrong key says so.
+ * the connection's error; connecting with a wrong key says so, and so does the synchronous
+ * client's connect with a key file that is missing.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -177,6 +178,24 @@ static void case_wrong_key(void *arg)
     uv_loop_close(&loop);
 }
 
+/* The synchronous client's key-file connect: the key file works, a missing one fails like
+ * a connection, with a failed client that says why. */
+static void case_connect_with_key_file(void *arg)
+{
+    (void)arg;
+    mpx_client *c = NULL;
+    T_OK(c, mpx_client_connect_keyfile(M.address, M.keyfile, NULL, &c));
+    T_OK(c, mpx_client_ping(c));
+    mpx_client_close(c);
+    char missing[256];
+    snprintf(missing, sizeof missing, "%s.missing", M.keyfile);
+    T_RC(NULL, mpx_client_connect_keyfile(M.address, missing, NULL, &c), MPX_EIO);
+    T_CHECK(c != NULL);
+    T_EQ_INT(mpx_client_errcode(c), MPX_EIO);
+    T_ERRMSG_HAS(c, "authkey: cannot open key file");
+    mpx_client_close(c);
+}
+
 /* A second manager dies under a parked call: the call fails with the connection. */
 static void case_manager_dies(void *arg)
 {
@@ -212,6 +231,7 @@ int main(void)
     T_RUN(case_many_calls_and_errors, NULL);
     T_RUN(case_parked_call, NULL);
     T_RUN(case_wrong_key, NULL);
+    T_RUN(case_connect_with_key_file, NULL);
     T_RUN(case_manager_dies, NULL);
     return t_finish_with_manager(&M);
 }
