@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "bench_common.h"
 #include "mpx.h"
 #include "mpx/async.h"
 
@@ -30,12 +31,6 @@ typedef struct parked_get {
 static long pings_done;
 static long gets_answered;
 static long bad_answers;
-
-static void die(const char *what)
-{
-    perror(what);
-    exit(2);
-}
 
 static void on_got(mpx_async *a, int status, const char *message, mpx_value *result,
                    void *data)
@@ -70,7 +65,7 @@ static double cpu_ms(pid_t pid)
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     FILE *f = fopen(path, "r");
     if (f == NULL || fgets(buf, sizeof buf, f) == NULL)
-        die("reading the manager's /proc stat");
+        bench_die("reading the manager's /proc stat");
     fclose(f);
     const char *p = strrchr(buf, ')'); /* the command may contain spaces */
     unsigned long utime = 0, stime = 0;
@@ -78,41 +73,8 @@ static double cpu_ms(pid_t pid)
      * utime stime */
     if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
                             &utime, &stime) != 2)
-        die("parsing the manager's /proc stat");
+        bench_die("parsing the manager's /proc stat");
     return (double)(utime + stime) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static pid_t start_manager(const char *bin, const char *keyfile, int max_conn, char *addr,
-                           size_t addrlen)
-{
-    int p[2];
-    if (pipe(p) != 0)
-        die("pipe");
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(p[0]);
-        char fd[16], conns[16];
-        snprintf(fd, sizeof fd, "%d", p[1]);
-        snprintf(conns, sizeof conns, "%d", max_conn);
-        execl(bin, bin, "--listen", "tcp://127.0.0.1:0", "--authkey-file", keyfile,
-              "--log-level", "warn", "--max-connections", conns, "--ready-fd", fd,
-              (char *)NULL);
-        _exit(127);
-    }
-    close(p[1]);
-    FILE *f = fdopen(p[0], "r");
-    if (f == NULL || fgets(addr, (int)addrlen, f) == NULL)
-        die("manager did not start");
-    addr[strcspn(addr, "\n")] = '\0';
-    fclose(f);
-    return pid;
 }
 
 /* Room for both ends of every connection (this process and the manager it forks). */
@@ -120,7 +82,7 @@ static void raise_fd_limit(long need)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        die("getrlimit");
+        bench_die("getrlimit");
     if (rl.rlim_cur != RLIM_INFINITY && (long)rl.rlim_cur < need) {
         rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || (long)rl.rlim_max >= need
                           ? (rlim_t)need
@@ -132,8 +94,8 @@ static void raise_fd_limit(long need)
 /* Runs the loop until *counter reaches want, at most 60 s. */
 static void run_until(uv_loop_t *loop, const long *counter, long want)
 {
-    double end = now_s() + 60;
-    while (*counter < want && now_s() < end)
+    double end = bench_now_s() + 60;
+    while (*counter < want && bench_now_s() < end)
         uv_run(loop, UV_RUN_ONCE);
     if (*counter < want) {
         fprintf(stderr, "parked: only %ld of %ld answers in 60 s\n", *counter, want);
@@ -155,21 +117,13 @@ int main(int argc, char **argv)
     }
     long total = conns * per;
     raise_fd_limit(conns + 64);
-    char dir[] = "/tmp/mpx-parked-XXXXXX", keyfile[64], addr[256], err[256];
-    if (mkdtemp(dir) == NULL)
-        die("mkdtemp");
-    snprintf(keyfile, sizeof keyfile, "%s/key", dir);
-    uint8_t *key;
-    size_t keylen;
-    if (mpx_authkey_generate(keyfile, &key, &keylen, err, sizeof err) != MPX_OK) {
-        fprintf(stderr, "parked: %s\n", err);
-        return 2;
-    }
-    pid_t mgr = start_manager(argv[1], keyfile, (int)conns + 16, addr, sizeof addr);
+    bench_manager m;
+    bench_manager_start(&m, argv[1], (int)conns + 16);
+    char err[256];
 
     mpx_client *c;
     mpx_queue *q;
-    if (mpx_client_connect(addr, key, keylen, NULL, &c) != MPX_OK ||
+    if (mpx_client_connect(m.address, m.key, m.keylen, NULL, &c) != MPX_OK ||
         mpx_queue_open(c, "parked", 0, false, &q) != MPX_OK) {
         fprintf(stderr, "parked: %s\n", c ? mpx_client_errmsg(c) : "no memory");
         return 2;
@@ -180,9 +134,9 @@ int main(int argc, char **argv)
     mpx_async **as = calloc((size_t)conns, sizeof *as);
     parked_get *gets = calloc((size_t)total, sizeof *gets);
     if (as == NULL || gets == NULL)
-        die("calloc");
+        bench_die("calloc");
     for (long i = 0; i < conns; i++) {
-        if (mpx_async_connect(&loop, addr, key, keylen, NULL, &as[i], err, sizeof err) !=
+        if (mpx_async_connect(&loop, m.address, m.key, m.keylen, NULL, &as[i], err, sizeof err) !=
             MPX_OK) {
             fprintf(stderr, "parked: connection %ld: %s\n", i, err);
             return 2;
@@ -191,25 +145,25 @@ int main(int argc, char **argv)
             parked_get *g = &gets[i * per + j];
             *g = (parked_get){.order = i * per + j, .got = -1};
             if (mpx_async_call(as[i], qid, "get", NULL, 0, -1, on_got, g) != MPX_OK)
-                die("get");
+                bench_die("get");
         }
         if (mpx_async_call(as[i], 0, "ping", NULL, 0, -1, on_ping, NULL) != MPX_OK)
-            die("ping");
+            bench_die("ping");
         run_until(&loop, &pings_done, i + 1); /* its gets are parked, in this order */
     }
 
-    double cpu0 = cpu_ms(mgr);
+    double cpu0 = cpu_ms(m.pid);
     usleep((useconds_t)(idle * 1e6));
-    double idle_cpu = cpu_ms(mgr) - cpu0;
+    double idle_cpu = cpu_ms(m.pid) - cpu0;
 
     /* one put per item, pipelined on one connection; each must wake the oldest get */
-    double t0 = now_s(), cpu1 = cpu_ms(mgr);
+    double t0 = bench_now_s(), cpu1 = cpu_ms(m.pid);
     mpx_proxy *qp = mpx_queue_proxy(q);
     for (long k = 0; k < total; k++) {
         mpx_value item = mpx_value_int(k);
         uint64_t id;
         if (mpx_proxy_append(qp, "put", &item, 1, -1, &id) != MPX_OK)
-            die("put");
+            bench_die("put");
     }
     for (long k = 0; k < total; k++) {
         uint64_t id;
@@ -221,7 +175,7 @@ int main(int argc, char **argv)
         }
     }
     run_until(&loop, &gets_answered, total);
-    double wake_s = now_s() - t0, wake_cpu = cpu_ms(mgr) - cpu1;
+    double wake_s = bench_now_s() - t0, wake_cpu = cpu_ms(m.pid) - cpu1;
 
     long out_of_order = 0, twice = 0;
     for (long k = 0; k < total; k++) {
@@ -245,12 +199,8 @@ int main(int argc, char **argv)
     uv_loop_close(&loop);
     mpx_queue_close(q);
     mpx_client_close(c);
-    kill(mgr, SIGTERM);
-    waitpid(mgr, NULL, 0);
-    unlink(keyfile);
-    rmdir(dir);
+    bench_manager_stop(&m);
     free(as);
     free(gets);
-    free(key);
     return ok ? 0 : 1;
 }

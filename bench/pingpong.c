@@ -16,21 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_common.h"
 #include "codec.h"
 #include "mpx.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what)
-{
-    perror(what);
-    exit(1);
-}
 
 static int read_full(int fd, void *buf, size_t len)
 {
@@ -63,48 +51,25 @@ static double raw_pingpong(size_t req_size, size_t reply_size, long n)
     socklen_t salen = sizeof sa;
     if (bind(lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(lfd, 1) != 0 ||
         getsockname(lfd, (struct sockaddr *)&sa, &salen) != 0)
-        die("listen");
+        bench_die("listen");
     pid_t pid = fork();
     if (pid == 0)
         echo_serve(lfd, req_size, reply_size);
     close(lfd);
     int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
-        die("connect");
+        bench_die("connect");
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     char *buf = calloc(1, req_size + reply_size);
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (long i = 0; i < n; i++)
         if (write(fd, buf, req_size) != (ssize_t)req_size || read_full(fd, buf, reply_size))
-            die("pingpong");
-    double rate = (double)n / (now_s() - t0);
+            bench_die("pingpong");
+    double rate = (double)n / (bench_now_s() - t0);
     close(fd);
     waitpid(pid, NULL, 0);
     free(buf);
     return rate;
-}
-
-static pid_t start_manager(const char *bin, const char *keyfile, char *addr, size_t addrlen)
-{
-    int p[2];
-    if (pipe(p) != 0)
-        die("pipe");
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(p[0]);
-        char fd[16];
-        snprintf(fd, sizeof fd, "%d", p[1]);
-        execl(bin, bin, "--listen", "tcp://127.0.0.1:0", "--authkey-file", keyfile,
-              "--log-level", "warn", "--ready-fd", fd, (char *)NULL);
-        _exit(127);
-    }
-    close(p[1]);
-    FILE *f = fdopen(p[0], "r");
-    if (f == NULL || fgets(addr, (int)addrlen, f) == NULL)
-        die("manager did not start");
-    addr[strcspn(addr, "\n")] = '\0';
-    fclose(f);
-    return pid;
 }
 
 int main(int argc, char **argv)
@@ -114,22 +79,12 @@ int main(int argc, char **argv)
         return 2;
     }
     long n = argc > 2 ? atol(argv[2]) : 50000;
-    char dir[] = "/tmp/mpx-bench-XXXXXX", keyfile[64], addr[256];
-    if (mkdtemp(dir) == NULL)
-        die("mkdtemp");
-    snprintf(keyfile, sizeof keyfile, "%s/key", dir);
-    uint8_t *key;
-    size_t keylen;
-    char err[256];
-    if (mpx_authkey_generate(keyfile, &key, &keylen, err, sizeof err) != MPX_OK) {
-        fprintf(stderr, "%s\n", err);
-        return 1;
-    }
-    pid_t mgr = start_manager(argv[1], keyfile, addr, sizeof addr);
+    bench_manager m;
+    bench_manager_start(&m, argv[1], 0);
 
     mpx_client *c;
     mpx_dict *d;
-    if (mpx_client_connect(addr, key, keylen, NULL, &c) != MPX_OK ||
+    if (mpx_client_connect(m.address, m.key, m.keylen, NULL, &c) != MPX_OK ||
         mpx_dict_create(c, NULL, &d) != MPX_OK) {
         fprintf(stderr, "bench: %s\n", c ? mpx_client_errmsg(c) : "no memory");
         return 1;
@@ -138,18 +93,18 @@ int main(int argc, char **argv)
     mpx_value_str(&k, "key:000000000001"); /* 16-byte key and value, as redis-benchmark */
     mpx_value_str(&v, "value:0000000001");
 
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (long i = 0; i < n; i++)
         if (mpx_dict_setitem(d, &k, &v) != MPX_OK)
-            die("setitem");
-    double set_rate = (double)n / (now_s() - t0);
-    t0 = now_s();
+            bench_die("setitem");
+    double set_rate = (double)n / (bench_now_s() - t0);
+    t0 = bench_now_s();
     for (long i = 0; i < n; i++) {
         if (mpx_dict_getitem(d, &k, &out) != MPX_OK)
-            die("getitem");
+            bench_die("getitem");
         mpx_value_free(&out);
     }
-    double get_rate = (double)n / (now_s() - t0);
+    double get_rate = (double)n / (bench_now_s() - t0);
 
     /* the same frame sizes for the floor: a __setitem__ request and its empty reply */
     mpx_value args[2] = {k, v};
@@ -157,7 +112,7 @@ int main(int argc, char **argv)
     size_t req_len;
     if (codec_request_encode((uint64_t)n, 1, "__setitem__", args, 2, false, 0, &req_buf,
                              &req_len) != MPX_OK)
-        die("encode");
+        bench_die("encode");
     free(req_buf);
     double raw_rate = raw_pingpong(req_len + 4, 4 + 2, n);
 
@@ -170,10 +125,6 @@ int main(int argc, char **argv)
     mpx_value_free(&v);
     mpx_dict_close(d);
     mpx_client_close(c);
-    kill(mgr, SIGTERM);
-    waitpid(mgr, NULL, 0);
-    unlink(keyfile);
-    rmdir(dir);
-    free(key);
+    bench_manager_stop(&m);
     return 0;
 }

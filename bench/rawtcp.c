@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_common.h"
 #include "codec.h"
 #include "mpx.h"
 
@@ -44,25 +45,12 @@ struct options {
     bool csv, quiet;
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what)
-{
-    fprintf(stderr, "rawtcp: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
-
 static void set_nodelay_nonblock(int fd)
 {
     int one = 1;
     if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
         fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0)
-        die("socket options");
+        bench_die("socket options");
 }
 
 /* ---- the sizes of real mpx messages ---------------------------------------------------- */
@@ -117,7 +105,7 @@ static void default_sizes(struct options *o)
     mpx_value key, val, none = mpx_value_none();
     if (mpx_value_str(&key, "key:000000012345") != MPX_OK ||
         mpx_value_str(&val, "xxxxxxxxxxxxxxxx") != MPX_OK)
-        die("value");
+        bench_die("value");
     mpx_value args[2] = {key, val};
     if (o->req_bytes == 0)
         o->req_bytes = request_size("__setitem__", args, 2);
@@ -163,12 +151,12 @@ static void echo_serve(int lfd, const struct options *o)
     int ep = epoll_create1(0);
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL}, evs[MAX_EVENTS];
     if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) != 0)
-        die("server epoll");
+        bench_die("server epoll");
     size_t zlen = 64 * 1024;
     char *zeros = calloc(1, zlen), *in = malloc(zlen);
     long accepted = 0, open = 0;
-    double deadline = now_s() + o->time_limit + 10;
-    while ((accepted < o->clients || open > 0) && now_s() < deadline) {
+    double deadline = bench_now_s() + o->time_limit + 10;
+    while ((accepted < o->clients || open > 0) && bench_now_s() < deadline) {
         int n = epoll_wait(ep, evs, MAX_EVENTS, 1000);
         for (int i = 0; i < n; i++) {
             struct server_conn *c = evs[i].data.ptr;
@@ -246,7 +234,7 @@ static int client_flush(struct client_conn *c, const char *buf, size_t blen)
 static void client_send(int ep, struct client_conn *c, const char *buf, size_t blen)
 {
     if (client_flush(c, buf, blen) != 0)
-        die("write");
+        bench_die("write");
     struct epoll_event ev = {.events = EPOLLIN | (c->unsent ? EPOLLOUT : 0u), .data.ptr = c};
     epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
 }
@@ -273,12 +261,12 @@ static int drive(const struct options *o, const struct sockaddr_in *sa)
         blen = 64 * 1024;
     char *buf = calloc(1, blen);
     if (ep < 0 || conns == NULL || lat == NULL || buf == NULL)
-        die("driver setup");
+        bench_die("driver setup");
     for (long i = 0; i < o->clients; i++) {
         struct client_conn *c = &conns[i];
         c->fd = socket(AF_INET, SOCK_STREAM, 0);
         if (c->fd < 0 || connect(c->fd, (const struct sockaddr *)sa, sizeof *sa) != 0)
-            die("connect");
+            bench_die("connect");
         set_nodelay_nonblock(c->fd);
         c->sent_at = calloc((size_t)o->pipeline, sizeof *c->sent_at);
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
@@ -286,19 +274,19 @@ static int drive(const struct options *o, const struct sockaddr_in *sa)
     }
 
     long issued = 0, done = 0;
-    double t0 = now_s(), deadline = t0 + o->time_limit;
+    double t0 = bench_now_s(), deadline = t0 + o->time_limit;
     /* Fills each connection's pipeline, in connection order, as redis-benchmark does. */
     for (long i = 0; i < o->clients; i++) {
         struct client_conn *c = &conns[i];
         for (; c->inflight < o->pipeline && issued < o->requests; c->inflight++, issued++) {
-            c->sent_at[(c->head + c->inflight) % o->pipeline] = now_s();
+            c->sent_at[(c->head + c->inflight) % o->pipeline] = bench_now_s();
             c->unsent += o->req_bytes;
         }
         client_send(ep, c, buf, blen);
     }
     struct epoll_event evs[MAX_EVENTS];
     while (done < o->requests) {
-        if (now_s() > deadline) {
+        if (bench_now_s() > deadline) {
             fprintf(stderr, "rawtcp: time limit of %.0f s reached after %ld of %ld replies\n",
                     o->time_limit, done, o->requests);
             return 1;
@@ -318,10 +306,10 @@ static int drive(const struct options *o, const struct sockaddr_in *sa)
             if (got < 0) {
                 if (errno == EAGAIN)
                     continue;
-                die("read");
+                bench_die("read");
             }
             c->partial += (size_t)got;
-            double t = now_s();
+            double t = bench_now_s();
             for (; c->partial >= o->reply_bytes; c->partial -= o->reply_bytes) {
                 lat[done++] = t - c->sent_at[c->head];
                 c->head = (c->head + 1) % o->pipeline;
@@ -335,7 +323,7 @@ static int drive(const struct options *o, const struct sockaddr_in *sa)
             client_send(ep, c, buf, blen);
         }
     }
-    double elapsed = now_s() - t0, rate = (double)o->requests / elapsed;
+    double elapsed = bench_now_s() - t0, rate = (double)o->requests / elapsed;
 
     qsort(lat, (size_t)done, sizeof *lat, cmp_double);
     double p50 = percentile(lat, done, 0.50) * 1e3, p99 = percentile(lat, done, 0.99) * 1e3,
@@ -423,11 +411,11 @@ int main(int argc, char **argv)
     if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
         listen(lfd, (int)(o.clients < 4096 ? o.clients : 4096)) != 0 ||
         getsockname(lfd, (struct sockaddr *)&sa, &salen) != 0)
-        die("listen");
+        bench_die("listen");
     fflush(stdout);
     pid_t pid = fork();
     if (pid < 0)
-        die("fork");
+        bench_die("fork");
     if (pid == 0)
         echo_serve(lfd, &o);
     close(lfd);
