@@ -329,7 +329,9 @@ static int next_frame(mpx_client *c, int64_t deadline, const uint8_t **frame, si
     }
 }
 
-static int read_reply(mpx_client *c, uint64_t call_id, int64_t deadline, mpx_value *result)
+/* The next reply to a call at or after first_id (replies to earlier ids are late ones of
+ * synchronous calls that timed out, and are skipped). *rep is the caller's to clear. */
+static int next_reply(mpx_client *c, uint64_t first_id, int64_t deadline, mpx_reply *rep)
 {
     for (;;) {
         const uint8_t *frame;
@@ -337,26 +339,35 @@ static int read_reply(mpx_client *c, uint64_t call_id, int64_t deadline, mpx_val
         int rc = next_frame(c, deadline, &frame, &len);
         if (rc != MPX_OK)
             return rc;
-        mpx_reply rep;
         char err[MPX_ERRMSG_MAX - 64];
-        rc = codec_reply_decode(frame, len, &rep, err, sizeof err);
-        if (rc != MPX_OK) {
+        if ((rc = codec_reply_decode(frame, len, rep, err, sizeof err)) != MPX_OK) {
             disconnect(c);
             return client_fail(c, rc, "bad reply from %s: %s", c->address, err);
         }
-        if (rep.call_id != call_id) { /* the late reply of a call that timed out */
-            codec_reply_clear(&rep);
-            continue;
-        }
-        if (rep.err != MPX_OK) {
-            client_fail(c, rep.err, "%s", rep.message);
-            codec_reply_clear(&rep);
-            return c->err;
-        }
-        mpx_value_move(result, &rep.value);
-        codec_reply_clear(&rep);
-        return MPX_OK;
+        if (rep->call_id >= first_id)
+            return MPX_OK;
+        codec_reply_clear(rep);
     }
+}
+
+/* A reply's outcome: its value into *result, or its error kept on the client. */
+static int take_reply(mpx_client *c, mpx_reply *rep, mpx_value *result)
+{
+    int rc = rep->err;
+    if (rc != MPX_OK)
+        client_fail(c, rc, "%s", rep->message);
+    else
+        mpx_value_move(result, &rep->value);
+    codec_reply_clear(rep);
+    return rc;
+}
+
+/* The reply to the synchronous call call_id (the only one in flight: ids are sequential). */
+static int read_reply(mpx_client *c, uint64_t call_id, int64_t deadline, mpx_value *result)
+{
+    mpx_reply rep;
+    int rc = next_reply(c, call_id, deadline, &rep);
+    return rc != MPX_OK ? rc : take_reply(c, &rep, result);
 }
 
 int proxy_encode_request(arena *scratch, frame_buf *out, size_t max_message, uint64_t id,
@@ -437,8 +448,6 @@ static int client_call(mpx_client *c, uint64_t object_id, const char *method,
                        mpx_value *result)
 {
     *result = mpx_value_none();
-    c->err = MPX_OK;
-    c->errmsg[0] = '\0';
     if (method == NULL || (nargs > 0 && args == NULL))
         return client_fail(c, MPX_EINVAL, "no method or no arguments given");
     int rc = prepare(c);
@@ -504,29 +513,11 @@ int mpx_client_get_reply(mpx_client *c, double timeout, uint64_t *call_id, int *
     if ((rc = flush_requests(c, sock_deadline(c->opts.call_timeout_ms))) != MPX_OK)
         return rc;
     mpx_reply rep;
-    for (;;) {
-        const uint8_t *frame;
-        size_t len;
-        if ((rc = next_frame(c, deadline, &frame, &len)) != MPX_OK)
-            return rc;
-        char err[MPX_ERRMSG_MAX - 64];
-        if ((rc = codec_reply_decode(frame, len, &rep, err, sizeof err)) !=
-            MPX_OK) {
-            disconnect(c);
-            return client_fail(c, rc, "bad reply from %s: %s", c->address, err);
-        }
-        if (rep.call_id >= c->first_pending_id)
-            break;
-        codec_reply_clear(&rep); /* the late reply of a synchronous call that timed out */
-    }
+    if ((rc = next_reply(c, c->first_pending_id, deadline, &rep)) != MPX_OK)
+        return rc;
     c->pending--;
     *call_id = rep.call_id;
-    *status = rep.err;
-    if (rep.err != MPX_OK)
-        client_fail(c, rep.err, "%s", rep.message);
-    else
-        mpx_value_move(result, &rep.value);
-    codec_reply_clear(&rep);
+    *status = take_reply(c, &rep, result);
     return MPX_OK;
 }
 
