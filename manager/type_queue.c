@@ -158,19 +158,28 @@ static void put_back(queue_state *q, mpx_value *items, size_t n)
     q->taken -= (int64_t)n;
 }
 
+/* Puts back what a get took: one item, or get_many's list of items. */
+static void put_back_taken(queue_state *q, bool many, mpx_value *taken)
+{
+    if (many)
+        put_back(q, mpx_value_items(taken), mpx_value_len(taken));
+    else
+        put_back(q, taken, 1);
+}
+
 static void settle(object *obj);
 
 /* undelivered_fn of get: one item. */
 static void get_undelivered(object *obj, mpx_value *item)
 {
-    put_back(state_of(obj), item, 1);
+    put_back_taken(state_of(obj), false, item);
     settle(obj);
 }
 
 /* undelivered_fn of get_many: a list of items. */
 static void get_many_undelivered(object *obj, mpx_value *list)
 {
-    put_back(state_of(obj), mpx_value_items(list), mpx_value_len(list));
+    put_back_taken(state_of(obj), true, list);
     settle(obj);
 }
 
@@ -210,11 +219,7 @@ static bool serve_getters(object *obj)
         }
         undelivered_fn fn = many ? get_many_undelivered : get_undelivered;
         if (waiter_deliver(w, fn, &out) != MPX_OK) {
-            /* its session is gone: back to the head, for the next one */
-            if (many)
-                put_back(q, mpx_value_items(&out), mpx_value_len(&out));
-            else
-                put_back(q, &out, 1);
+            put_back_taken(q, many, &out); /* its session is gone: for the next one */
             mpx_value_free(&out);
         }
         moved = true;
