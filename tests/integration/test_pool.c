@@ -294,6 +294,13 @@ static void case_local_calls(void *arg)
     T_CHECK(mpx_value_kind(&out) == MPX_NONE);
     T_RC(NULL, mpx_pool_map(p, "nope", &ten, &out), MPX_ENOMETHOD);
     T_EQ_STR(mpx_pool_errmsg(p), "no function 'nope' in this worker");
+    mpx_value not_items = mpx_value_int(3);
+    T_RC(NULL, mpx_pool_map(p, "square", &not_items, &out), MPX_ETYPE);
+    T_EQ_STR(mpx_pool_errmsg(p), "items must be a list or tuple, not int");
+    mpx_pool_result *never = NULL;
+    T_RC(NULL, mpx_pool_apply_async(p, "square", &ten, NULL, NULL, NULL, &never), MPX_ETYPE);
+    T_EQ_STR(mpx_pool_errmsg(p), "args must be a tuple, not list");
+    T_CHECK(never == NULL);
     mpx_value slow = t_val("(300, 2)");
     mpx_pool_result *late;
     P_OK(p, mpx_pool_apply_async(p, "slow_square", &slow, NULL, NULL, NULL, &late));

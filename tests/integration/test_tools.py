@@ -70,6 +70,9 @@ def case_parked_gets_wake_in_fifo_order():
     assert out.returncode == 0, out.stdout + out.stderr
     assert "500 puts woke 500 gets: 0 out of FIFO order, 0 not answered exactly once, " \
            "0 items left: ok" in out.stdout, out.stdout
+    bad = subprocess.run([parked, os.environ["MPX_MANAGER_BIN"], "0"], capture_output=True,
+                         text=True, timeout=60)
+    assert bad.returncode == 2 and "CONNECTIONS 1..10000" in bad.stderr, bad
 
 
 def main():
