@@ -1014,28 +1014,6 @@ static char *invoke(fixture *f, const char *method, mpx_value *args, int *rc_out
     return out;
 }
 
-/* "a:b:c" with empty parts for None. */
-static mpx_value parse_slice(const char *spec)
-{
-    int64_t part[3];
-    bool has[3] = {false, false, false};
-    const char *p = spec;
-    for (int i = 0; i < 3 && p != NULL; i++) {
-        if (*p != ':' && *p != '\0') {
-            part[i] = strtoll(p, NULL, 10);
-            has[i] = true;
-        }
-        p = strchr(p, ':');
-        if (p != NULL)
-            p++;
-    }
-    mpx_value s;
-    assert_int_equal(mpx_value_slice(&s, has[0] ? &part[0] : NULL, has[1] ? &part[1] : NULL,
-                                     has[2] ? &part[2] : NULL),
-                     MPX_OK);
-    return s;
-}
-
 /* Runs one row; prints and counts a mismatch, so one run shows them all. */
 static int run_row(const row *r)
 {
@@ -1043,7 +1021,7 @@ static int run_row(const row *r)
     make_list(&f, r->init);
     mpx_value args = th_parse(r->args);
     if (r->slice != NULL) {
-        mpx_value s = parse_slice(r->slice);
+        mpx_value s = th_parse_slice(r->slice);
         assert_int_equal(mpx_value_insert(&args, 0, &s), MPX_OK);
     }
     char *got = invoke(&f, r->method, &args, NULL);

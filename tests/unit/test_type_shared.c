@@ -19,32 +19,10 @@
 #include "type_harness.h"
 #include "typecode.h"
 
-/* "start:stop:step" (parts may be empty) as a slice value. */
-static mpx_value parse_slice(const char *spec)
-{
-    int64_t part[3];
-    bool has[3] = {false, false, false};
-    const char *p = spec;
-    for (int i = 0; i < 3 && p != NULL; i++) {
-        if (*p != ':' && *p != '\0') {
-            part[i] = strtoll(p, NULL, 10);
-            has[i] = true;
-        }
-        p = strchr(p, ':');
-        if (p != NULL)
-            p++;
-    }
-    mpx_value s;
-    assert_int_equal(mpx_value_slice(&s, has[0] ? &part[0] : NULL, has[1] ? &part[1] : NULL,
-                                     has[2] ? &part[2] : NULL),
-                     MPX_OK);
-    return s;
-}
-
 /* arr[spec] must be want. */
 static void check_getslice(type_fixture *f, const char *spec, const char *want)
 {
-    mpx_value a, s = parse_slice(spec);
+    mpx_value a, s = th_parse_slice(spec);
     assert_int_equal(mpx_value_tuple(&a, 1), MPX_OK);
     assert_int_equal(mpx_value_append(&a, &s), MPX_OK);
     th_check_args(f, "__getitem__", a, want);
@@ -53,7 +31,7 @@ static void check_getslice(type_fixture *f, const char *spec, const char *want)
 /* arr[spec] = items (a literal) must give want. */
 static void check_setslice(type_fixture *f, const char *spec, const char *items, const char *want)
 {
-    mpx_value a, s = parse_slice(spec), v = th_parse(items);
+    mpx_value a, s = th_parse_slice(spec), v = th_parse(items);
     assert_int_equal(mpx_value_tuple(&a, 2), MPX_OK);
     assert_int_equal(mpx_value_append(&a, &s), MPX_OK);
     assert_int_equal(mpx_value_append(&a, &v), MPX_OK);

@@ -8,6 +8,7 @@
 #ifndef MPX_TEST_TYPE_HARNESS_H
 #define MPX_TEST_TYPE_HARNESS_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,28 @@ static inline char *th_outcome(int rc, const call *c)
         out = NULL;
     assert_non_null(out);
     return out;
+}
+
+/* "start:stop:step" with empty parts for None, as a slice value. */
+static inline mpx_value th_parse_slice(const char *spec)
+{
+    int64_t part[3];
+    bool has[3] = {false, false, false};
+    const char *p = spec;
+    for (int i = 0; i < 3 && p != NULL; i++) {
+        if (*p != ':' && *p != '\0') {
+            part[i] = strtoll(p, NULL, 10);
+            has[i] = true;
+        }
+        p = strchr(p, ':');
+        if (p != NULL)
+            p++;
+    }
+    mpx_value s;
+    assert_int_equal(mpx_value_slice(&s, has[0] ? &part[0] : NULL, has[1] ? &part[1] : NULL,
+                                     has[2] ? &part[2] : NULL),
+                     MPX_OK);
+    return s;
 }
 
 /* Builds f->obj of type from ctor_args (a tuple literal); returns th_outcome. */
