@@ -1,8 +1,9 @@
 /* u64map.h - an open-addressing hash map from 64-bit ids to pointers.
  *
  * Used for the manager's object table (id -> object), each session's references (id ->
- * count stored in the pointer), and the async client's calls in flight (call id -> call). Linear probing with backward-shift deletion: no tombstones, so
- * a long-running manager that creates and drops millions of objects never degrades.
+ * count stored in the pointer), and the async client's calls in flight (call id -> call).
+ * Linear probing with backward-shift deletion: no tombstones, so a long-running manager
+ * that creates and drops millions of objects never degrades.
  * Key 0 is reserved as "empty" (object ids start at 1; id 0 is the manager itself).
  */
 #ifndef MPX_UTIL_U64MAP_H
