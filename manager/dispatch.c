@@ -131,6 +131,7 @@ int object_invoke(object *obj, const char *method, call *c)
     if (rc != MPX_OK)
         return rc;
     c->obj = obj;
+    c->fn = m->fn;
     return m->fn(c);
 }
 

@@ -3,8 +3,10 @@
  * A type is a row table of methods ({name, handler, arity}) plus init and destroy; the
  * dispatcher indexes the names once (dispatch.c) and checks arity before a handler runs,
  * so handlers only check argument kinds. A handler runs to completion on the loop: it
- * returns MPX_OK with c->result set, or an error code with c->errmsg set by call_fail.
- * Handlers may move values out of c->args (the request is dropped after the call).
+ * returns MPX_OK with c->result set, or an error code with c->errmsg set by call_fail,
+ * or parks the call (wait.h: MPX_PARKED) to be run again when the state it waits for may
+ * have come. Handlers may move values out of c->args once they answer (the request, or
+ * the parked call's saved arguments, is dropped after the call).
  */
 #ifndef MPX_MANAGER_OBJECT_H
 #define MPX_MANAGER_OBJECT_H
@@ -28,11 +30,17 @@ struct object;
  * The function takes what it keeps (leaving *result None); the rest is freed after it. */
 typedef void (*undelivered_fn)(struct object *obj, mpx_value *result);
 
+struct call;
+struct waiter;
+typedef int (*method_fn)(struct call *c);
+
 typedef struct call {
     struct mpx_server *srv; /* NULL in unit tests */
     struct session *sess;  /* the caller; NULL in unit tests */
     uint64_t call_id;      /* the request's id, for a reply sent later (wait.h) */
     struct object *obj;
+    method_fn fn;          /* the handler running (set by object_invoke), for call_park */
+    struct waiter *parked; /* a parked call being re-run (wait.h): its waiter; else NULL */
     mpx_value *args;       /* positional arguments, owned by the call */
     size_t nargs;
     double timeout;        /* seconds, valid when has_timeout */
@@ -55,13 +63,15 @@ int call_sequence_arg(call *c, size_t i, const char *what, mpx_value **items, si
  * another kind, ValueError "<what> must be at least 1"). */
 int call_count_arg(call *c, size_t i, const char *what, int64_t dflt, int64_t *out);
 
-typedef int (*method_fn)(call *c);
+/* method_def.flags */
+#define METHOD_MAY_WAIT 0x1u /* may park: the caller waits for as long as the call does */
 
 typedef struct method_def {
     const char *name; /* Python's exposed name: "__getitem__", "append", ... */
     method_fn fn;
     uint8_t min_args;
     uint8_t max_args;
+    uint8_t flags;    /* METHOD_* */
 } method_def;
 
 /* A type's method names hashed once (open addressing over FNV-1a), so dispatch by name is

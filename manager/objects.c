@@ -213,12 +213,12 @@ static int manager_types(call *c)
 }
 
 static const method_def manager_methods[] = {
-    {"create", manager_create, 1, 255},
-    {"open", manager_open, 2, 255},
-    {"incref", manager_incref, 1, 1},
-    {"decref", manager_decref, 1, 1},
-    {"ping", manager_ping, 0, 0},
-    {"types", manager_types, 0, 0},
+    {"create", manager_create, 1, 255, 0},
+    {"open", manager_open, 2, 255, 0},
+    {"incref", manager_incref, 1, 1, 0},
+    {"decref", manager_decref, 1, 1, 0},
+    {"ping", manager_ping, 0, 0, 0},
+    {"types", manager_types, 0, 0, 0},
 };
 
 static const object_type manager_type = {

@@ -9,6 +9,7 @@
 
 #include "address.h"
 #include "server_internal.h"
+#include "wait.h"
 
 void mpx_server_opts_init(mpx_server_opts *opts)
 {
@@ -20,18 +21,43 @@ void mpx_server_opts_init(mpx_server_opts *opts)
     opts->max_waiters = 1000000;
 }
 
+/* The safe point, once per turn of the loop before it polls (Redis's beforeSleep): ends
+ * the sessions flagged to close, re-runs the parked calls of signalled wait lists, writes
+ * the replies gathered; again while any of that flagged or signalled more. */
+static void run_safe_point(mpx_server *s)
+{
+    do {
+        sessions_close_flagged(s);
+        wait_run_signalled(s);
+        sessions_flush(s);
+    } while (!list_empty(&s->to_close) || !list_empty(&s->signalled));
+}
+
+static void on_safe_point(uv_prepare_t *p)
+{
+    run_safe_point(p->data);
+}
+
+/* Closes every listener and session; the loop then drains and run returns. */
+static void shut_down(mpx_server *s, const char *reason)
+{
+    s->stopping = 1;
+    for (int i = 0; i < s->nlisteners; i++)
+        listener_close(s->listeners[i]);
+    s->nlisteners = 0;
+    sessions_close_all(s, reason);
+    run_safe_point(s);
+    uv_close((uv_handle_t *)&s->safe_point, NULL);
+}
+
 static void on_stop(uv_async_t *async)
 {
     mpx_server *s = async->data;
     if (s->stopping)
         return;
-    s->stopping = 1;
-    server_log(s, MPX_LOG_INFO, "event=stop sessions=%d objects=%zu", s->nsessions,
+    server_log(s, MPX_LOG_INFO, "event=stop sessions=%zu objects=%zu", s->sessions.len,
                s->objects.len);
-    for (int i = 0; i < s->nlisteners; i++)
-        listener_close(s->listeners[i]);
-    s->nlisteners = 0;
-    sessions_close_all(s, "manager stopping");
+    shut_down(s, "manager stopping");
     uv_close((uv_handle_t *)&s->stop_async, NULL);
 }
 
@@ -62,6 +88,9 @@ int mpx_server_new(const mpx_server_opts *opts, mpx_server **out)
     s->opts.authkey = s->authkey;
     uv_async_init(&s->loop, &s->stop_async, on_stop);
     s->stop_async.data = s;
+    uv_prepare_init(&s->loop, &s->safe_point);
+    s->safe_point.data = s;
+    uv_prepare_start(&s->safe_point, on_safe_point);
     int rc = objects_init(s);
     if (rc != MPX_OK) {
         mpx_server_free(s);
@@ -127,10 +156,7 @@ void mpx_server_free(mpx_server *s)
         return;
     if (!s->stopping) {
         /* never ran, or ran without a stop: close what is open and drain */
-        s->stopping = 1;
-        for (int i = 0; i < s->nlisteners; i++)
-            listener_close(s->listeners[i]);
-        sessions_close_all(s, "manager freed");
+        shut_down(s, "manager freed");
         uv_walk(&s->loop, close_any, NULL);
     }
     uv_run(&s->loop, UV_RUN_DEFAULT);

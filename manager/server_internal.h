@@ -2,7 +2,10 @@
  *
  * One server owns one libuv loop, its listeners, its sessions (client connections), the
  * object table and the name registry. Everything runs on the loop thread; only
- * mpx_server_stop crosses threads (through a uv_async_t).
+ * mpx_server_stop crosses threads (through a uv_async_t). Work that must not happen in
+ * the middle of a call waits for the safe point, once per turn of the loop before it
+ * polls (server.c): sessions flagged to close end, signalled wait lists re-run their
+ * parked calls, and the replies gathered are written.
  */
 #ifndef MPX_MANAGER_SERVER_INTERNAL_H
 #define MPX_MANAGER_SERVER_INTERNAL_H
@@ -11,6 +14,7 @@
 #include <uv.h>
 
 #include "frame.h"
+#include "list.h"
 #include "listener.h"
 #include "mpx/server.h"
 #include "object.h"
@@ -33,8 +37,11 @@ struct mpx_server {
     uint8_t *authkey;
     listener *listeners[SERVER_MAX_LISTENERS];
     int nlisteners;
-    session *sessions;      /* doubly linked list of open sessions */
-    int nsessions;
+    list sessions;          /* open sessions (session.link) */
+    list to_close;          /* sessions flagged to close at the safe point */
+    list pending_writes;    /* sessions with replies to write at the safe point */
+    list signalled;         /* wait lists whose parked calls re-run (wait_list.ready) */
+    uv_prepare_t safe_point;
     size_t nwaiters;        /* parked calls, all objects */
     uint64_t next_fence;    /* fencing tokens: grows with every lock grant */
     uint64_t next_session_id;
@@ -61,23 +68,27 @@ void objects_release(mpx_server *s, object *obj, uint32_t n);
 
 /* ---- session.c ---- a client connection */
 void session_accept(mpx_server *s, uv_stream_t *stream, const char *peer);
+/* Flags the session to close at the safe point (idempotent); from then on it reads
+ * nothing and is sent nothing. The reason goes into the log line. */
 void session_close(session *sess, const char *reason);
+bool session_closing(const session *sess);
 void sessions_close_all(mpx_server *s, const char *reason);
+/* The safe point's parts: end the flagged sessions; write what replies gathered. */
+void sessions_close_flagged(mpx_server *s);
+void sessions_flush(mpx_server *s);
 uint64_t session_id(const session *sess);
-/* Queues a reply (for a call answered later) and writes it out. MPX_ECLOSED when the
- * session has ended: nothing is sent. */
+/* Queues a reply to call_id. MPX_ECLOSED when the session is closing: nothing is sent. */
 int session_reply(session *sess, uint64_t call_id, int rc, const char *msg,
                   const mpx_value *value);
-/* Like session_reply with MPX_OK, for a result that must not be lost (undelivered_fn):
- * MPX_OK when result was taken; otherwise (MPX_ECLOSED: nothing sent; MPX_ENOMEM: the call
- * was answered with MemoryError) result is left to the caller to put back. */
-int session_reply_keep(session *sess, uint64_t call_id, object *obj, undelivered_fn fn,
-                       mpx_value *result);
+/* Replies to a call a handler finished with rc (c->result or c->errmsg); a result that
+ * must not be lost (c->undelivered) goes back to c->obj when it cannot be sent. Frees
+ * c->result. */
+void session_answer(session *sess, call *c, int rc);
 /* Asks for obj->type->session_ended(obj, id) when sess ends (idempotent). */
 int session_watch(session *sess, object *obj);
-struct waiter;
-void session_link_waiter(session *sess, struct waiter *w);
-void session_unlink_waiter(session *sess, struct waiter *w);
+/* The session's list of parked calls (wait.c's waiter.session_link). */
+void session_link_waiter(session *sess, list_node *n);
+void session_unlink_waiter(session *sess, list_node *n);
 /* Records one more reference held by sess on id (count kept per session). */
 int session_ref_add(session *sess, uint64_t id);
 /* Drops one held reference; MPX_EVALUE when sess holds none. */

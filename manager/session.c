@@ -3,9 +3,12 @@
  * A session starts unauthenticated: it challenges the client, checks the answer, answers
  * the client's challenge, and reads nothing but those frames (at most AUTH_MAX_FRAME
  * bytes each) until then, with a timer that closes it when the handshake takes too long.
- * Once ready, every complete frame from one read is decoded and dispatched in order and
- * the replies are gathered into one buffer written once per read. When the connection
- * ends, for whatever reason, the references the session held are given back.
+ * Once ready, every complete frame from one read is decoded and dispatched in order.
+ * Replies gather in the session's buffer, which the server's safe point writes once per
+ * turn of the loop (sessions_flush). A session never closes in the middle of anything:
+ * session_close only flags it and queues it on srv->to_close (Redis's CLIENT_CLOSE_ASAP),
+ * and the safe point ends it (sessions_close_flagged), giving back its parked calls, its
+ * holds and its references. A flagged session reads nothing more and gets no replies.
  * A result that must not be lost (a queue item) rides with the write that carries it, as
  * a delivery: freed once the write succeeded, handed back to its type otherwise.
  */
@@ -34,18 +37,27 @@ typedef enum session_state {
     SESSION_READY,
 } session_state;
 
+/* The session's flags word (Redis's client flags). */
+enum {
+    SESSION_CLOSE_ASAP = 1u << 0,  /* in srv->to_close: reads nothing more, gets no reply */
+    SESSION_CLOSED = 1u << 1,      /* out of every server list; its handles are closing */
+    SESSION_CLOSE_AFTER_WRITE = 1u << 2, /* #FAILURE# queued: close once it is written */
+    SESSION_WRITE_PENDING = 1u << 3, /* in srv->pending_writes */
+};
+
 struct session {
     mpx_server *srv;
-    session *prev;
-    session *next;
+    list_node link;         /* in srv->sessions */
+    list_node close_link;   /* in srv->to_close while SESSION_CLOSE_ASAP */
+    list_node write_link;   /* in srv->pending_writes while SESSION_WRITE_PENDING */
     uint64_t id;
     char peer[64];
     uv_stream_t *stream;
     uv_timer_t auth_timer;
     int open_handles;       /* freed when both stream and timer have closed */
     session_state state;
-    int closing;
-    int close_after_write;  /* after #FAILURE#: close once it is written */
+    unsigned flags;
+    char close_reason[160]; /* why it closes, once flagged: for the log line */
     frame_reader reader;
     arena scratch;          /* the codec's, per message */
     uint8_t challenge[AUTH_CHALLENGE_MAX];
@@ -54,10 +66,7 @@ struct session {
     delivery *pending;      /* results in out, newest first */
     u64map refs;            /* object id -> number of references held */
     u64map watched;         /* object ids whose type wants to hear that we ended */
-    waiter *waiters;        /* our parked calls (linked through sprev/snext) */
-    int in_read;            /* replies are flushed once, at the end of the read */
-    int in_reply;           /* answering a parked call: a failure closes us later */
-    const char *close_reason; /* set when a close is deferred */
+    list waiters;           /* our parked calls (waiter.session_link) */
 };
 
 typedef struct write_req {
@@ -104,6 +113,11 @@ uint64_t session_id(const session *sess)
     return sess->id;
 }
 
+bool session_closing(const session *sess)
+{
+    return (sess->flags & (SESSION_CLOSE_ASAP | SESSION_CLOSED)) != 0;
+}
+
 int session_watch(session *sess, object *obj)
 {
     return u64map_put(&sess->watched, obj->id, obj);
@@ -123,47 +137,26 @@ static void notify_watchers(session *sess)
     u64map_free(&sess->watched);
 }
 
-void session_link_waiter(session *sess, waiter *w)
+void session_link_waiter(session *sess, list_node *n)
 {
-    w->sprev = NULL;
-    w->snext = sess->waiters;
-    if (sess->waiters != NULL)
-        sess->waiters->sprev = w;
-    sess->waiters = w;
+    list_push_back(&sess->waiters, n);
     sess->srv->nwaiters++;
 }
 
-void session_unlink_waiter(session *sess, waiter *w)
+void session_unlink_waiter(session *sess, list_node *n)
 {
-    if (w->sprev != NULL)
-        w->sprev->snext = w->snext;
-    else
-        sess->waiters = w->snext;
-    if (w->snext != NULL)
-        w->snext->sprev = w->sprev;
-    w->sprev = w->snext = NULL;
+    list_remove(&sess->waiters, n);
     sess->srv->nwaiters--;
 }
 
-static void on_deferred_close(uv_timer_t *timer)
+void session_close(session *sess, const char *reason)
 {
-    session *sess = timer->data;
-    session_close(sess, sess->close_reason);
-}
-
-/* A write failed. While a type is answering a parked call the session must not vanish
- * under it (ending a session frees waiters and may destroy objects the type is walking),
- * so then the close happens on the next turn of the loop, on the (idle) auth timer. */
-static void session_fail(session *sess, const char *reason)
-{
-    if (!sess->in_reply) {
-        session_close(sess, reason);
+    if (session_closing(sess))
         return;
-    }
-    if (sess->close_reason != NULL || sess->closing)
-        return;
-    sess->close_reason = reason;
-    uv_timer_start(&sess->auth_timer, on_deferred_close, 0, 0);
+    sess->flags |= SESSION_CLOSE_ASAP;
+    snprintf(sess->close_reason, sizeof sess->close_reason, "%s", reason);
+    uv_read_stop(sess->stream);
+    list_push_back(&sess->srv->to_close, &sess->close_link);
 }
 
 /* ---- deliveries ------------------------------------------------------------------------ */
@@ -195,6 +188,15 @@ static void deliveries_return(mpx_server *s, delivery *d)
 
 /* ---- output ------------------------------------------------------------------------------ */
 
+/* Queues the session for the safe point's write, once. */
+static void want_write(session *sess)
+{
+    if ((sess->flags & SESSION_WRITE_PENDING) || session_closing(sess) || sess->out.len == 0)
+        return;
+    sess->flags |= SESSION_WRITE_PENDING;
+    list_push_back(&sess->srv->pending_writes, &sess->write_link);
+}
+
 static int queue_frame(session *sess, const void *payload, size_t len)
 {
     uint8_t *dst = frame_buf_add(&sess->out, len);
@@ -213,11 +215,9 @@ static void on_write(uv_write_t *req, int status)
     else
         deliveries_free(w->deliveries);
     stream_write_done(&w->base);
-    if (sess->closing)
-        return;
     if (status < 0)
         session_close(sess, uv_strerror(status));
-    else if (sess->close_after_write)
+    else if (sess->flags & SESSION_CLOSE_AFTER_WRITE)
         session_close(sess, "authentication failed");
 }
 
@@ -234,19 +234,26 @@ static bool peer_gone(session *sess)
 }
 
 /* Writes everything queued (stream_send); the results it carries are delivered once the
- * socket has them. */
-static void send_out(session *sess)
+ * socket has them. Results that must not be lost are not written to a peer that is gone:
+ * the session closes and hands them back. */
+static void flush(session *sess)
 {
-    if (sess->out.len == 0 || sess->closing)
+    if (sess->out.len == 0 || session_closing(sess))
         return;
+    if (sess->pending != NULL && peer_gone(sess)) {
+        session_close(sess, "closed by peer");
+        return;
+    }
     stream_write *queued;
     int rc = stream_send(sess->stream, &sess->out, sizeof(write_req), on_write, &queued);
     if (rc < 0) {
-        session_fail(sess, uv_strerror(rc)); /* the close hands the results back */
+        session_close(sess, uv_strerror(rc)); /* the close hands the results back */
         return;
     }
     if (rc == 0) {
         deliveries_free(sess->pending); /* in the socket: delivered */
+        if (sess->flags & SESSION_CLOSE_AFTER_WRITE)
+            session_close(sess, "authentication failed");
     } else {
         write_req *w = (write_req *)queued;
         w->sess = sess;
@@ -255,15 +262,76 @@ static void send_out(session *sess)
     sess->pending = NULL;
 }
 
-/* send_out, except that results that must not be lost are not written to a peer that is
- * gone: the session closes and hands them back. */
-static void flush(session *sess)
+void sessions_flush(mpx_server *s)
 {
-    if (sess->pending != NULL && !sess->closing && peer_gone(sess)) {
-        session_fail(sess, "closed by peer");
+    list_node *n;
+    while ((n = list_pop_front(&s->pending_writes)) != NULL) {
+        session *sess = list_entry(n, session, write_link);
+        sess->flags &= ~SESSION_WRITE_PENDING;
+        flush(sess);
+    }
+}
+
+/* Packs the reply straight into the output buffer. */
+static void reply(session *sess, uint64_t call_id, int rc, const char *msg,
+                  const mpx_value *value)
+{
+    codec_packer p;
+    int erc = codec_reply_prepare(&sess->scratch, call_id, rc, msg, value, &p);
+    if (erc == MPX_EVALUE) /* a result nested deeper than the codec carries */
+        erc = codec_reply_prepare(&sess->scratch, call_id, MPX_EVALUE,
+                                  "result is nested too deeply", NULL, &p);
+    uint8_t *dst = erc == MPX_OK ? frame_buf_add(&sess->out, p.size) : NULL;
+    if (dst == NULL) {
+        arena_reset(&sess->scratch);
+        session_close(sess, "out of memory");
         return;
     }
-    send_out(sess);
+    codec_pack(&p, dst);
+    arena_reset(&sess->scratch);
+    want_write(sess);
+}
+
+int session_reply(session *sess, uint64_t call_id, int rc, const char *msg,
+                  const mpx_value *value)
+{
+    if (session_closing(sess))
+        return MPX_ECLOSED;
+    reply(sess, call_id, rc, msg, value);
+    return session_closing(sess) ? MPX_ECLOSED : MPX_OK;
+}
+
+/* Replies with result and keeps it as a delivery of the next write (result taken). When
+ * the session is closing, or no record can be made (then the call is answered with
+ * MemoryError), result is left with the caller. */
+static int reply_keep(session *sess, uint64_t call_id, object *obj, undelivered_fn fn,
+                      mpx_value *result)
+{
+    if (session_closing(sess))
+        return MPX_ECLOSED;
+    delivery *d = malloc(sizeof *d);
+    if (d == NULL) {
+        reply(sess, call_id, MPX_ENOMEM, "out of memory", NULL);
+        return MPX_ENOMEM;
+    }
+    reply(sess, call_id, MPX_OK, "", result);
+    d->object_id = obj->id;
+    d->undelivered = fn;
+    mpx_value_move(&d->result, result);
+    d->next = sess->pending; /* a failed reply closes the session, which hands it back */
+    sess->pending = d;
+    return MPX_OK;
+}
+
+void session_answer(session *sess, call *c, int rc)
+{
+    if (rc == MPX_OK && c->undelivered != NULL) {
+        if (reply_keep(sess, c->call_id, c->obj, c->undelivered, &c->result) != MPX_OK)
+            c->undelivered(c->obj, &c->result);
+    } else {
+        session_reply(sess, c->call_id, rc, rc == MPX_OK ? "" : c->errmsg, &c->result);
+    }
+    mpx_value_free(&c->result);
 }
 
 /* ---- handshake --------------------------------------------------------------------------- */
@@ -275,43 +343,6 @@ static void become_ready(session *sess)
     frame_reader_set_max(&sess->reader, sess->srv->opts.max_message);
     server_log(sess->srv, MPX_LOG_INFO, "event=authenticated session=%llu peer=%s",
                (unsigned long long)sess->id, sess->peer);
-}
-
-static void reply(session *sess, uint64_t call_id, int rc, const char *msg,
-                  const mpx_value *value);
-
-static int reply_keep(session *sess, uint64_t call_id, object *obj, undelivered_fn fn,
-                      mpx_value *result);
-
-int session_reply(session *sess, uint64_t call_id, int rc, const char *msg,
-                  const mpx_value *value)
-{
-    if (sess->closing || sess->close_reason != NULL)
-        return MPX_ECLOSED;
-    sess->in_reply = 1;
-    reply(sess, call_id, rc, msg, value);
-    if (!sess->in_read && sess->close_reason == NULL)
-        flush(sess);
-    sess->in_reply = 0;
-    return sess->close_reason != NULL ? MPX_ECLOSED : MPX_OK;
-}
-
-int session_reply_keep(session *sess, uint64_t call_id, object *obj, undelivered_fn fn,
-                       mpx_value *result)
-{
-    if (sess->closing || sess->close_reason != NULL)
-        return MPX_ECLOSED;
-    sess->in_reply = 1;
-    if (peer_gone(sess)) { /* say so now, so the type hands the result to the next */
-        session_fail(sess, "closed by peer");
-        sess->in_reply = 0;
-        return MPX_ECLOSED;
-    }
-    int rc = reply_keep(sess, call_id, obj, fn, result);
-    if (!sess->in_read && sess->close_reason == NULL)
-        send_out(sess); /* the peer was just looked at */
-    sess->in_reply = 0;
-    return rc;
 }
 
 static void handle_handshake(session *sess, const uint8_t *frame, size_t len)
@@ -327,7 +358,7 @@ static void handle_handshake(session *sess, const uint8_t *frame, size_t len)
             server_log(s, MPX_LOG_WARN, "event=auth-failed session=%llu peer=%s reason=\"%s\"",
                        (unsigned long long)sess->id, sess->peer, err);
             queue_frame(sess, AUTH_FAILURE, strlen(AUTH_FAILURE));
-            sess->close_after_write = 1;
+            sess->flags |= SESSION_CLOSE_AFTER_WRITE;
             return;
         }
         queue_frame(sess, AUTH_WELCOME, strlen(AUTH_WELCOME));
@@ -360,46 +391,6 @@ static void on_auth_timeout(uv_timer_t *timer)
 
 /* ---- requests ---------------------------------------------------------------------------- */
 
-/* Packs the reply straight into the output buffer. */
-static void reply(session *sess, uint64_t call_id, int rc, const char *msg,
-                  const mpx_value *value)
-{
-    codec_packer p;
-    int erc = codec_reply_prepare(&sess->scratch, call_id, rc, msg, value, &p);
-    if (erc == MPX_EVALUE) /* a result nested deeper than the codec carries */
-        erc = codec_reply_prepare(&sess->scratch, call_id, MPX_EVALUE,
-                                  "result is nested too deeply", NULL, &p);
-    uint8_t *dst = erc == MPX_OK ? frame_buf_add(&sess->out, p.size) : NULL;
-    if (dst == NULL) {
-        arena_reset(&sess->scratch);
-        session_fail(sess, "out of memory");
-        return;
-    }
-    codec_pack(&p, dst);
-    arena_reset(&sess->scratch);
-}
-
-/* Replies with result and keeps it as a delivery of the next write (result taken). When no
- * record can be made the call is answered with MemoryError and result is left with the
- * caller (MPX_ENOMEM); a reply that cannot be queued closes the session, which hands the
- * kept result back. */
-static int reply_keep(session *sess, uint64_t call_id, object *obj, undelivered_fn fn,
-                      mpx_value *result)
-{
-    delivery *d = malloc(sizeof *d);
-    if (d == NULL) {
-        reply(sess, call_id, MPX_ENOMEM, "out of memory", NULL);
-        return MPX_ENOMEM;
-    }
-    reply(sess, call_id, MPX_OK, "", result);
-    d->object_id = obj->id;
-    d->undelivered = fn;
-    mpx_value_move(&d->result, result);
-    d->next = sess->pending;
-    sess->pending = d;
-    return MPX_OK;
-}
-
 static void handle_request(session *sess, const uint8_t *frame, size_t len)
 {
     mpx_request req;
@@ -417,13 +408,10 @@ static void handle_request(session *sess, const uint8_t *frame, size_t len)
                        (unsigned long long)req.object_id);
     else
         rc = object_invoke(obj, req.method, &c);
-    if (rc == MPX_OK && c.undelivered != NULL) {
-        if (reply_keep(sess, req.call_id, obj, c.undelivered, &c.result) != MPX_OK)
-            c.undelivered(obj, &c.result);
-    } else if (rc != MPX_PARKED) { /* a parked call is answered later, through wait.c */
-        reply(sess, req.call_id, rc, rc == MPX_OK ? "" : c.errmsg, &c.result);
-    }
-    mpx_value_free(&c.result);
+    if (rc != MPX_PARKED) /* a parked call is answered later, through wait.c */
+        session_answer(sess, &c, rc);
+    else
+        mpx_value_free(&c.result);
     codec_request_clear(&req);
 }
 
@@ -453,20 +441,16 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     const uint8_t *frame;
     size_t len;
     int rc = 0;
-    sess->in_read = 1;
-    while (!sess->closing && !sess->close_after_write &&
+    while (!(sess->flags & (SESSION_CLOSE_ASAP | SESSION_CLOSE_AFTER_WRITE)) &&
            (rc = frame_reader_next(&sess->reader, &frame, &len)) == 1) {
         if (sess->state == SESSION_READY)
             handle_request(sess, frame, len);
         else
             handle_handshake(sess, frame, len);
     }
-    sess->in_read = 0;
-    if (!sess->closing && rc < 0) {
+    if (rc < 0)
         session_close(sess, rc == MPX_ETOOBIG ? "frame larger than the limit" : "bad frame");
-        return;
-    }
-    flush(sess);
+    want_write(sess);
 }
 
 /* ---- life cycle -------------------------------------------------------------------------- */
@@ -484,31 +468,34 @@ static void on_handle_closed(uv_handle_t *handle)
     free(sess);
 }
 
-void session_close(session *sess, const char *reason)
+/* Ends a flagged session: out of the server's lists, then parked calls first (a Barrier
+ * breaks), holds (a Lock passes on), references last. */
+static void session_end(session *sess)
 {
-    if (sess->closing)
-        return;
-    sess->closing = 1;
     mpx_server *s = sess->srv;
+    sess->flags |= SESSION_CLOSED;
     server_log(s, MPX_LOG_INFO, "event=disconnect session=%llu peer=%s refs=%zu reason=\"%s\"",
-               (unsigned long long)sess->id, sess->peer, sess->refs.len, reason);
-    /* parked calls first (a Barrier breaks), then holds (a Lock passes on), then refs */
-    waiters_drop_session(sess, &sess->waiters);
+               (unsigned long long)sess->id, sess->peer, sess->refs.len, sess->close_reason);
+    list_remove(&s->sessions, &sess->link);
+    if (sess->flags & SESSION_WRITE_PENDING) {
+        list_remove(&s->pending_writes, &sess->write_link);
+        sess->flags &= ~SESSION_WRITE_PENDING;
+    }
+    waiters_drop_session(&sess->waiters);
     deliveries_return(s, sess->pending); /* written ones come back through on_write */
     sess->pending = NULL;
     notify_watchers(sess);
     release_all_refs(sess);
-    if (sess->prev != NULL)
-        sess->prev->next = sess->next;
-    else
-        s->sessions = sess->next;
-    if (sess->next != NULL)
-        sess->next->prev = sess->prev;
-    s->nsessions--;
-    uv_read_stop(sess->stream);
     uv_timer_stop(&sess->auth_timer);
     uv_close((uv_handle_t *)sess->stream, on_handle_closed);
     uv_close((uv_handle_t *)&sess->auth_timer, on_handle_closed);
+}
+
+void sessions_close_flagged(mpx_server *s)
+{
+    list_node *n;
+    while ((n = list_pop_front(&s->to_close)) != NULL)
+        session_end(list_entry(n, session, close_link));
 }
 
 static void on_refused_closed(uv_handle_t *handle)
@@ -518,7 +505,7 @@ static void on_refused_closed(uv_handle_t *handle)
 
 void session_accept(mpx_server *s, uv_stream_t *stream, const char *peer)
 {
-    if (s->stopping || s->nsessions >= s->opts.max_connections) {
+    if (s->stopping || s->sessions.len >= (size_t)s->opts.max_connections) {
         server_log(s, MPX_LOG_WARN, "event=refuse peer=%s reason=%s", peer,
                    s->stopping ? "stopping" : "max-connections");
         uv_close((uv_handle_t *)stream, on_refused_closed);
@@ -541,11 +528,7 @@ void session_accept(mpx_server *s, uv_stream_t *stream, const char *peer)
     arena_init(&sess->scratch);
     u64map_init(&sess->refs);
     u64map_init(&sess->watched);
-    sess->next = s->sessions;
-    if (s->sessions != NULL)
-        s->sessions->prev = sess;
-    s->sessions = sess;
-    s->nsessions++;
+    list_push_back(&s->sessions, &sess->link);
     server_log(s, MPX_LOG_INFO, "event=connect session=%llu peer=%s",
                (unsigned long long)sess->id, peer);
 
@@ -562,11 +545,11 @@ void session_accept(mpx_server *s, uv_stream_t *stream, const char *peer)
         session_close(sess, uv_strerror(rc));
         return;
     }
-    flush(sess);
+    want_write(sess);
 }
 
 void sessions_close_all(mpx_server *s, const char *reason)
 {
-    while (s->sessions != NULL)
-        session_close(s->sessions, reason);
+    for (list_node *n = s->sessions.head; n != NULL; n = n->next)
+        session_close(list_entry(n, session, link), reason);
 }

@@ -28,9 +28,9 @@ bool lock_owned_by(const object *lock, uint64_t session_id);
 /* Releases the session's hold entirely (all RLock levels) and returns the level count it
  * had, to hand back on re-acquire; wakes the next waiter. */
 uint32_t lock_release_all(object *lock, uint64_t session_id);
-/* Gives the lock to a parked waiter (of any object's list: a Condition's) at the given
- * RLock level, now if free, else by moving it into the lock's queue. The waiter's reply
- * is w->arg (moved) once it holds the lock. */
+/* Sends a parked waiter (of any object's list: a Condition's) back for the lock: it
+ * joins the lock's queue, and once it holds the lock again at the given RLock level it is
+ * answered with w->arg (moved). Its timer stops. */
 void lock_regain(object *lock, waiter *w, uint32_t levels);
 /* A Condition's private lock is in no table: its holders' sessions watch the Condition,
  * whose session_ended passes the news on to the lock. */

@@ -332,14 +332,14 @@ static int array_repr(call *c)
 }
 
 static const method_def array_methods[] = {
-    {"__len__", array_len, 0, 0},
-    {"__getitem__", array_getitem, 1, 1},
-    {"__setitem__", array_setitem, 2, 2},
-    {"add", array_add, 2, 2},
-    {"compare_and_swap", array_compare_and_swap, 3, 3},
-    {"tolist", array_tolist, 0, 0},
-    {"typecode", array_typecode, 0, 0},
-    {"__repr__", array_repr, 0, 0},
+    {"__len__", array_len, 0, 0, 0},
+    {"__getitem__", array_getitem, 1, 1, 0},
+    {"__setitem__", array_setitem, 2, 2, 0},
+    {"add", array_add, 2, 2, 0},
+    {"compare_and_swap", array_compare_and_swap, 3, 3, 0},
+    {"tolist", array_tolist, 0, 0, 0},
+    {"typecode", array_typecode, 0, 0, 0},
+    {"__repr__", array_repr, 0, 0, 0},
 };
 
 const object_type type_array = {

@@ -3,8 +3,8 @@
  * Arrivals park until `parties` have come; the last one ends the round and every arrival
  * of it is answered with its index (0 for the first). A timeout, abort(), reset(), a
  * failed park or a waiting session that ends breaks the round: all its arrivals get
- * BrokenBarrierError. Each round has a generation; a round's waiters are taken out of the
- * barrier before they are answered, so nothing done inside a reply reaches the next round.
+ * BrokenBarrierError. Each round has a generation, so a party that leaves after its
+ * round ended (its session closed) does not break the next one.
  */
 #include <stdlib.h>
 
@@ -27,17 +27,13 @@ static barrier_state *state_of(const object *obj)
 }
 
 /* Ends the current round, answering its arrivals with their index (rc MPX_OK) or with
- * rc. They move to a list of our own first: a reply can end its session, and the
- * on_drop of that session's other arrivals must then find them in no round of ours. */
+ * rc: a broadcast, answered here rather than re-run. */
 static void end_round(object *obj, int rc)
 {
     barrier_state *st = state_of(obj);
-    wait_list round = {0};
     st->generation++;
-    while (st->waiters.head != NULL)
-        waiter_move(st->waiters.head, &round);
-    while (round.head != NULL) {
-        waiter *w = round.head;
+    waiter *w;
+    while ((w = wait_list_first(&st->waiters)) != NULL) {
         mpx_value index = mpx_value_int(w->n);
         if (rc == MPX_OK)
             waiter_reply(w, MPX_OK, "", &index);
@@ -46,7 +42,6 @@ static void end_round(object *obj, int rc)
     }
 }
 
-/* The state is set before the waiters are answered: a reply may re-enter (see above). */
 static void break_barrier(object *obj)
 {
     state_of(obj)->broken = true;
@@ -84,7 +79,7 @@ static int barrier_wait(call *c)
     }
     if (st->broken)
         return call_fail(c, MPX_EBROKEN, BROKEN_MSG);
-    int64_t index = (int64_t)st->waiters.len;
+    int64_t index = (int64_t)wait_list_len(&st->waiters);
     if (index + 1 >= st->parties) {
         end_round(c->obj, MPX_OK);
         c->result = mpx_value_int(index);
@@ -133,7 +128,7 @@ static int barrier_parties(call *c)
 /* n_waiting() -> int */
 static int barrier_n_waiting(call *c)
 {
-    c->result = mpx_value_int((int64_t)state_of(c->obj)->waiters.len);
+    c->result = mpx_value_int((int64_t)wait_list_len(&state_of(c->obj)->waiters));
     return MPX_OK;
 }
 
@@ -185,18 +180,18 @@ static void barrier_destroy(object *obj)
     barrier_state *st = state_of(obj);
     if (st == NULL)
         return;
-    wait_list_fail_all(&st->waiters, MPX_ENOOBJECT, "the barrier was destroyed");
+    wait_list_close(&st->waiters, MPX_ENOOBJECT, "the barrier was destroyed");
     free(st);
     obj->state = NULL;
 }
 
 static const method_def barrier_methods[] = {
-    {"wait", barrier_wait, 0, 1},
-    {"abort", barrier_abort, 0, 0},
-    {"reset", barrier_reset, 0, 0},
-    {"parties", barrier_parties, 0, 0},
-    {"n_waiting", barrier_n_waiting, 0, 0},
-    {"broken", barrier_broken, 0, 0},
+    {"wait", barrier_wait, 0, 1, METHOD_MAY_WAIT},
+    {"abort", barrier_abort, 0, 0, 0},
+    {"reset", barrier_reset, 0, 0, 0},
+    {"parties", barrier_parties, 0, 0, 0},
+    {"n_waiting", barrier_n_waiting, 0, 0, 0},
+    {"broken", barrier_broken, 0, 0, 0},
 };
 
 const object_type type_barrier = {

@@ -77,10 +77,9 @@ static int notify_some(call *c, size_t n)
     condition_state *st = state_of(c->obj);
     if (!lock_owned_by(st->lock, caller_id(c)))
         return call_fail(c, MPX_ERUNTIME, "cannot notify on un-acquired lock");
-    while (n-- > 0 && st->waiters.head != NULL) {
-        waiter *w = st->waiters.head;
+    waiter *w;
+    while (n-- > 0 && (w = wait_list_first(&st->waiters)) != NULL)
         lock_regain(st->lock, w, (uint32_t)w->n);
-    }
     return MPX_OK;
 }
 
@@ -98,7 +97,7 @@ static int condition_notify(call *c)
 
 static int condition_notify_all(call *c)
 {
-    return notify_some(c, state_of(c->obj)->waiters.len);
+    return notify_some(c, wait_list_len(&state_of(c->obj)->waiters));
 }
 
 /* The lock argument: a reference to a Lock or RLock on this manager. */
@@ -155,7 +154,7 @@ static void condition_destroy(object *obj)
     condition_state *st = state_of(obj);
     if (st == NULL)
         return;
-    wait_list_fail_all(&st->waiters, MPX_ENOOBJECT, "the condition was destroyed");
+    wait_list_close(&st->waiters, MPX_ENOOBJECT, "the condition was destroyed");
     if (st->owns_lock)
         object_clear(&st->own_lock);
     else if (st->lock != NULL && st->srv != NULL)
@@ -165,12 +164,12 @@ static void condition_destroy(object *obj)
 }
 
 static const method_def condition_methods[] = {
-    {"acquire", condition_acquire, 0, 2},
-    {"release", condition_release, 0, 0},
-    {"locked", condition_locked, 0, 0},
-    {"wait", condition_wait, 0, 1},
-    {"notify", condition_notify, 0, 1},
-    {"notify_all", condition_notify_all, 0, 0},
+    {"acquire", condition_acquire, 0, 2, METHOD_MAY_WAIT},
+    {"release", condition_release, 0, 0, 0},
+    {"locked", condition_locked, 0, 0, 0},
+    {"wait", condition_wait, 0, 1, METHOD_MAY_WAIT},
+    {"notify", condition_notify, 0, 1, 0},
+    {"notify_all", condition_notify_all, 0, 0, 0},
 };
 
 const object_type type_condition = {

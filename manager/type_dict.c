@@ -298,22 +298,22 @@ static int dict_repr(call *c)
 }
 
 static const method_def dict_methods[] = {
-    {"__getitem__", dict_getitem, 1, 1},
-    {"__setitem__", dict_setitem, 2, 2},
-    {"__delitem__", dict_delitem, 1, 1},
-    {"__contains__", dict_contains, 1, 1},
-    {"__len__", dict_len, 0, 0},
-    {"get", dict_get, 1, 2},
-    {"setdefault", dict_setdefault, 1, 2},
-    {"pop", dict_pop, 1, 2},
-    {"popitem", dict_popitem, 0, 0},
-    {"keys", dict_keys, 0, 0},
-    {"values", dict_values, 0, 0},
-    {"items", dict_items, 0, 0},
-    {"update", dict_update, 0, 1},
-    {"clear", dict_clear, 0, 0},
-    {"copy", dict_copy, 0, 0},
-    {"__repr__", dict_repr, 0, 0},
+    {"__getitem__", dict_getitem, 1, 1, 0},
+    {"__setitem__", dict_setitem, 2, 2, 0},
+    {"__delitem__", dict_delitem, 1, 1, 0},
+    {"__contains__", dict_contains, 1, 1, 0},
+    {"__len__", dict_len, 0, 0, 0},
+    {"get", dict_get, 1, 2, 0},
+    {"setdefault", dict_setdefault, 1, 2, 0},
+    {"pop", dict_pop, 1, 2, 0},
+    {"popitem", dict_popitem, 0, 0, 0},
+    {"keys", dict_keys, 0, 0, 0},
+    {"values", dict_values, 0, 0, 0},
+    {"items", dict_items, 0, 0, 0},
+    {"update", dict_update, 0, 1, 0},
+    {"clear", dict_clear, 0, 0, 0},
+    {"copy", dict_copy, 0, 0, 0},
+    {"__repr__", dict_repr, 0, 0, 0},
 };
 
 const object_type type_dict = {

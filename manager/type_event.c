@@ -33,10 +33,9 @@ static int event_set(call *c)
 {
     event_state *st = state_of(c->obj);
     st->flag = true;
-    while (st->waiters.head != NULL) {
-        mpx_value set = mpx_value_bool(true);
-        waiter_reply(st->waiters.head, MPX_OK, "", &set);
-    }
+    mpx_value set = mpx_value_bool(true);
+    while (wait_list_first(&st->waiters) != NULL)
+        waiter_reply(wait_list_first(&st->waiters), MPX_OK, "", &set);
     return MPX_OK;
 }
 
@@ -83,16 +82,16 @@ static void event_destroy(object *obj)
     event_state *st = state_of(obj);
     if (st == NULL)
         return;
-    wait_list_fail_all(&st->waiters, MPX_ENOOBJECT, "the event was destroyed");
+    wait_list_close(&st->waiters, MPX_ENOOBJECT, "the event was destroyed");
     free(st);
     obj->state = NULL;
 }
 
 static const method_def event_methods[] = {
-    {"set", event_set, 0, 0},
-    {"clear", event_clear, 0, 0},
-    {"is_set", event_is_set, 0, 0},
-    {"wait", event_wait, 0, 1},
+    {"set", event_set, 0, 0, 0},
+    {"clear", event_clear, 0, 0, 0},
+    {"is_set", event_is_set, 0, 0, 0},
+    {"wait", event_wait, 0, 1, METHOD_MAY_WAIT},
 };
 
 const object_type type_event = {

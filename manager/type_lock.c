@@ -4,7 +4,8 @@
  * server's counter, so tokens grow across every grant of every lock: a resource that
  * remembers the largest token it has seen can refuse a writer whose lock was taken over
  * after it died. Waiters are served strictly FIFO; a free lock is never taken past a
- * parked waiter. A session that ends while holding the lock releases it (session_ended).
+ * parked waiter: a release signals the wait list, and the oldest parked acquire re-runs.
+ * A session that ends while holding the lock releases it (session_ended).
  */
 #include <stdlib.h>
 
@@ -18,7 +19,7 @@ typedef struct lock_state {
     uint64_t fence;    /* the token of the current grant */
     uint64_t *fences;  /* the server's counter, or own_fences without a server */
     uint64_t own_fences;
-    wait_list waiters; /* w->n: levels to grant; w->arg: reply on grant (None: the token) */
+    wait_list waiters; /* parked acquires, and Condition waiters regaining the lock */
     object *watched;   /* what a holder's session watches: the lock, or its Condition */
 } lock_state;
 
@@ -41,23 +42,23 @@ static void grant(object *obj, uint64_t sid, uint32_t levels)
     st->fence = ++*st->fences;
 }
 
-/* Hands a free lock to parked waiters in order until one takes it. */
-static void wake_next(object *obj)
+/* Takes the free lock for c's session at levels, watched so that it passes on if the
+ * session ends. MPX_OK, or MemoryError with the lock still free. */
+static int take(call *c, uint32_t levels)
+{
+    lock_state *st = state_of(c->obj);
+    if (c->sess != NULL && session_watch(c->sess, st->watched) != MPX_OK)
+        return call_fail(c, MPX_ENOMEM, "out of memory");
+    grant(c->obj, caller_id(c), levels);
+    return MPX_OK;
+}
+
+static void set_free(object *obj)
 {
     lock_state *st = state_of(obj);
-    while (st->owner == 0 && st->waiters.head != NULL) {
-        waiter *w = st->waiters.head;
-        grant(obj, session_id(w->sess), (uint32_t)w->n);
-        session_watch(w->sess, st->watched);
-        mpx_value reply_value;
-        if (mpx_value_kind(&w->arg) != MPX_NONE)
-            mpx_value_move(&reply_value, &w->arg);
-        else
-            reply_value = mpx_value_int((int64_t)st->fence);
-        if (waiter_reply(w, MPX_OK, "", &reply_value) != MPX_OK)
-            st->owner = st->levels = 0; /* its session is gone: next */
-        mpx_value_free(&reply_value);
-    }
+    st->owner = 0;
+    st->levels = 0;
+    wait_signal(&st->waiters);
 }
 
 bool lock_owned_by(const object *lock, uint64_t session_id)
@@ -72,10 +73,21 @@ uint32_t lock_release_all(object *lock, uint64_t session_id)
     if (st->owner != session_id)
         return 0;
     uint32_t levels = st->levels;
-    st->owner = 0;
-    st->levels = 0;
-    wake_next(lock);
+    set_free(lock);
     return levels;
+}
+
+/* A Condition waiter going back for the lock (lock_regain): when the lock is free and
+ * nobody waits ahead, it takes it at its old level (w->n) and answers w->arg. */
+static int regain(call *c)
+{
+    lock_state *st = state_of(c->obj);
+    if (st->owner != 0 || !call_first_in_line(c, &st->waiters))
+        return call_park(c, &st->waiters, NULL, NULL);
+    int rc = take(c, (uint32_t)c->parked->n);
+    if (rc == MPX_OK)
+        mpx_value_move(&c->result, &c->parked->arg);
+    return rc;
 }
 
 void lock_regain(object *lock, waiter *w, uint32_t levels)
@@ -83,40 +95,31 @@ void lock_regain(object *lock, waiter *w, uint32_t levels)
     lock_state *st = state_of(lock);
     waiter_stop_timer(w); /* re-acquiring after a wait has no deadline, as in Python */
     w->n = levels ? levels : 1;
-    waiter_move(w, &st->waiters);
-    wake_next(lock);
+    waiter_requeue(w, &st->waiters, lock, regain);
+    if (st->owner == 0)
+        wait_signal(&st->waiters);
 }
 
 static int lock_acquire(call *c)
 {
-    object *obj = c->obj;
-    lock_state *st = state_of(obj);
+    lock_state *st = state_of(c->obj);
     bool blocking;
     int rc = sync_acquire_args(c, 0, &blocking);
     if (rc != MPX_OK)
         return rc;
-    uint64_t sid = caller_id(c);
-    if (st->reentrant && st->owner == sid) {
+    if (st->reentrant && st->owner == caller_id(c)) {
         st->levels++;
         c->result = mpx_value_int((int64_t)st->fence);
         return MPX_OK;
     }
-    if (st->owner == 0 && st->waiters.head == NULL) {
-        grant(obj, sid, 1);
-        if (c->sess != NULL && session_watch(c->sess, st->watched) != MPX_OK) {
-            st->owner = st->levels = 0;
-            return call_fail(c, MPX_ENOMEM, "out of memory");
-        }
-        c->result = mpx_value_int((int64_t)st->fence);
-        return MPX_OK;
+    if (st->owner == 0 && call_first_in_line(c, &st->waiters)) {
+        if ((rc = take(c, 1)) == MPX_OK)
+            c->result = mpx_value_int((int64_t)st->fence);
+        return rc;
     }
     if (!blocking || (c->has_timeout && c->timeout <= 0))
         return call_fail(c, MPX_ETIMEOUT, "the lock is held");
-    waiter *w;
-    rc = call_park(c, &st->waiters, NULL, &w);
-    if (rc == MPX_PARKED)
-        w->n = 1;
-    return rc;
+    return call_park(c, &st->waiters, NULL, NULL);
 }
 
 static int lock_release(call *c)
@@ -131,9 +134,7 @@ static int lock_release(call *c)
         /* any session may release a held Lock, as any thread may in Python */
         return call_fail(c, MPX_ERUNTIME, "release unlocked lock");
     }
-    st->owner = 0;
-    st->levels = 0;
-    wake_next(c->obj);
+    set_free(c->obj);
     return MPX_OK;
 }
 
@@ -146,11 +147,8 @@ static int lock_locked(call *c)
 static void lock_session_ended(object *obj, uint64_t sid)
 {
     lock_state *st = state_of(obj);
-    if (st->owner != sid)
-        return;
-    st->owner = 0;
-    st->levels = 0;
-    wake_next(obj);
+    if (st->owner == sid)
+        set_free(obj);
 }
 
 static int lock_init_common(object *obj, call *c, bool reentrant)
@@ -180,7 +178,7 @@ static void lock_destroy(object *obj)
     lock_state *st = state_of(obj);
     if (st == NULL)
         return;
-    wait_list_fail_all(&st->waiters, MPX_ENOOBJECT, "the lock was destroyed");
+    wait_list_close(&st->waiters, MPX_ENOOBJECT, "the lock was destroyed");
     free(st);
     obj->state = NULL;
 }
@@ -193,6 +191,7 @@ void lock_set_watched(object *lock, object *watched)
 int lock_call_acquire(call *c, object *lock)
 {
     c->obj = lock;
+    c->fn = lock_acquire; /* what re-runs if it parks: the lock's own acquire */
     return lock_acquire(c);
 }
 
@@ -209,9 +208,9 @@ int lock_call_locked(call *c, object *lock)
 }
 
 static const method_def lock_methods[] = {
-    {"acquire", lock_acquire, 0, 2},
-    {"release", lock_release, 0, 0},
-    {"locked", lock_locked, 0, 0},
+    {"acquire", lock_acquire, 0, 2, METHOD_MAY_WAIT},
+    {"release", lock_release, 0, 0, 0},
+    {"locked", lock_locked, 0, 0, 0},
 };
 
 const object_type type_lock = {

@@ -52,8 +52,8 @@ typedef struct pool_state {
     uint64_t done;     /* results accepted */
     bool closed;
     bool terminated;
-    wait_list takers;  /* w->n: how many tasks at most */
-    wait_list collectors; /* w->n: how many results at most; each collects its own */
+    wait_list takers;
+    wait_list collectors; /* each collects its own results */
 } pool_state;
 
 static pool_state *state_of(const object *obj)
@@ -280,41 +280,13 @@ static bool drained(const pool_state *p)
     return p->terminated || (p->closed && p->npending == 0 && p->running.len == 0);
 }
 
-/* After any change: tasks to parked takers, results to parked collectors, None to takers
- * once the pool is drained, and an empty list to collectors when nothing is left to come. */
-static void settle(object *obj)
+/* After any change that may let parked calls through: tasks came, results came, the
+ * pool drained. wait.c re-runs them (take and results answer or park again). */
+static void signal_all(object *obj)
 {
     pool_state *p = state_of(obj);
-    while (p->npending > 0 && p->takers.head != NULL) {
-        waiter *w = p->takers.head;
-        uint64_t sid = session_id(w->sess);
-        mpx_value tasks;
-        if (lease(p, sid, (size_t)w->n, &tasks) != MPX_OK) {
-            waiter_reply(w, MPX_ENOMEM, "out of memory", NULL);
-            continue;
-        }
-        waiter_reply(w, MPX_OK, "", &tasks); /* a dead taker's lease ends with its session */
-        mpx_value_free(&tasks);
-    }
-    if (drained(p))
-        while (p->takers.head != NULL)
-            waiter_reply(p->takers.head, MPX_OK, "", NULL);
-    /* each parked collector gets its own results, or [] when none can come any more */
-    waiter *w = p->collectors.head;
-    while (w != NULL) {
-        waiter *next = w->next;
-        owner *o = owner_of(p, session_id(w->sess));
-        if (o == NULL || o->nready > 0 || owner_idle(o)) {
-            mpx_value out;
-            if (collect(o, (size_t)w->n, &out) != MPX_OK)
-                waiter_reply(w, MPX_ENOMEM, "out of memory", NULL);
-            else
-                waiter_reply(w, MPX_OK, "", &out); /* to a gone submitter: gone too */
-            mpx_value_free(&out);
-            next = p->collectors.head; /* a reply may change the list: start over */
-        }
-        w = next;
-    }
+    wait_signal(&p->takers);
+    wait_signal(&p->collectors);
 }
 
 /* ---- methods ------------------------------------------------------------------------------ */
@@ -358,7 +330,7 @@ static int pool_submit(call *c)
     o->outstanding += n;
     free(made);
     c->result = mpx_value_int((int64_t)first);
-    settle(c->obj);
+    signal_all(c->obj);
     return MPX_OK;
 }
 
@@ -369,7 +341,7 @@ static int max_timeout_args(call *c, int64_t *max)
     return rc == MPX_OK ? sync_timeout_arg(c, 1) : rc;
 }
 
-/* Answers with what is there (fill), or parks the call in wl with its max. */
+/* Answers with what is there (fill), or parks the call in wl. */
 static int answer_or_park(call *c, bool ready, int (*fill)(call *c, size_t max), int64_t max,
                           wait_list *wl, const char *none_in_time)
 {
@@ -378,11 +350,7 @@ static int answer_or_park(call *c, bool ready, int (*fill)(call *c, size_t max),
                                              : call_fail(c, MPX_ENOMEM, "out of memory");
     if (c->has_timeout && c->timeout <= 0)
         return call_fail(c, MPX_ETIMEOUT, "%s", none_in_time);
-    waiter *w;
-    int rc = call_park(c, wl, NULL, &w);
-    if (rc == MPX_PARKED)
-        w->n = max;
-    return rc;
+    return call_park(c, wl, NULL, NULL);
 }
 
 static int fill_tasks(call *c, size_t max)
@@ -408,7 +376,8 @@ static int pool_take(call *c)
         return call_fail(c, MPX_ENOMEM, "out of memory");
     if (drained(p))
         return MPX_OK; /* None: leave */
-    return answer_or_park(c, p->npending > 0, fill_tasks, max, &p->takers, "no task in time");
+    return answer_or_park(c, p->npending > 0 && call_first_in_line(c, &p->takers), fill_tasks,
+                          max, &p->takers, "no task in time");
 }
 
 /* Reads one [id, status, value] of finish(); MPX_OK or TypeError. */
@@ -475,7 +444,7 @@ static int pool_finish(call *c)
         accepted++;
     }
     c->result = mpx_value_int((int64_t)accepted);
-    settle(c->obj);
+    signal_all(c->obj);
     return MPX_OK;
 }
 
@@ -524,7 +493,7 @@ static int pool_stats(call *c)
 static int pool_close(call *c)
 {
     state_of(c->obj)->closed = true;
-    settle(c->obj);
+    signal_all(c->obj);
     return MPX_OK;
 }
 
@@ -540,7 +509,7 @@ static int pool_terminate(call *c)
             o->outstanding--; /* its submitter hears [] once nothing else can come */
         task_free(t);
     }
-    settle(c->obj);
+    signal_all(c->obj);
     return MPX_OK;
 }
 
@@ -582,7 +551,7 @@ static void pool_session_ended(object *obj, uint64_t sid)
         drop_owned_pending(p, sid);
         owner_free(o);
     }
-    settle(obj);
+    signal_all(obj);
 }
 
 static int pool_init(object *obj, call *c)
@@ -592,6 +561,7 @@ static int pool_init(object *obj, call *c)
     if (p == NULL)
         return call_fail(c, MPX_ENOMEM, "out of memory");
     p->next_id = 1;
+    p->collectors.each = true;
     u64map_init(&p->owners);
     u64map_init(&p->running);
     u64map_init(&p->workers);
@@ -604,8 +574,8 @@ static void pool_destroy(object *obj)
     pool_state *p = state_of(obj);
     if (p == NULL)
         return;
-    wait_list_fail_all(&p->takers, MPX_ENOOBJECT, "the pool was destroyed");
-    wait_list_fail_all(&p->collectors, MPX_ENOOBJECT, "the pool was destroyed");
+    wait_list_close(&p->takers, MPX_ENOOBJECT, "the pool was destroyed");
+    wait_list_close(&p->collectors, MPX_ENOOBJECT, "the pool was destroyed");
     while (p->npending > 0)
         task_free(pending_pop(p));
     size_t pos = 0;
@@ -624,10 +594,10 @@ static void pool_destroy(object *obj)
 }
 
 static const method_def pool_methods[] = {
-    {"submit", pool_submit, 1, 1},   {"take", pool_take, 0, 2},
-    {"finish", pool_finish, 1, 1},   {"results", pool_results, 0, 2},
-    {"stats", pool_stats, 0, 0},     {"close", pool_close, 0, 0},
-    {"terminate", pool_terminate, 0, 0},
+    {"submit", pool_submit, 1, 1, 0},   {"take", pool_take, 0, 2, METHOD_MAY_WAIT},
+    {"finish", pool_finish, 1, 1, 0},   {"results", pool_results, 0, 2, METHOD_MAY_WAIT},
+    {"stats", pool_stats, 0, 0, 0},     {"close", pool_close, 0, 0, 0},
+    {"terminate", pool_terminate, 0, 0, 0},
 };
 
 const object_type type_task_pool = {

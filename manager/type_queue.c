@@ -1,11 +1,11 @@
 /* type_queue.c - Queue and JoinableQueue: queue.Queue held by the manager.
  *
- * Items live in a ring buffer. Blocked gets and puts park FIFO through wait.c, and never
- * both at once: gets park only while the queue is empty, puts only while the putter at
- * their head does not fit (a put never passes a parked one). settle() restores that after
- * every change. An item taken by a get travels as a delivery (undelivered_fn): when its
- * reply cannot be written, the item comes back to the head of the queue, so nothing put
- * is lost while the manager runs, even if that briefly holds more than maxsize.
+ * Items live in a ring buffer. Blocked gets and puts park FIFO through wait.c: a get
+ * never passes a parked get, a put never passes a parked put. Whatever adds items signals
+ * the getters, whatever makes room signals the putters, and wait.c re-runs them. An item
+ * taken by a get travels as a delivery (undelivered_fn): when its reply cannot be
+ * written, the item comes back to the head of the queue, so nothing put is lost while
+ * the manager runs, even if that briefly holds more than maxsize.
  * A JoinableQueue counts items put and not yet marked done (join waits for zero) and items
  * taken and not yet marked done (task_done beyond them is an error).
  */
@@ -25,9 +25,9 @@ typedef struct queue_state {
     int64_t maxsize;   /* <= 0: unbounded */
     int64_t unfinished; /* put and not marked done (join waits for 0) */
     int64_t taken;      /* handed to a getter and not marked done */
-    wait_list getters;  /* w->n: 0 for get, else get_many's max */
-    wait_list putters;  /* w->arg: the item (put) or the list of items (put_many) */
-    wait_list joiners;
+    wait_list getters;
+    wait_list putters;
+    wait_list joiners;  /* each re-runs when unfinished reaches 0 */
 } queue_state;
 
 static queue_state *state_of(const object *obj)
@@ -134,18 +134,13 @@ static bool fits(const queue_state *q, size_t n)
     return !bounded(q) || (q->len <= (uint64_t)q->maxsize && n <= (uint64_t)q->maxsize - q->len);
 }
 
-/* How many items a parked put carries. */
-static size_t putter_count(const waiter *w)
-{
-    return w->n == 0 ? 1 : mpx_value_len(&w->arg);
-}
-
 /* Appends n items (room reserved), counting them for join. */
 static void push_items(queue_state *q, mpx_value *items, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         ring_push_back(q, &items[i]);
     q->unfinished += (int64_t)n;
+    wait_signal(&q->getters);
 }
 
 /* Gives back items whose reply could not be written: to the head, in their order. */
@@ -156,31 +151,19 @@ static void put_back(queue_state *q, mpx_value *items, size_t n)
     for (size_t i = n; i-- > 0;)
         ring_push_front(q, &items[i]);
     q->taken -= (int64_t)n;
+    wait_signal(&q->getters);
 }
-
-/* Puts back what a get took: one item, or get_many's list of items. */
-static void put_back_taken(queue_state *q, bool many, mpx_value *taken)
-{
-    if (many)
-        put_back(q, mpx_value_items(taken), mpx_value_len(taken));
-    else
-        put_back(q, taken, 1);
-}
-
-static void settle(object *obj);
 
 /* undelivered_fn of get: one item. */
 static void get_undelivered(object *obj, mpx_value *item)
 {
-    put_back_taken(state_of(obj), false, item);
-    settle(obj);
+    put_back(state_of(obj), item, 1);
 }
 
 /* undelivered_fn of get_many: a list of items. */
 static void get_many_undelivered(object *obj, mpx_value *list)
 {
-    put_back_taken(state_of(obj), true, list);
-    settle(obj);
+    put_back(state_of(obj), mpx_value_items(list), mpx_value_len(list));
 }
 
 /* Takes up to max items from the head: one item itself when !many, else a list. */
@@ -188,76 +171,21 @@ static int take_items(queue_state *q, bool many, size_t max, mpx_value *out)
 {
     if (!many) {
         ring_pop_front(q, out);
-        q->taken++;
-        return MPX_OK;
+    } else {
+        size_t n = q->len < max ? q->len : max;
+        int rc = mpx_value_list(out, n);
+        if (rc != MPX_OK)
+            return rc;
+        for (size_t i = 0; i < n; i++) {
+            mpx_value item;
+            ring_pop_front(q, &item);
+            mpx_value_append(out, &item); /* within the capacity asked for: cannot fail */
+        }
     }
-    size_t n = q->len < max ? q->len : max;
-    int rc = mpx_value_list(out, n);
-    if (rc != MPX_OK)
-        return rc;
-    for (size_t i = 0; i < n; i++) {
-        mpx_value item;
-        ring_pop_front(q, &item);
-        mpx_value_append(out, &item); /* within the capacity asked for: cannot fail */
-    }
-    q->taken += (int64_t)n;
+    q->taken += many ? (int64_t)mpx_value_len(out) : 1;
+    wait_signal(&q->putters);
+    ring_trim(q);
     return MPX_OK;
-}
-
-/* Serves parked gets from the head of the queue, in order. */
-static bool serve_getters(object *obj)
-{
-    queue_state *q = state_of(obj);
-    bool moved = false;
-    while (q->len > 0 && q->getters.head != NULL) {
-        waiter *w = q->getters.head;
-        bool many = w->n > 0;
-        mpx_value out;
-        if (take_items(q, many, (size_t)w->n, &out) != MPX_OK) {
-            waiter_reply(w, MPX_ENOMEM, "out of memory", NULL);
-            continue;
-        }
-        undelivered_fn fn = many ? get_many_undelivered : get_undelivered;
-        if (waiter_deliver(w, fn, &out) != MPX_OK) {
-            put_back_taken(q, many, &out); /* its session is gone: for the next one */
-            mpx_value_free(&out);
-        }
-        moved = true;
-    }
-    return moved;
-}
-
-/* Admits parked puts, in order, while the one at the head fits. Its items go in only
- * once its caller has been answered: a put whose session is gone never happened. */
-static bool admit_putters(object *obj)
-{
-    queue_state *q = state_of(obj);
-    bool moved = false;
-    while (q->putters.head != NULL && fits(q, putter_count(q->putters.head))) {
-        waiter *w = q->putters.head;
-        size_t n = putter_count(w);
-        if (ring_reserve(q, n) != MPX_OK) {
-            waiter_reply(w, MPX_ENOMEM, "out of memory", NULL);
-            continue;
-        }
-        mpx_value arg;
-        mpx_value_move(&arg, &w->arg);
-        bool many = w->n != 0;
-        if (waiter_reply(w, MPX_OK, "", NULL) == MPX_OK) {
-            push_items(q, many ? mpx_value_items(&arg) : &arg, n);
-            moved = true;
-        }
-        mpx_value_free(&arg);
-    }
-    return moved;
-}
-
-/* After any change: items to parked gets, room to parked puts, until neither moves. */
-static void settle(object *obj)
-{
-    while (serve_getters(obj) | admit_putters(obj))
-        ;
-    ring_trim(state_of(obj));
 }
 
 /* ---- parking ----------------------------------------------------------------------------- */
@@ -267,18 +195,17 @@ static void on_get_timeout(waiter *w)
     waiter_reply(w, MPX_EEMPTY, "the queue is empty", NULL);
 }
 
-/* A put that leaves the head of the line may let the ones behind it in. */
+/* A put that leaves the head of the line may let the smaller ones behind it in. */
 static void on_put_timeout(waiter *w)
 {
-    object *obj = w->obj;
+    wait_list *putters = &state_of(w->obj)->putters;
     waiter_reply(w, MPX_EFULL, "the queue is full", NULL);
-    settle(obj);
+    wait_signal(putters);
 }
 
 static void on_put_drop(waiter *w)
 {
-    /* the waiter is out of the list already; it is freed right after this */
-    settle(w->obj);
+    wait_signal(&state_of(w->obj)->putters); /* w is out of the list already */
 }
 
 static const wait_ops get_ops = {.on_timeout = on_get_timeout};
@@ -287,30 +214,22 @@ static const wait_ops put_ops = {.on_timeout = on_put_timeout, .on_drop = on_put
 /* ---- methods ----------------------------------------------------------------------------- */
 
 /* Puts n items (taken from items) now when they fit and nobody waits ahead, else parks
- * the call with arg (the item or the list, taken). */
-static int put_common(call *c, mpx_value *arg, bool many, mpx_value *items, size_t n,
-                      bool block)
+ * the call. */
+static int put_common(call *c, mpx_value *items, size_t n, bool block)
 {
     queue_state *q = state_of(c->obj);
     if (bounded(q) && n > (uint64_t)q->maxsize)
         return call_fail(c, MPX_EVALUE, "%zu items can never fit in a queue of maxsize %lld",
                          n, (long long)q->maxsize);
-    if (q->putters.head == NULL && fits(q, n)) {
+    if (fits(q, n) && call_first_in_line(c, &q->putters)) {
         if (ring_reserve(q, n) != MPX_OK)
             return call_fail(c, MPX_ENOMEM, "out of memory");
         push_items(q, items, n);
-        settle(c->obj);
         return MPX_OK;
     }
     if (!block || (c->has_timeout && c->timeout <= 0))
         return call_fail(c, MPX_EFULL, "the queue is full");
-    waiter *w;
-    int rc = call_park(c, &q->putters, &put_ops, &w);
-    if (rc == MPX_PARKED) {
-        mpx_value_move(&w->arg, arg);
-        w->n = many ? 1 : 0;
-    }
-    return rc;
+    return call_park(c, &q->putters, &put_ops, NULL);
 }
 
 /* put(item, block=True, timeout=None) */
@@ -320,13 +239,13 @@ static int queue_put(call *c)
     int rc = block_args(c, 1, &block);
     if (rc != MPX_OK)
         return rc;
-    return put_common(c, &c->args[0], false, &c->args[0], 1, block);
+    return put_common(c, &c->args[0], 1, block);
 }
 
 /* put_nowait(item) */
 static int queue_put_nowait(call *c)
 {
-    return put_common(c, &c->args[0], false, &c->args[0], 1, false);
+    return put_common(c, &c->args[0], 1, false);
 }
 
 /* put_many(items, block=True, timeout=None): all of them, in order, or none (Full). */
@@ -340,27 +259,22 @@ static int queue_put_many(call *c)
         rc = call_sequence_arg(c, 0, "items", &items, &n);
     if (rc != MPX_OK || n == 0)
         return rc;
-    return put_common(c, &c->args[0], true, items, n, block);
+    return put_common(c, items, n, block);
 }
 
-/* Answers at once when items are there (nobody parks while there are), else parks. */
+/* Answers at once when items are there and no get waits ahead, else parks. */
 static int get_common(call *c, bool many, size_t max, bool block)
 {
     queue_state *q = state_of(c->obj);
-    if (q->len > 0) {
+    if (q->len > 0 && call_first_in_line(c, &q->getters)) {
         if (take_items(q, many, max, &c->result) != MPX_OK)
             return call_fail(c, MPX_ENOMEM, "out of memory");
         c->undelivered = many ? get_many_undelivered : get_undelivered;
-        settle(c->obj);
         return MPX_OK;
     }
     if (!block || (c->has_timeout && c->timeout <= 0))
         return call_fail(c, MPX_EEMPTY, "the queue is empty");
-    waiter *w;
-    int rc = call_park(c, &q->getters, &get_ops, &w);
-    if (rc == MPX_PARKED)
-        w->n = many ? (int64_t)max : 0;
-    return rc;
+    return call_park(c, &q->getters, &get_ops, NULL);
 }
 
 /* get(block=True, timeout=None) -> item */
@@ -421,10 +335,8 @@ static int queue_task_done(call *c)
     if (q->taken <= 0 || q->unfinished <= 0)
         return call_fail(c, MPX_EVALUE, "task_done() called too many times");
     q->taken--;
-    q->unfinished--;
-    if (q->unfinished == 0)
-        while (q->joiners.head != NULL)
-            waiter_reply(q->joiners.head, MPX_OK, "", NULL);
+    if (--q->unfinished == 0)
+        wait_signal(&q->joiners);
     return MPX_OK;
 }
 
@@ -459,6 +371,7 @@ static int queue_init(object *obj, call *c)
     if (q == NULL)
         return call_fail(c, MPX_ENOMEM, "out of memory");
     q->maxsize = maxsize;
+    q->joiners.each = true;
     obj->state = q;
     return MPX_OK;
 }
@@ -468,9 +381,9 @@ static void queue_destroy(object *obj)
     queue_state *q = state_of(obj);
     if (q == NULL)
         return;
-    wait_list_fail_all(&q->getters, MPX_ENOOBJECT, "the queue was destroyed");
-    wait_list_fail_all(&q->putters, MPX_ENOOBJECT, "the queue was destroyed");
-    wait_list_fail_all(&q->joiners, MPX_ENOOBJECT, "the queue was destroyed");
+    wait_list_close(&q->getters, MPX_ENOOBJECT, "the queue was destroyed");
+    wait_list_close(&q->putters, MPX_ENOOBJECT, "the queue was destroyed");
+    wait_list_close(&q->joiners, MPX_ENOOBJECT, "the queue was destroyed");
     while (q->len > 0) {
         mpx_value item;
         ring_pop_front(q, &item);
@@ -482,18 +395,19 @@ static void queue_destroy(object *obj)
 }
 
 #define QUEUE_METHODS                                                                     \
-    {"put", queue_put, 1, 3}, {"put_nowait", queue_put_nowait, 1, 1},                     \
-        {"put_many", queue_put_many, 1, 3}, {"get", queue_get, 0, 2},                     \
-        {"get_nowait", queue_get_nowait, 0, 0}, {"get_many", queue_get_many, 1, 3},       \
-        {"qsize", queue_qsize, 0, 0}, {"empty", queue_empty, 0, 0},                       \
-        {"full", queue_full, 0, 0}
+    {"put", queue_put, 1, 3, METHOD_MAY_WAIT}, {"put_nowait", queue_put_nowait, 1, 1, 0},    \
+        {"put_many", queue_put_many, 1, 3, METHOD_MAY_WAIT},                              \
+        {"get", queue_get, 0, 2, METHOD_MAY_WAIT}, {"get_nowait", queue_get_nowait, 0, 0, 0}, \
+        {"get_many", queue_get_many, 1, 3, METHOD_MAY_WAIT},                              \
+        {"qsize", queue_qsize, 0, 0, 0}, {"empty", queue_empty, 0, 0, 0},                       \
+        {"full", queue_full, 0, 0, 0}
 
 static const method_def queue_methods[] = {QUEUE_METHODS};
 
 static const method_def joinable_queue_methods[] = {
     QUEUE_METHODS,
-    {"task_done", queue_task_done, 0, 0},
-    {"join", queue_join, 0, 1},
+    {"task_done", queue_task_done, 0, 0, 0},
+    {"join", queue_join, 0, 1, METHOD_MAY_WAIT},
 };
 
 const object_type type_queue = {

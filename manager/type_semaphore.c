@@ -1,10 +1,10 @@
 /* type_semaphore.c - Semaphore and BoundedSemaphore: threading's counters, owned in part.
  *
  * value counts the free units. Acquires wait FIFO: a free unit never goes past a parked
- * call, so value > 0 only while nobody waits. Each session's units (acquired minus
- * released by it, never below 0) are counted in holds and given back when the session
- * ends, so a dead worker does not take its units with it. A BoundedSemaphore's value
- * never exceeds its initial value.
+ * call; a release signals the wait list and the oldest acquires re-run. Each session's
+ * units (acquired minus released by it, never below 0) are counted in holds and given
+ * back when the session ends, so a dead worker does not take its units with it. A
+ * BoundedSemaphore's value never exceeds its initial value.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -58,43 +58,22 @@ static int holds_set(semaphore_state *st, uint64_t sid, uintptr_t n)
     return u64map_put(&st->holds, sid, (void *)n);
 }
 
-/* Does what can fail before a unit is granted to sess: its entry in holds (kept even at
- * 0) and its watch on obj. Counting the unit afterwards then only replaces a value. */
-static int prepare_grant(object *obj, struct session *sess)
+/* Counts a unit as held by c's session, watched so that the unit comes back if the
+ * session ends. MPX_OK, or MPX_ENOMEM with nothing changed. */
+static int hold_unit(call *c)
 {
-    semaphore_state *st = state_of(obj);
-    uint64_t sid = session_id(sess);
+    semaphore_state *st = state_of(c->obj);
+    if (c->sess == NULL) /* unit tests call without a session: nobody to give it back for */
+        return MPX_OK;
+    uint64_t sid = session_id(c->sess);
     uintptr_t held = holds_of(st, sid);
-    if (u64map_put(&st->holds, sid, (void *)held) != MPX_OK)
+    if (holds_set(st, sid, held + 1) != MPX_OK)
         return MPX_ENOMEM;
-    if (session_watch(sess, obj) != MPX_OK) {
+    if (session_watch(c->sess, c->obj) != MPX_OK) {
         holds_set(st, sid, held); /* drops the entry again when it was new */
         return MPX_ENOMEM;
     }
     return MPX_OK;
-}
-
-/* Hands free units to parked acquires in order. A unit is counted as taken before the
- * reply and recorded as the session's hold only after it: a reply can end the session
- * (out of memory), whose session_ended then runs inside it and must not see the unit. */
-static void wake_waiters(object *obj)
-{
-    semaphore_state *st = state_of(obj);
-    while (st->value > 0 && st->waiters.head != NULL) {
-        waiter *w = st->waiters.head;
-        struct session *sess = w->sess;
-        uint64_t sid = session_id(sess);
-        if (prepare_grant(obj, sess) != MPX_OK) {
-            waiter_reply(w, MPX_ENOMEM, "out of memory", NULL);
-            continue;
-        }
-        st->value--;
-        mpx_value granted = mpx_value_bool(true);
-        if (waiter_reply(w, MPX_OK, "", &granted) == MPX_OK)
-            holds_set(st, sid, holds_of(st, sid) + 1); /* the entry exists: cannot fail */
-        else
-            st->value++; /* its session is gone: the unit goes to the next */
-    }
 }
 
 /* acquire([blocking[, timeout]]) -> True */
@@ -105,14 +84,9 @@ static int semaphore_acquire(call *c)
     int rc = sync_acquire_args(c, 0, &blocking);
     if (rc != MPX_OK)
         return rc;
-    if (st->value > 0 && st->waiters.head == NULL) {
-        /* unit tests call without a session: nobody to give the unit back for */
-        if (c->sess != NULL) {
-            if (prepare_grant(c->obj, c->sess) != MPX_OK)
-                return call_fail(c, MPX_ENOMEM, "out of memory");
-            uint64_t sid = session_id(c->sess);
-            holds_set(st, sid, holds_of(st, sid) + 1);
-        }
+    if (st->value > 0 && call_first_in_line(c, &st->waiters)) {
+        if (hold_unit(c) != MPX_OK)
+            return call_fail(c, MPX_ENOMEM, "out of memory");
         st->value--;
         c->result = mpx_value_bool(true);
         return MPX_OK;
@@ -145,7 +119,7 @@ static int semaphore_release(call *c)
         holds_set(st, sid, held > (uint64_t)n ? held - (uintptr_t)n : 0);
     }
     st->value += n;
-    wake_waiters(c->obj);
+    wait_signal(&st->waiters);
     return MPX_OK;
 }
 
@@ -170,7 +144,7 @@ static void semaphore_session_ended(object *obj, uint64_t sid)
         st->value += (int64_t)held;
     if (st->bounded && st->value > st->initial)
         st->value = st->initial;
-    wake_waiters(obj);
+    wait_signal(&st->waiters);
 }
 
 /* Semaphore([value=1]) / BoundedSemaphore([value=1]) */
@@ -209,16 +183,16 @@ static void semaphore_destroy(object *obj)
     semaphore_state *st = state_of(obj);
     if (st == NULL)
         return;
-    wait_list_fail_all(&st->waiters, MPX_ENOOBJECT, "the semaphore was destroyed");
+    wait_list_close(&st->waiters, MPX_ENOOBJECT, "the semaphore was destroyed");
     u64map_free(&st->holds);
     free(st);
     obj->state = NULL;
 }
 
 static const method_def semaphore_methods[] = {
-    {"acquire", semaphore_acquire, 0, 2},
-    {"release", semaphore_release, 0, 1},
-    {"get_value", semaphore_get_value, 0, 0},
+    {"acquire", semaphore_acquire, 0, 2, METHOD_MAY_WAIT},
+    {"release", semaphore_release, 0, 1, 0},
+    {"get_value", semaphore_get_value, 0, 0, 0},
 };
 
 const object_type type_semaphore = {

@@ -124,12 +124,12 @@ static int value_repr(call *c)
 }
 
 static const method_def value_methods[] = {
-    {"get", value_get, 0, 0},
-    {"set", value_set, 1, 1},
-    {"add", value_add, 1, 1},
-    {"compare_and_swap", value_compare_and_swap, 2, 2},
-    {"typecode", value_typecode, 0, 0},
-    {"__repr__", value_repr, 0, 0},
+    {"get", value_get, 0, 0, 0},
+    {"set", value_set, 1, 1, 0},
+    {"add", value_add, 1, 1, 0},
+    {"compare_and_swap", value_compare_and_swap, 2, 2, 0},
+    {"typecode", value_typecode, 0, 0, 0},
+    {"__repr__", value_repr, 0, 0, 0},
 };
 
 const object_type type_value = {

@@ -1,40 +1,27 @@
 /* wait.c - see wait.h. Timers are libuv timers owned by their waiter; a waiter leaves
  * its object's list and its session's list in one place (waiter_free), so no path can
- * answer a call twice or leave a dangling entry. */
+ * answer a call twice or leave a dangling entry. Re-runs happen only in
+ * wait_run_signalled, which the server calls at its safe point: never inside a handler,
+ * so a handler never sees another call's reply, and replies never close a session under
+ * it (a failed reply only flags the session; it closes at the safe point).
+ */
 #include <stdlib.h>
 
 #include "server_internal.h"
 #include "wait.h"
 
-static void list_unlink(waiter *w)
+static void link_into(wait_list *wl, waiter *w)
 {
-    wait_list *wl = w->list;
-    if (wl == NULL)
-        return;
-    if (w->prev != NULL)
-        w->prev->next = w->next;
-    else
-        wl->head = w->next;
-    if (w->next != NULL)
-        w->next->prev = w->prev;
-    else
-        wl->tail = w->prev;
-    wl->len--;
-    w->list = NULL;
-    w->prev = w->next = NULL;
+    list_push_back(&wl->waiters, &w->link);
+    w->list = wl;
 }
 
-static void list_append(wait_list *wl, waiter *w)
+static void unlink_from_list(waiter *w)
 {
-    w->list = wl;
-    w->prev = wl->tail;
-    w->next = NULL;
-    if (wl->tail != NULL)
-        wl->tail->next = w;
-    else
-        wl->head = w;
-    wl->tail = w;
-    wl->len++;
+    if (w->list == NULL)
+        return;
+    list_remove(&w->list->waiters, &w->link);
+    w->list = NULL;
 }
 
 static void free_timer(uv_handle_t *h)
@@ -53,11 +40,19 @@ void waiter_stop_timer(waiter *w)
     w->timer = NULL;
 }
 
+static void free_args(mpx_value *args, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        mpx_value_free(&args[i]);
+    free(args);
+}
+
 static void waiter_free(waiter *w)
 {
-    list_unlink(w);
-    session_unlink_waiter(w->sess, w);
+    unlink_from_list(w);
+    session_unlink_waiter(w->sess, &w->session_link);
     waiter_stop_timer(w);
+    free_args(w->args, w->nargs);
     mpx_value_free(&w->arg);
     free(w);
 }
@@ -74,75 +69,209 @@ static void on_timer(uv_timer_t *t)
         waiter_reply(w, MPX_ETIMEOUT, "timed out", NULL);
 }
 
+static int start_timer(waiter *w, call *c)
+{
+    uv_timer_t *t = malloc(sizeof *t);
+    if (t == NULL)
+        return MPX_ENOMEM;
+    uv_timer_init(&c->srv->loop, t);
+    t->data = w;
+    double ms = c->timeout > 0 ? c->timeout * 1000.0 : 0;
+    uv_timer_start(t, on_timer, ms > 1e12 ? (uint64_t)1e12 : (uint64_t)ms, 0);
+    w->timer = t;
+    return MPX_OK;
+}
+
+/* Moves the call's arguments into the waiter, for its re-runs; c->args then points at
+ * them, so the handler that parks may still read them. */
+static int save_args(waiter *w, call *c)
+{
+    if (c->nargs == 0)
+        return MPX_OK;
+    w->args = malloc(c->nargs * sizeof *w->args);
+    if (w->args == NULL)
+        return MPX_ENOMEM;
+    for (size_t i = 0; i < c->nargs; i++)
+        mpx_value_move(&w->args[i], &c->args[i]);
+    w->nargs = c->nargs;
+    c->args = w->args;
+    return MPX_OK;
+}
+
 int call_park(call *c, wait_list *wl, const wait_ops *ops, waiter **out)
 {
-    if (c->sess == NULL || c->srv == NULL)
+    if (c->parked != NULL) { /* a re-run that must still wait: same waiter, same timer */
+        waiter *w = c->parked;
+        if (w->list != wl) {
+            unlink_from_list(w);
+            link_into(wl, w);
+        }
+        if (out != NULL)
+            *out = w;
+        return MPX_PARKED;
+    }
+    if (c->sess == NULL || c->srv == NULL || c->fn == NULL)
         return call_fail(c, MPX_ERUNTIME, "this call must wait, and cannot here");
-    if (c->srv->opts.max_waiters > 0 && c->srv->nwaiters >= (size_t)c->srv->opts.max_waiters)
+    if (c->srv->nwaiters >= (size_t)c->srv->opts.max_waiters)
         return call_fail(c, MPX_ELIMIT, "too many calls waiting on the manager (%d)",
                          c->srv->opts.max_waiters);
     waiter *w = calloc(1, sizeof *w);
     if (w == NULL)
         return call_fail(c, MPX_ENOMEM, "out of memory");
+    if ((c->has_timeout && start_timer(w, c) != MPX_OK) || save_args(w, c) != MPX_OK) {
+        waiter_stop_timer(w); /* save_args moves nothing when it fails */
+        free(w);
+        return call_fail(c, MPX_ENOMEM, "out of memory");
+    }
     w->sess = c->sess;
     w->call_id = c->call_id;
     w->obj = c->obj;
+    w->fn = c->fn;
     w->ops = ops;
-    if (c->has_timeout) {
-        uv_timer_t *t = malloc(sizeof *t);
-        if (t == NULL) {
-            free(w);
-            return call_fail(c, MPX_ENOMEM, "out of memory");
-        }
-        uv_timer_init(&c->srv->loop, t);
-        t->data = w;
-        double ms = c->timeout > 0 ? c->timeout * 1000.0 : 0;
-        uv_timer_start(t, on_timer, ms > 1e12 ? (uint64_t)1e12 : (uint64_t)ms, 0);
-        w->timer = t;
-    }
-    list_append(wl, w);
-    session_link_waiter(c->sess, w);
+    wl->srv = c->srv;
+    link_into(wl, w);
+    session_link_waiter(c->sess, &w->session_link);
     if (out != NULL)
         *out = w;
     return MPX_PARKED;
 }
 
+/* The oldest waiter of wl whose session is not closing (those are dropped at the safe
+ * point, and get nothing meanwhile), or NULL. */
+static waiter *first_live(const list_node *from)
+{
+    for (const list_node *n = from; n != NULL; n = n->next) {
+        waiter *w = list_entry(n, waiter, link);
+        if (!session_closing(w->sess))
+            return w;
+    }
+    return NULL;
+}
+
+bool call_first_in_line(const call *c, const wait_list *wl)
+{
+    waiter *first = first_live(wl->waiters.head);
+    return first == NULL || first == c->parked;
+}
+
+waiter *wait_list_first(const wait_list *wl)
+{
+    return wl->waiters.head != NULL ? list_entry(wl->waiters.head, waiter, link) : NULL;
+}
+
+size_t wait_list_len(const wait_list *wl)
+{
+    return wl->waiters.len;
+}
+
+void wait_signal(wait_list *wl)
+{
+    if (wl->signalled || wl->srv == NULL || list_empty(&wl->waiters))
+        return;
+    wl->signalled = true;
+    list_push_back(&wl->srv->signalled, &wl->ready);
+}
+
+static void unsignal(wait_list *wl)
+{
+    if (!wl->signalled)
+        return;
+    wl->signalled = false;
+    list_remove(&wl->srv->signalled, &wl->ready);
+}
+
 int waiter_reply(waiter *w, int rc, const char *msg, const mpx_value *result)
 {
-    /* out of every list before answering: nothing the answer sets off can reach it */
+    /* out of every list before answering */
     struct session *sess = w->sess;
     uint64_t call_id = w->call_id;
     waiter_free(w);
     return session_reply(sess, call_id, rc, msg, result);
 }
 
-int waiter_deliver(waiter *w, undelivered_fn fn, mpx_value *result)
+/* Runs a parked call's handler again; answers it unless it parked again (true). */
+static bool rerun(waiter *w)
 {
+    call c = {.srv = w->list->srv, .sess = w->sess, .call_id = w->call_id, .obj = w->obj,
+              .fn = w->fn, .args = w->args, .nargs = w->nargs, .parked = w};
+    int rc = w->fn(&c);
+    if (rc == MPX_PARKED) {
+        mpx_value_free(&c.result);
+        return true;
+    }
     struct session *sess = w->sess;
-    uint64_t call_id = w->call_id;
-    object *obj = w->obj;
     waiter_free(w);
-    return session_reply_keep(sess, call_id, obj, fn, result);
+    session_answer(sess, &c, rc);
+    return false;
 }
 
-void waiter_move(waiter *w, wait_list *to)
+/* FIFO: re-runs the oldest live call until one must still wait. */
+static void run_in_order(wait_list *wl)
 {
-    list_unlink(w);
-    list_append(to, w);
+    waiter *w;
+    while ((w = first_live(wl->waiters.head)) != NULL)
+        if (rerun(w) && w->list == wl)
+            return; /* it must still wait, and so must those behind it */
 }
 
-void wait_list_fail_all(wait_list *wl, int rc, const char *msg)
+/* Every waiter for itself: each call parked now is re-run once, oldest first. They are
+ * taken out first, so that a call parking again (to the tail) is not met twice. */
+static void run_each(wait_list *wl)
 {
-    while (wl->head != NULL)
-        waiter_reply(wl->head, rc, msg, NULL);
+    wait_list round = {.srv = wl->srv};
+    while (!list_empty(&wl->waiters)) {
+        waiter *w = wait_list_first(wl);
+        unlink_from_list(w);
+        link_into(&round, w);
+    }
+    waiter *w;
+    while ((w = first_live(round.waiters.head)) != NULL) {
+        if (rerun(w) && w->list == &round) { /* parked again: back into wl, in order */
+            unlink_from_list(w);
+            link_into(wl, w);
+        }
+    }
+    while (!list_empty(&round.waiters)) { /* closing sessions': back, to be dropped */
+        waiter *left = wait_list_first(&round);
+        unlink_from_list(left);
+        link_into(wl, left);
+    }
 }
 
-void waiters_drop_session(struct session *sess, waiter **session_list)
+void wait_run_signalled(mpx_server *s)
 {
-    (void)sess;
-    while (*session_list != NULL) {
-        waiter *w = *session_list;
-        list_unlink(w); /* so on_drop never finds it among the waiters it wakes or fails */
+    list_node *n;
+    while ((n = list_pop_front(&s->signalled)) != NULL) {
+        wait_list *wl = list_entry(n, wait_list, ready);
+        wl->signalled = false;
+        if (wl->each)
+            run_each(wl);
+        else
+            run_in_order(wl);
+    }
+}
+
+void waiter_requeue(waiter *w, wait_list *to, object *obj, method_fn fn)
+{
+    to->srv = w->list->srv;
+    unlink_from_list(w);
+    w->obj = obj;
+    w->fn = fn;
+    link_into(to, w);
+}
+
+void wait_list_close(wait_list *wl, int rc, const char *msg)
+{
+    unsignal(wl);
+    while (!list_empty(&wl->waiters))
+        waiter_reply(wait_list_first(wl), rc, msg, NULL);
+}
+
+void waiters_drop_session(list *session_waiters)
+{
+    while (!list_empty(session_waiters)) {
+        waiter *w = list_entry(session_waiters->head, waiter, session_link);
+        unlink_from_list(w); /* so on_drop never finds it among the waiters it wakes */
         if (w->ops != NULL && w->ops->on_drop != NULL)
             w->ops->on_drop(w);
         waiter_free(w);

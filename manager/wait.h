@@ -1,11 +1,19 @@
 /* wait.h - the one parking mechanism for calls that must wait (Redis's blocked.c).
  *
- * A handler that cannot answer yet parks its call in the object's FIFO wait list and
- * returns MPX_PARKED; the session sends no reply, and keeps serving other calls. The
- * call is answered later by waiter_reply (woken by another call), by its own timer
- * (on_timeout, default: MPX_ETIMEOUT), or dropped when its session ends (on_drop, no
- * reply). Types never run timers of their own. Invariant: a waiter is in exactly one
- * wait list and in its session's list until it is answered or dropped, then freed.
+ * Types signal, they do not serve. A handler that cannot answer yet parks its call
+ * (call_park) in one of the object's FIFO wait lists and returns MPX_PARKED: the call's
+ * handler, arguments and id are kept, the session sends no reply and keeps serving other
+ * calls. When the object's state changes in a way that may let parked calls through, the
+ * type calls wait_signal on the list; at one point of the loop (wait_run_signalled, before
+ * the loop polls again) wait.c re-runs the parked calls' handlers in FIFO order with their
+ * saved arguments. A handler that must still wait parks again and keeps its place and its
+ * timer; any other outcome is replied here, deliveries (undelivered_fn) and a gone session
+ * included, so a new blocking type is only "answer now or park". Broadcasts (Event.set, a
+ * Barrier round, Condition.notify) answer or move waiters themselves (waiter_reply,
+ * waiter_requeue). A call is also answered by its timer (on_timeout; default Timeout), or
+ * dropped without a reply when its session ends (on_drop).
+ * Invariant: a waiter is in exactly one wait list and in its session's list of parked
+ * calls from call_park until it is answered or dropped, and then freed.
  */
 #ifndef MPX_MANAGER_WAIT_H
 #define MPX_MANAGER_WAIT_H
@@ -13,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "list.h"
 #include "object.h"
 
 #define MPX_PARKED 1 /* a handler's result: the call waits, no reply now */
@@ -20,9 +29,13 @@
 typedef struct waiter waiter;
 
 typedef struct wait_list {
-    waiter *head;
-    waiter *tail;
-    size_t len;
+    list waiters;           /* waiter.link, oldest first */
+    struct mpx_server *srv; /* set by the first park: where signalled lists are queued */
+    list_node ready;        /* in srv's signalled lists while signalled is set */
+    bool signalled;
+    /* Every waiter for itself (a TaskPool's collectors each want their own results): a
+     * signal re-runs every parked call, not only the oldest ones until one stays. */
+    bool each;
 } wait_list;
 
 typedef struct wait_ops {
@@ -34,42 +47,56 @@ typedef struct wait_ops {
 } wait_ops;
 
 struct waiter {
-    wait_list *list;      /* the object's list it waits in */
-    waiter *prev;
-    waiter *next;
-    waiter *sprev;        /* its session's list */
-    waiter *snext;
+    list_node link;       /* in list->waiters */
+    list_node session_link; /* in its session's parked calls */
+    wait_list *list;
     struct session *sess;
     uint64_t call_id;
-    object *obj;
+    object *obj;          /* the object whose handler fn re-runs */
+    method_fn fn;
+    mpx_value *args;      /* the saved arguments (owned), nargs of them */
+    size_t nargs;
     const wait_ops *ops;
     void *timer;          /* a uv_timer_t while a timeout runs */
     int64_t n;            /* for the type: a count, a generation, ... */
     mpx_value arg;        /* for the type: a value the call carried (owned) */
 };
 
-/* Parks c in wl with c's timeout (none when !c->has_timeout). *out (may be NULL) is the
- * waiter, for the type to fill n/arg. Returns MPX_PARKED, or an error for the reply. */
+/* Parks c in wl with c's timeout (none when !c->has_timeout) and its arguments (moved out
+ * of c->args). A call being re-run (c->parked) keeps its waiter, place and timer; it only
+ * changes lists when wl is another one. *out (may be NULL) is the waiter, for the type to
+ * fill n/arg. Returns MPX_PARKED, or an error for the reply. */
 int call_park(call *c, wait_list *wl, const wait_ops *ops, waiter **out);
 
-/* Answers the parked call and frees the waiter. Returns MPX_ECLOSED when the session has
- * ended meanwhile (nothing was sent: the type may take back what it handed out). */
+/* Whether c may go ahead of wl's parked calls: nobody waits in wl, or c is the oldest
+ * parked call there being re-run. FIFO types grant only to such a call. */
+bool call_first_in_line(const call *c, const wait_list *wl);
+
+/* The oldest parked call of wl, or NULL; how many are parked there. */
+waiter *wait_list_first(const wait_list *wl);
+size_t wait_list_len(const wait_list *wl);
+
+/* Asks for wl's parked calls to be re-run at the loop's next safe point (idempotent). */
+void wait_signal(wait_list *wl);
+
+/* Re-runs the calls of every signalled list, until no list is signalled (server.c). */
+void wait_run_signalled(struct mpx_server *s);
+
+/* Answers the parked call and frees the waiter (for broadcasts and timeouts). Returns
+ * MPX_ECLOSED when the session is closing: nothing was sent. */
 int waiter_reply(waiter *w, int rc, const char *msg, const mpx_value *result);
 
-/* Answers the parked call with a result that must not be lost (see undelivered_fn) and
- * frees the waiter. MPX_OK when result was taken; otherwise (the session has ended, or no
- * memory) result is left to the type to put back. */
-int waiter_deliver(waiter *w, undelivered_fn fn, mpx_value *result);
-
-/* Moves a parked waiter to the tail of another list (its timer keeps running). */
-void waiter_move(waiter *w, wait_list *to);
+/* Moves a parked waiter to the tail of another list, where fn on obj re-runs it when that
+ * list is signalled (a notified Condition waiter goes back for its lock). */
+void waiter_requeue(waiter *w, wait_list *to, object *obj, method_fn fn);
 /* Stops a waiter's timer: it then waits without a deadline. */
 void waiter_stop_timer(waiter *w);
 
-/* Answers every waiter of wl with the same error (a broken barrier, a freed object). */
-void wait_list_fail_all(wait_list *wl, int rc, const char *msg);
+/* Answers every waiter of wl with the same error and takes wl out of the signalled lists;
+ * for a type's destroy (the object is going away). */
+void wait_list_close(wait_list *wl, int rc, const char *msg);
 
 /* Called by session.c when a session ends: drops its waiters (on_drop, no reply). */
-void waiters_drop_session(struct session *sess, waiter **session_list);
+void waiters_drop_session(list *session_waiters);
 
 #endif
