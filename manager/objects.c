@@ -212,6 +212,53 @@ static int manager_types(call *c)
     return MPX_OK;
 }
 
+/* parked() -> how many calls wait on the manager, all objects and sessions: the state a
+ * test waits for instead of sleeping. */
+static int manager_parked(call *c)
+{
+    c->result = mpx_value_int((int64_t)c->srv->nwaiters);
+    return MPX_OK;
+}
+
+/* One (name, min_args, max_args, flags) row as a tuple. */
+static int method_row(const method_def *m, mpx_value *out)
+{
+    mpx_value name;
+    if (mpx_value_tuple(out, 4) != MPX_OK)
+        return MPX_ENOMEM;
+    if (mpx_value_str(&name, m->name) != MPX_OK) {
+        mpx_value_free(out);
+        return MPX_ENOMEM;
+    }
+    mpx_value_append(out, &name); /* within the capacity asked for: cannot fail */
+    mpx_value fields[3] = {mpx_value_int(m->min_args), mpx_value_int(m->max_args),
+                           mpx_value_int(m->flags)};
+    for (size_t i = 0; i < 3; i++)
+        mpx_value_append(out, &fields[i]);
+    return MPX_OK;
+}
+
+/* methods(type) -> [(name, min_args, max_args, flags), ...]: what a client needs to know
+ * of a type's methods, flags as METHOD_* (1: may wait, so the caller waits as long as the
+ * call does). Python's get_methods, with the row's facts. */
+static int manager_methods_of(call *c)
+{
+    const type_entry *te;
+    int rc = arg_type(c, 0, &te);
+    if (rc != MPX_OK)
+        return rc;
+    const object_type *t = te->type;
+    if (mpx_value_list(&c->result, t->nmethods) != MPX_OK)
+        return call_fail(c, MPX_ENOMEM, "out of memory");
+    for (size_t i = 0; i < t->nmethods; i++) {
+        mpx_value row;
+        if (method_row(&t->methods[i], &row) != MPX_OK)
+            return call_fail(c, MPX_ENOMEM, "out of memory");
+        mpx_value_append(&c->result, &row);
+    }
+    return MPX_OK;
+}
+
 static const method_def manager_methods[] = {
     {"create", manager_create, 1, 255, 0},
     {"open", manager_open, 2, 255, 0},
@@ -219,6 +266,8 @@ static const method_def manager_methods[] = {
     {"decref", manager_decref, 1, 1, 0},
     {"ping", manager_ping, 0, 0, 0},
     {"types", manager_types, 0, 0, 0},
+    {"methods", manager_methods_of, 1, 1, 0},
+    {"parked", manager_parked, 0, 0, 0},
 };
 
 static const object_type manager_type = {

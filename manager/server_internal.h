@@ -50,7 +50,7 @@ struct mpx_server {
     mpx_value registry;     /* dict: name (str) -> id (int) */
     type_entry *types;      /* the creatable types */
     size_t ntypes;
-    object manager_obj;     /* object 0: create, open, incref, decref, ping */
+    object manager_obj;     /* object 0: create, open, incref, decref, methods, parked... */
     method_index manager_index;
     int stopping;
 };

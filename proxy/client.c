@@ -8,6 +8,10 @@
  * A fork handler closes the child's copies of every client socket at once: otherwise a
  * child would keep its parent's sessions open, and the manager would not see the parent
  * die (its locks would stay held) while any child lives.
+ * A call whose reply does not come in time ends the connection (a hiredis context is not
+ * reused after an error): the manager may still answer it, and a lock it grants must go
+ * to no caller that gave up. Whether a method may wait (and so has no deadline here) the
+ * client asks the manager once per type (client_method_may_wait).
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -45,9 +49,20 @@ struct mpx_client {
     int err;
     char errmsg[MPX_ERRMSG_MAX];
     struct mpx_proxy *proxies;
+    struct type_methods *types; /* what the manager said of the types' methods */
     mpx_client *prev_client; /* every client of the process, for the fork handler */
     mpx_client *next_client;
 };
+
+/* The manager's answer to methods(type): the names of the type's methods that may wait. */
+typedef struct type_methods {
+    struct type_methods *next;
+    char type[PROXY_TYPE_MAX];
+    size_t nwaiting;
+    char **waiting;
+} type_methods;
+
+#define METHOD_MAY_WAIT 0x1 /* methods(type)'s flag: the manager's METHOD_MAY_WAIT */
 
 /* ---- the process's clients, for fork ---------------------------------------------------- */
 
@@ -156,6 +171,14 @@ void client_untrack_proxy(mpx_client *c, struct mpx_proxy *p)
     p->prev = p->next = NULL;
 }
 
+static void type_methods_free(type_methods *t)
+{
+    for (size_t i = 0; i < t->nwaiting; i++)
+        free(t->waiting[i]);
+    free(t->waiting);
+    free(t);
+}
+
 static void disconnect(mpx_client *c)
 {
     if (c->fd >= 0)
@@ -247,6 +270,11 @@ void mpx_client_close(mpx_client *c)
         next = p->next;
         p->client = NULL;
         p->prev = p->next = NULL;
+    }
+    while (c->types != NULL) {
+        type_methods *t = c->types;
+        c->types = t->next;
+        type_methods_free(t);
     }
     if (c->pid != 0)
         unregister_client(c);
@@ -362,11 +390,19 @@ static int take_reply(mpx_client *c, mpx_reply *rep, mpx_value *result)
     return rc;
 }
 
-/* The reply to the synchronous call call_id (the only one in flight: ids are sequential). */
-static int read_reply(mpx_client *c, uint64_t call_id, int64_t deadline, mpx_value *result)
+/* The reply to the synchronous call call_id (the only one in flight: ids are sequential).
+ * When none comes in time the manager may still answer: no later call may take that for
+ * its own, so the connection ends. */
+static int read_reply(mpx_client *c, const char *method, uint64_t call_id, int64_t deadline,
+                      mpx_value *result)
 {
     mpx_reply rep;
     int rc = next_reply(c, call_id, deadline, &rep);
+    if (rc == MPX_ETIMEOUT) {
+        disconnect(c);
+        return client_fail(c, rc, "no reply to %s from %s in time; the connection is closed",
+                           method, c->address);
+    }
     return rc != MPX_OK ? rc : take_reply(c, &rep, result);
 }
 
@@ -426,7 +462,7 @@ static int call_once(mpx_client *c, uint64_t object_id, const char *method,
     int64_t deadline = reply_deadline(c, timeout, how);
     if ((rc = flush_requests(c, deadline)) != MPX_OK)
         return rc;
-    return read_reply(c, call_id, deadline, result);
+    return read_reply(c, method, call_id, deadline, result);
 }
 
 /* What every entry point does first: clears the last error; a child after fork gets its
@@ -471,6 +507,68 @@ int mpx_client_call_wait(mpx_client *c, uint64_t object_id, const char *method,
                          mpx_value *result)
 {
     return client_call(c, object_id, method, args, nargs, timeout, WAIT_CALL, result);
+}
+
+/* Reads one (name, min_args, max_args, flags) row of methods(type) into t. */
+static int add_method_row(type_methods *t, const mpx_value *row)
+{
+    const mpx_value *f = mpx_value_items(row);
+    if (mpx_value_kind(row) != MPX_TUPLE || mpx_value_len(row) != 4 ||
+        mpx_value_kind(&f[0]) != MPX_STR || mpx_value_kind(&f[3]) != MPX_INT)
+        return MPX_EPROTO;
+    if (!(mpx_value_get_int(&f[3]) & METHOD_MAY_WAIT))
+        return MPX_OK;
+    char *name = strdup(mpx_value_str_data(&f[0]));
+    if (name == NULL)
+        return MPX_ENOMEM;
+    t->waiting[t->nwaiting++] = name;
+    return MPX_OK;
+}
+
+/* Asks the manager about type's methods and keeps the answer on the client. */
+static int fetch_type_methods(mpx_client *c, const char *type, type_methods **out)
+{
+    mpx_value name, rows;
+    if (mpx_value_str(&name, type) != MPX_OK)
+        return client_fail(c, MPX_ENOMEM, "out of memory");
+    int rc = mpx_client_call(c, 0, "methods", &name, 1, -1, &rows);
+    mpx_value_free(&name);
+    if (rc != MPX_OK)
+        return rc;
+    type_methods *t = calloc(1, sizeof *t);
+    size_t n = mpx_value_len(&rows);
+    if (t == NULL || (t->waiting = calloc(n ? n : 1, sizeof *t->waiting)) == NULL)
+        rc = MPX_ENOMEM;
+    if (rc == MPX_OK && mpx_value_kind(&rows) != MPX_LIST)
+        rc = MPX_EPROTO;
+    for (size_t i = 0; rc == MPX_OK && i < n; i++)
+        rc = add_method_row(t, &mpx_value_items(&rows)[i]);
+    mpx_value_free(&rows);
+    if (rc != MPX_OK) {
+        if (t != NULL)
+            type_methods_free(t);
+        return client_fail(c, rc, "methods(%s): %s", type,
+                           rc == MPX_ENOMEM ? "out of memory" : "a malformed answer");
+    }
+    snprintf(t->type, sizeof t->type, "%s", type);
+    t->next = c->types;
+    c->types = t;
+    *out = t;
+    return MPX_OK;
+}
+
+int client_method_may_wait(mpx_client *c, const char *type, const char *method, bool *out)
+{
+    type_methods *t = c->types;
+    while (t != NULL && strcmp(t->type, type) != 0)
+        t = t->next;
+    int rc = t != NULL ? MPX_OK : fetch_type_methods(c, type, &t);
+    if (rc != MPX_OK)
+        return rc;
+    *out = false;
+    for (size_t i = 0; i < t->nwaiting && !*out; i++)
+        *out = strcmp(t->waiting[i], method) == 0;
+    return MPX_OK;
 }
 
 /* ---- pipelining -------------------------------------------------------------------------- */

@@ -154,24 +154,28 @@ void mpx_proxy_close(mpx_proxy *p)
     free(p);
 }
 
+/* The one place that decides how a call's reply is waited for: a method whose row says it
+ * may wait is waited for as long as the manager takes (it answers at the call's own
+ * timeout), any other for the client's call timeout. */
 int mpx_proxy_call_timeout(mpx_proxy *p, const char *method, const mpx_value *args,
                            size_t nargs, double timeout, mpx_value *result)
 {
-    if (p->client == NULL) {
-        *result = mpx_value_none();
+    *result = mpx_value_none();
+    if (p->client == NULL)
         return MPX_ECLOSED; /* its client was closed first */
-    }
-    return mpx_client_call_wait(p->client, p->id, method, args, nargs, timeout, result);
+    bool may_wait;
+    int rc = client_method_may_wait(p->client, p->type, method, &may_wait);
+    if (rc != MPX_OK)
+        return rc;
+    if (may_wait)
+        return mpx_client_call_wait(p->client, p->id, method, args, nargs, timeout, result);
+    return mpx_client_call(p->client, p->id, method, args, nargs, timeout, result);
 }
 
 int mpx_proxy_call(mpx_proxy *p, const char *method, const mpx_value *args, size_t nargs,
                    mpx_value *result)
 {
-    if (p->client == NULL) {
-        *result = mpx_value_none();
-        return MPX_ECLOSED;
-    }
-    return mpx_client_call(p->client, p->id, method, args, nargs, -1, result);
+    return mpx_proxy_call_timeout(p, method, args, nargs, -1, result);
 }
 
 int mpx_proxy_append(mpx_proxy *p, const char *method, const mpx_value *args, size_t nargs,
@@ -227,8 +231,8 @@ int proxy_call_len(mpx_proxy *p, const char *method, size_t *out)
     return MPX_OK;
 }
 
-int proxy_call_wait_void(mpx_proxy *p, const char *method, const mpx_value *args,
-                         size_t nargs, double timeout)
+int proxy_call_timeout_void(mpx_proxy *p, const char *method, const mpx_value *args,
+                            size_t nargs, double timeout)
 {
     mpx_value out;
     int rc = mpx_proxy_call_timeout(p, method, args, nargs, timeout, &out);

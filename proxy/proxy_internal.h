@@ -38,9 +38,9 @@ int proxy_call_expect(mpx_proxy *p, const char *method, const mpx_value *args, s
                       mpx_kind kind, mpx_value *out);
 /* A call whose reply (None) is of no interest. */
 int proxy_call_void(mpx_proxy *p, const char *method, const mpx_value *args, size_t nargs);
-/* The same for a method that may wait (mpx_proxy_call_timeout). */
-int proxy_call_wait_void(mpx_proxy *p, const char *method, const mpx_value *args,
-                         size_t nargs, double timeout);
+/* The same with the call's own timeout (mpx_proxy_call_timeout). */
+int proxy_call_timeout_void(mpx_proxy *p, const char *method, const mpx_value *args,
+                            size_t nargs, double timeout);
 /* Calls whose reply is a bool, an int, or a length (an int >= 0); *out is left as it was
  * on failure. */
 int proxy_call_bool(mpx_proxy *p, const char *method, const mpx_value *args, size_t nargs,
@@ -59,6 +59,10 @@ int proxy_call_repr(mpx_proxy *p, char **out);
 int proxy_encode_request(arena *scratch, frame_buf *out, size_t max_message, uint64_t id,
                          uint64_t object_id, const char *method, const mpx_value *args,
                          size_t nargs, double timeout);
+
+/* Whether type's method may wait on the manager (its row's MAY_WAIT flag), from what the
+ * manager said of the type; asked once per type and client. MPX_OK or the call's error. */
+int client_method_may_wait(mpx_client *c, const char *type, const char *method, bool *out);
 
 /* client.c keeps the list; proxies add and remove themselves. */
 void client_track_proxy(mpx_client *c, struct mpx_proxy *p);

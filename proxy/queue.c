@@ -89,7 +89,7 @@ int mpx_queue_put(mpx_queue *q, const mpx_value *item, double timeout)
 {
     mpx_value args[3] = {*item};
     size_t n = 1 + proxy_block_args(timeout, args + 1);
-    return proxy_call_wait_void(&q->base, "put", args, n, timeout);
+    return proxy_call_timeout_void(&q->base, "put", args, n, timeout);
 }
 
 int mpx_queue_get(mpx_queue *q, double timeout, mpx_value *out)
@@ -103,7 +103,7 @@ int mpx_queue_put_many(mpx_queue *q, const mpx_value *items, double timeout)
 {
     mpx_value args[3] = {*items};
     size_t n = 1 + proxy_block_args(timeout, args + 1);
-    return proxy_call_wait_void(&q->base, "put_many", args, n, timeout);
+    return proxy_call_timeout_void(&q->base, "put_many", args, n, timeout);
 }
 
 int mpx_queue_get_many(mpx_queue *q, size_t max, double timeout, mpx_value *out)
@@ -126,7 +126,7 @@ int mpx_queue_get_many(mpx_queue *q, size_t max, double timeout, mpx_value *out)
 int mpx_queue_join(mpx_queue *q, double timeout)
 {
     mpx_value t = mpx_value_float(timeout);
-    return proxy_call_wait_void(&q->base, "join", &t, timeout >= 0 ? 1 : 0, timeout);
+    return proxy_call_timeout_void(&q->base, "join", &t, timeout >= 0 ? 1 : 0, timeout);
 }
 
 /* ---- calls that answer at once ----------------------------------------------------------- */

@@ -57,8 +57,8 @@ mpx_proxy *mpx_semaphore_proxy(mpx_semaphore *s)
 int mpx_semaphore_acquire(mpx_semaphore *s, double timeout)
 {
     mpx_value args[2];
-    return proxy_call_wait_void(&s->base, "acquire", args, proxy_block_args(timeout, args),
-                                timeout);
+    return proxy_call_timeout_void(&s->base, "acquire", args,
+                                   proxy_block_args(timeout, args), timeout);
 }
 
 int mpx_semaphore_release(mpx_semaphore *s, int64_t n)

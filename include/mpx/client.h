@@ -52,14 +52,18 @@ const char *mpx_client_address(const mpx_client *c);
 
 /* Calls method on object object_id. args are borrowed; *result receives the reply value,
  * owned by the caller (None on error). timeout (seconds, negative: none) is sent with the
- * call; the reply is waited for opts.call_timeout_ms. For methods that wait on the
- * manager use mpx_client_call_wait. */
+ * call; the reply is waited for opts.call_timeout_ms. When it does not come in time the
+ * call fails with MPX_ETIMEOUT and the connection is closed (the manager may still
+ * answer it, and nothing may take that answer for another call's): later calls fail with
+ * MPX_ECLOSED, connect a new client. Proxies (mpx_proxy_call and the typed ones) know from
+ * the manager which methods may wait and wait for those as long as it takes; this raw
+ * call does not: for a method that waits use mpx_client_call_wait. */
 int mpx_client_call(mpx_client *c, uint64_t object_id, const char *method,
                     const mpx_value *args, size_t nargs, double timeout, mpx_value *result);
 
 /* The same for a method that may wait on the manager (acquire, wait, get...): timeout
- * >= 0 bounds the wait (MPX_ETIMEOUT when it expires), timeout < 0 waits as long as it
- * takes, and so does the socket. */
+ * >= 0 bounds the wait (MPX_ETIMEOUT when it expires) and the reply is waited for that
+ * long and a margin; timeout < 0 waits as long as it takes, and so does the socket. */
 int mpx_client_call_wait(mpx_client *c, uint64_t object_id, const char *method,
                          const mpx_value *args, size_t nargs, double timeout,
                          mpx_value *result);

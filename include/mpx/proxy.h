@@ -38,11 +38,13 @@ int mpx_proxy_from_ref(mpx_client *c, const mpx_value *ref, mpx_proxy **out);
 /* Releases the reference and frees the proxy. NULL is fine. */
 void mpx_proxy_close(mpx_proxy *p);
 
-/* Calls a method with borrowed args; *result is owned by the caller. */
+/* Calls a method with borrowed args; *result is owned by the caller. A method that may
+ * wait on the manager (its row says so; the client asks the manager once per type) is
+ * waited for as long as the manager takes; any other for the client's call timeout. */
 int mpx_proxy_call(mpx_proxy *p, const char *method, const mpx_value *args, size_t nargs,
                    mpx_value *result);
-/* For methods that wait: the call's own timeout in seconds; negative waits as long as it
- * takes (see mpx_client_call_wait). */
+/* The same with the call's own timeout in seconds (negative: none), which the manager
+ * enforces on a method that waits. */
 int mpx_proxy_call_timeout(mpx_proxy *p, const char *method, const mpx_value *args,
                            size_t nargs, double timeout, mpx_value *result);
 

@@ -495,10 +495,15 @@ void t_manager_kill(t_manager *m)
 
 mpx_client *t_connect(const t_manager *m, const char *addr)
 {
+    return t_connect_timeout(m, addr, 10000);
+}
+
+mpx_client *t_connect_timeout(const t_manager *m, const char *addr, int64_t call_timeout_ms)
+{
     mpx_client_opts opts;
     mpx_client_opts_init(&opts);
     opts.connect_timeout_ms = 5000;
-    opts.call_timeout_ms = 10000;
+    opts.call_timeout_ms = call_timeout_ms;
     mpx_client *c = NULL;
     int rc = mpx_client_connect(addr != NULL ? addr : m->address, m->key, m->keylen, &opts,
                                 &c);
@@ -506,4 +511,22 @@ mpx_client *t_connect(const t_manager *m, const char *addr)
         t_fail(__FILE__, __LINE__, "connect %s: %s %s: %s", addr != NULL ? addr : m->address,
                mpx_err_name(rc), mpx_strerror(rc), c != NULL ? mpx_client_errmsg(c) : "");
     return c;
+}
+
+void t_wait_parked(mpx_client *c, int64_t n, int timeout_ms)
+{
+    int64_t deadline = t_now_ms() + timeout_ms, parked = -1;
+    while (t_now_ms() < deadline) {
+        mpx_value v;
+        int rc = mpx_client_call(c, 0, "parked", NULL, 0, -1, &v);
+        if (rc != MPX_OK)
+            t_fail(__FILE__, __LINE__, "parked(): %s: %s", mpx_err_name(rc),
+                   mpx_client_errmsg(c));
+        parked = mpx_value_get_int(&v);
+        if (parked == n)
+            return;
+        usleep(2000);
+    }
+    t_fail(__FILE__, __LINE__, "waited %d ms for %lld parked calls; %lld are", timeout_ms,
+           (long long)n, (long long)parked);
 }

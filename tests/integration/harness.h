@@ -117,6 +117,11 @@ void t_manager_dump_log(const t_manager *m);
 /* A client connected to addr (NULL: the manager's first address) with its key; fails the
  * test when the connection or handshake fails. Close it with mpx_client_close. */
 mpx_client *t_connect(const t_manager *m, const char *addr);
+/* The same with the client's call timeout (t_connect's is 10 s). */
+mpx_client *t_connect_timeout(const t_manager *m, const char *addr, int64_t call_timeout_ms);
+/* Waits until exactly n calls are parked on the manager (object 0's parked()), at most
+ * timeout_ms; fails the test otherwise. The way to wait for "it is waiting now". */
+void t_wait_parked(mpx_client *c, int64_t n, int timeout_ms);
 
 /* ---- test cases ------------------------------------------------------------------------
  * Runs fn(arg) in a forked child with a deadline (ms); counts it passed when the child

@@ -4,7 +4,10 @@
  * fencing tokens only grow; RLock re-entry and wrong-owner release; a 0.2 s timeout on a
  * held lock comes back as MPX_ETIMEOUT and leaves the lock usable; a holder killed with
  * SIGKILL hands the lock to a waiting process with a larger token; a waiter killed while
- * parked takes nothing with it.
+ * parked takes nothing with it. A generic mpx_proxy_call of acquire waits past the
+ * client's call timeout (the method row says it may wait); a call that does time out on
+ * the client ends its connection, so the lock is never granted to a caller that gave up.
+ * Tests wait for the manager's parked-call count, not for time to pass.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -169,10 +172,68 @@ static void case_killed_holder_hands_over(void *arg)
         T_CHECK(fence > held);
         _exit(0);
     }
-    usleep(300000);
+    mpx_client *c = t_connect(&M, NULL);
+    t_wait_parked(c, 1, 10000);
     kill(holder, SIGKILL);
     t_wait_pid(holder, 10000);
     T_EQ_INT(t_wait_pid(waiter, 20000), 0);
+    mpx_client_close(c);
+}
+
+/* The issue's case: a generic call of a method that may wait, from a client whose call
+ * timeout (300 ms) is far shorter than the wait, gets the lock when it comes. */
+static void case_generic_call_waits_past_call_timeout(void *arg)
+{
+    (void)arg;
+    uint64_t held;
+    pid_t holder = spawn_holder("generic.lock", &held);
+    pid_t waiter = fork();
+    if (waiter == 0) {
+        mpx_client *c = t_connect_timeout(&M, NULL, 300);
+        mpx_lock *l;
+        T_OK(c, mpx_lock_open(c, "generic.lock", &l));
+        mpx_value fence;
+        T_OK(c, mpx_proxy_call(mpx_lock_proxy(l), "acquire", NULL, 0, &fence));
+        T_CHECK(mpx_value_kind(&fence) == MPX_INT && (uint64_t)mpx_value_get_int(&fence) > held);
+        T_OK(c, mpx_lock_release(l));
+        _exit(0);
+    }
+    mpx_client *c = t_connect(&M, NULL);
+    t_wait_parked(c, 1, 10000);
+    usleep(800000); /* the point of the test: the wait outlasts the waiter's call timeout */
+    kill(holder, SIGKILL);
+    t_wait_pid(holder, 10000);
+    T_EQ_INT(t_wait_pid(waiter, 20000), 0);
+    mpx_client_close(c);
+}
+
+/* A call the client stops waiting for ends the connection: its parked acquire goes with
+ * the session, and the lock, once free, goes to the next caller, not to the one that gave
+ * up. */
+static void case_timed_out_call_ends_connection(void *arg)
+{
+    (void)arg;
+    uint64_t held;
+    pid_t holder = spawn_holder("gaveup.lock", &held);
+    mpx_client *c = t_connect(&M, NULL), *quitter = t_connect_timeout(&M, NULL, 300);
+    mpx_lock *l;
+    T_OK(c, mpx_lock_open(c, "gaveup.lock", &l));
+    mpx_value out;
+    T_RC(quitter, mpx_client_call(quitter, mpx_proxy_id(mpx_lock_proxy(l)), "acquire", NULL, 0,
+                                  -1, &out),
+         MPX_ETIMEOUT);
+    T_CHECK(strstr(mpx_client_errmsg(quitter), "the connection is closed") != NULL);
+    T_RC(quitter, mpx_client_ping(quitter), MPX_ECLOSED);
+    t_wait_parked(c, 0, 10000); /* the manager has dropped the quitter's acquire */
+    kill(holder, SIGKILL);
+    t_wait_pid(holder, 10000);
+    uint64_t fence;
+    T_OK(c, mpx_lock_acquire(l, 5, &fence)); /* ours, not granted to the quitter first */
+    T_CHECK(fence > held);
+    T_OK(c, mpx_lock_release(l));
+    mpx_lock_close(l);
+    mpx_client_close(quitter);
+    mpx_client_close(c);
 }
 
 static void case_killed_waiter_takes_nothing(void *arg)
@@ -187,10 +248,12 @@ static void case_killed_waiter_takes_nothing(void *arg)
         T_OK(c, mpx_lock_acquire(l, -1, NULL)); /* parks until killed */
         _exit(1);
     }
-    usleep(300000);
+    mpx_client *observer = t_connect(&M, NULL);
+    t_wait_parked(observer, 1, 10000);
     kill(waiter, SIGKILL);
     t_wait_pid(waiter, 10000);
-    usleep(100000);
+    t_wait_parked(observer, 0, 10000);
+    mpx_client_close(observer);
     T_OK(c, mpx_lock_release(l));
     T_OK(c, mpx_lock_acquire(l, 0, NULL)); /* nothing was granted to the dead waiter */
     T_OK(c, mpx_lock_release(l));
@@ -208,5 +271,7 @@ int main(void)
     T_RUN(case_timeout_then_usable, NULL);
     T_RUN(case_killed_holder_hands_over, NULL);
     T_RUN(case_killed_waiter_takes_nothing, NULL);
+    T_RUN(case_generic_call_waits_past_call_timeout, NULL);
+    T_RUN(case_timed_out_call_ends_connection, NULL);
     return t_finish_with_manager(&M);
 }
