@@ -1,8 +1,8 @@
 /* queue.c - the Queue and JoinableQueue proxy: one call per method of Python's Queue.
  *
  * A C timeout becomes Python's (block, timeout) pair: negative is (True, None), 0 is
- * (False, None), more is (True, timeout). Calls that may wait go through
- * mpx_proxy_call_timeout, so the socket waits as long as the manager may.
+ * (False, None), more is (True, timeout). Each call goes through mpx_proxy_call(_timeout),
+ * which knows from the manager which methods may wait, and waits for those as it must.
  */
 #include <stdio.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* sync.c - the Semaphore, Event, Barrier and Condition proxies: thin calls over the generic proxy.
  *
- * Calls that may wait go through mpx_proxy_call_timeout, so the socket waits a little
- * longer than the manager will (or forever for a wait without a timeout).
+ * Each call goes through mpx_proxy_call(_timeout), which knows from the manager which
+ * methods may wait: their replies are waited for as long as the manager takes.
  */
 #include "mpx/barrier.h"
 #include "mpx/condition.h"
