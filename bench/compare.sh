@@ -170,6 +170,11 @@ run_raw() {
             -r "${reply_bytes[$call]}" -t "$call" --csv | record_csv raw "$cfg" ||
             say "compare: rawtcp $call ($cfg) failed"
     done
+    # the floor of a contended Lock: one token passed FIFO (one pair in flight per client)
+    if ((p == 1)); then
+        timeout "$limit" "$rawtcp" --lock -c "$c" -n "$n" -t lock --csv |
+            record_csv rawlock "$cfg" || say "compare: rawtcp --lock ($cfg) failed"
+    fi
 }
 
 run_mpx() {
@@ -307,6 +312,24 @@ awk -F, -v configs="$(printf '%s\n' "${configs[@]}" | cut -d'|' -f1 | paste -sd'
     }' "$results"
 
 echo
+echo "contended Lock against its own floor (rawtcp --lock: acquire/release of mpx's sizes"
+echo "around one token the server grants FIFO; one client holds it at a time, so every"
+echo "handoff is a round trip, whatever the server):"
+awk -F, -v configs="$(printf '%s\n' "${configs[@]}" | cut -d'|' -f1 | paste -sd'|')" '
+    $4 > v[$1, $2, $3] { v[$1, $2, $3] = $4 }
+    END {
+        nc = split(configs, cfg, "|")
+        fmt = "  %-15s %12s %10s %12s\n"
+        printf fmt, "config", "lock floor", "mpx", "mpx/floor"
+        for (i = 1; i <= nc; i++) {
+            f = v["rawlock", cfg[i], "lock"]; m = v["mpx", cfg[i], "lock"]
+            if (f == "") continue
+            printf fmt, cfg[i], sprintf("%.0f", f), (m == "" ? "-" : sprintf("%.0f", m)),
+                (m == "" ? "-" : sprintf("%.2f", m / f))
+        }
+    }' "$results"
+
+echo
 if [[ -n "$mem_redis" ]]; then
     printf 'memory, %s entries (VmRSS, KiB; empty server in brackets):\n' "$fill_n"
     printf '  mpx-manager  %10s  (%s)\n' "${mem_mpx:--}" "${mem_mpx0:--}"
@@ -340,6 +363,13 @@ awk -F, -v mm="$mem_mpx" -v mr="$mem_redis" '
               "set get queue lock", 5)
         check("8 clients, all four ops >= 20x Python", "mpx", "python", "8 clients",
               "set get queue lock", 20)
+        check("8 clients lock >= 0.7x raw pairs", "mpx", "raw", "8 clients", "lock", 0.7)
+        check("50 clients lock >= 0.7x raw pairs", "mpx", "raw", "50 clients", "lock", 0.7)
+        check("8 clients lock >= 1.0x Redis", "mpx", "redis", "8 clients", "lock", 1)
+        check("50 clients lock >= 1.0x Redis", "mpx", "redis", "50 clients", "lock", 1)
+        check("8 clients lock >= 0.7x its floor", "mpx", "rawlock", "8 clients", "lock", 0.7)
+        check("50 clients lock >= 0.7x its floor", "mpx", "rawlock", "50 clients", "lock",
+              0.7)
         if (mm == "" || mr == "") printf "  %-48s  no data\n", "1M entries RSS <= Redis"
         else printf "  %-48s  %6.2fx  %s\n", "1M entries RSS <= Redis", mm / mr,
                     (mm <= mr ? "met" : "NOT met")

@@ -11,6 +11,12 @@
  * The default sizes are not guessed: `rawtcp --sizes` encodes each benchmarked mpx request
  * and reply with the project's own codec (protocol/codec.c) and prints the framed sizes
  * (4-byte length prefix included), and -s/-r default to the dict __setitem__ pair.
+ *
+ * --lock is the floor of a contended Lock: each client alternates an acquire and a release
+ * (mpx's frame sizes for both), and the server holds one token, granting it FIFO: an
+ * acquire is answered only when the token is free, a release passes it to the oldest
+ * waiting acquire. One operation is one pair, as in mpx-bench -t lock. Only one client
+ * holds the token at a time, so no design can pass it faster than this exchange does.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,6 +49,8 @@ struct options {
     double time_limit;
     const char *label;
     bool csv, quiet;
+    bool lock;                    /* the token-passing floor of a contended Lock */
+    size_t rel_bytes, rel_reply;  /* --lock: release request and reply (acquire: -s/-r) */
 };
 
 static void set_nodelay_nonblock(int fd)
@@ -103,6 +111,14 @@ static int print_sizes(void)
 static void default_sizes(struct options *o)
 {
     mpx_value key, val, none = mpx_value_none();
+    if (o->lock) { /* as print_sizes: acquire(True) -> token, release() -> None */
+        mpx_value yes = mpx_value_bool(true), token = mpx_value_int(123456);
+        o->req_bytes = o->req_bytes ? o->req_bytes : request_size("acquire", &yes, 1);
+        o->reply_bytes = o->reply_bytes ? o->reply_bytes : reply_size(&token);
+        o->rel_bytes = request_size("release", NULL, 0);
+        o->rel_reply = reply_size(&none);
+        return;
+    }
     if (mpx_value_str(&key, "key:000000012345") != MPX_OK ||
         mpx_value_str(&val, "xxxxxxxxxxxxxxxx") != MPX_OK)
         bench_die("value");
@@ -121,6 +137,14 @@ struct server_conn {
     int fd;
     size_t partial; /* bytes of a request read so far */
     size_t owed;    /* reply bytes not yet written */
+    bool holds;     /* --lock: the next request is a release */
+};
+
+/* --lock: the token and the FIFO of connections whose acquire waits for it. */
+struct token {
+    struct server_conn *owner;
+    struct server_conn **queue; /* a ring of clients slots: each client waits at most once */
+    long head, len, cap;
 };
 
 /* Writes what it can of c->owed; returns -1 when the connection is gone. */
@@ -143,6 +167,51 @@ static void server_close(int ep, struct server_conn *c, long *open)
     (*open)--;
 }
 
+/* Owes c a reply and writes it, listening for EPOLLOUT while some remains. */
+static void owe(int ep, struct server_conn *c, size_t bytes, const char *zeros, size_t zlen)
+{
+    c->owed += bytes;
+    if (server_flush(c, zeros, zlen) == 0 && c->owed > 0) {
+        struct epoll_event cev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
+        epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &cev);
+    }
+}
+
+/* --lock: the complete requests in c->partial, alternately acquires and releases. A
+ * granted acquire and a release are answered at once; the token then goes, FIFO, to the
+ * oldest waiting acquire, whose reply is written right away (before c's own). */
+static void lock_requests(int ep, struct server_conn *c, struct token *t,
+                          const struct options *o, const char *zeros, size_t zlen)
+{
+    for (;;) {
+        size_t need = c->holds ? o->rel_bytes : o->req_bytes;
+        if (c->partial < need)
+            return;
+        c->partial -= need;
+        if (!c->holds) {
+            c->holds = true;
+            if (t->owner == NULL) {
+                t->owner = c;
+                c->owed += o->reply_bytes;
+            } else {
+                if (t->len == t->cap)
+                    bench_die("token queue (more waiters than clients)");
+                t->queue[(t->head + t->len++) % t->cap] = c;
+            }
+            continue;
+        }
+        c->holds = false;
+        c->owed += o->rel_reply;
+        t->owner = NULL;
+        if (t->len > 0) {
+            t->owner = t->queue[t->head];
+            t->head = (t->head + 1) % t->cap;
+            t->len--;
+            owe(ep, t->owner, o->reply_bytes, zeros, zlen);
+        }
+    }
+}
+
 /* Serves until every accepted connection (at least `expect` of them) has closed, the
  * parent has died, or the time limit has passed. */
 static void echo_serve(int lfd, const struct options *o)
@@ -154,6 +223,7 @@ static void echo_serve(int lfd, const struct options *o)
         bench_die("server epoll");
     size_t zlen = 64 * 1024;
     char *zeros = calloc(1, zlen), *in = malloc(zlen);
+    struct token tok = {.cap = o->clients, .queue = calloc((size_t)o->clients, sizeof(void *))};
     long accepted = 0, open = 0;
     double deadline = bench_now_s() + o->time_limit + 10;
     while ((accepted < o->clients || open > 0) && bench_now_s() < deadline) {
@@ -192,8 +262,12 @@ static void echo_serve(int lfd, const struct options *o)
                 if (got < 0)
                     continue;
                 c->partial += (size_t)got;
-                c->owed += c->partial / o->req_bytes * o->reply_bytes;
-                c->partial %= o->req_bytes;
+                if (o->lock)
+                    lock_requests(ep, c, &tok, o, zeros, zlen);
+                else {
+                    c->owed += c->partial / o->req_bytes * o->reply_bytes;
+                    c->partial %= o->req_bytes;
+                }
                 if (server_flush(c, zeros, zlen) != 0) {
                     server_close(ep, c, &open);
                     continue;
@@ -212,6 +286,7 @@ static void echo_serve(int lfd, const struct options *o)
 
 struct client_conn {
     int fd;
+    bool holds;     /* --lock: its acquire was answered, its release is out */
     long inflight;  /* requests sent or queued, not yet answered */
     size_t partial; /* bytes of a reply read so far */
     size_t unsent;  /* request bytes queued but not yet written */
@@ -249,6 +324,33 @@ static double percentile(const double *sorted, long n, double p)
 {
     long i = (long)(p * (double)(n - 1) + 0.5);
     return sorted[i < 0 ? 0 : i >= n ? n - 1 : i];
+}
+
+/* --lock (one pair in flight per client): an acquire's reply sends the release; a
+ * release's reply ends the pair and starts the next one. */
+static void lock_replies(struct client_conn *c, const struct options *o, double t,
+                         double *lat, long *done, long *issued)
+{
+    for (;;) {
+        size_t need = c->holds ? o->rel_reply : o->reply_bytes;
+        if (c->partial < need)
+            return;
+        c->partial -= need;
+        if (!c->holds) {
+            c->holds = true;
+            c->unsent += o->rel_bytes;
+            continue;
+        }
+        c->holds = false;
+        lat[(*done)++] = t - c->sent_at[0];
+        c->inflight--;
+        if (*issued < o->requests) {
+            (*issued)++;
+            c->inflight++;
+            c->sent_at[0] = t;
+            c->unsent += o->req_bytes;
+        }
+    }
 }
 
 static int drive(const struct options *o, const struct sockaddr_in *sa)
@@ -310,6 +412,11 @@ static int drive(const struct options *o, const struct sockaddr_in *sa)
             }
             c->partial += (size_t)got;
             double t = bench_now_s();
+            if (o->lock) {
+                lock_replies(c, o, t, lat, &done, &issued);
+                client_send(ep, c, buf, blen);
+                continue;
+            }
             for (; c->partial >= o->reply_bytes; c->partial -= o->reply_bytes) {
                 lat[done++] = t - c->sent_at[c->head];
                 c->head = (c->head + 1) % o->pipeline;
@@ -356,9 +463,11 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: rawtcp [-c CLIENTS=50] [-n REQUESTS=100000] [-P PIPELINE=1]\n"
                "              [-s REQ_BYTES] [-r REPLY_BYTES] [-t LABEL=raw]\n"
-               "              [-T TIME_LIMIT_S=120] [--csv] [-q]\n"
+               "              [-T TIME_LIMIT_S=120] [--csv] [-q] [--lock]\n"
                "       rawtcp --sizes   (framed sizes of mpx's benchmarked calls)\n"
-               "REQ_BYTES and REPLY_BYTES default to a dict __setitem__ of 16-byte strs.\n");
+               "REQ_BYTES and REPLY_BYTES default to a dict __setitem__ of 16-byte strs.\n"
+               "--lock: acquire/release pairs of mpx's sizes around one token the server\n"
+               "grants FIFO (the floor of a contended Lock); one op is one pair; -P 1 only.\n");
 }
 
 static long parse_long(const char *s, const char *what, long min, long max)
@@ -378,6 +487,7 @@ int main(int argc, char **argv)
     struct options o = {.clients = 50, .requests = 100000, .pipeline = 1,
                         .time_limit = 120, .label = "raw"};
     static const struct option longs[] = {{"csv", no_argument, NULL, 'C'},
+                                          {"lock", no_argument, NULL, 'L'},
                                           {"sizes", no_argument, NULL, 'S'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
@@ -393,6 +503,7 @@ int main(int argc, char **argv)
         case 'T': o.time_limit = (double)parse_long(optarg, "time limit", 1, 3600); break;
         case 'q': o.quiet = true; break;
         case 'C': o.csv = true; break;
+        case 'L': o.lock = true; break;
         case 'S': return print_sizes();
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -400,6 +511,10 @@ int main(int argc, char **argv)
     }
     if (optind != argc) {
         usage(stderr);
+        return 2;
+    }
+    if (o.lock && o.pipeline != 1) {
+        fprintf(stderr, "rawtcp: --lock passes one token: it runs with -P 1 only\n");
         return 2;
     }
     default_sizes(&o);

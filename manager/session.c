@@ -262,10 +262,14 @@ static void flush(session *sess)
     sess->pending = NULL;
 }
 
+/* Newest first: the sessions queued last are those whose parked calls this safe point
+ * re-ran (a lock's next holder), and the rest of the system waits on them; those queued
+ * by their own reads follow within the same turn. */
 void sessions_flush(mpx_server *s)
 {
     list_node *n;
-    while ((n = list_pop_front(&s->pending_writes)) != NULL) {
+    while ((n = s->pending_writes.tail) != NULL) {
+        list_remove(&s->pending_writes, n);
         session *sess = list_entry(n, session, write_link);
         sess->flags &= ~SESSION_WRITE_PENDING;
         flush(sess);
