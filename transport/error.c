@@ -1,70 +1,21 @@
 /* error.c - the sentences and Python exception names of the mpx_err codes.
  *
- * Indexed by -code; the tables must list every code of mpx/error.h in order (a static
- * assertion checks their length).
+ * Both tables are made from MPX_ERRORS (mpx/error.h) and indexed by -code; the static
+ * assertions check that the codes run 0, -1, -2, ... in the list's order, so no index
+ * can miss its row.
  */
 #include "mpx/error.h"
 
-static const char *const messages[] = {
-    "success",
-    "out of memory",
-    "invalid argument",
-    "key not found",
-    "index out of range",
-    "bad value",
-    "wrong type",
-    "no such attribute",
-    "no such method",
-    "no such object",
-    "timed out",
-    "queue is empty",
-    "queue is full",
-    "barrier is broken",
-    "not the owner",
-    "runtime error",
-    "integer out of range",
-    "division by zero",
-    "name exists with another type",
-    "authentication failed",
-    "protocol error",
-    "message too large",
-    "connection error",
-    "connection closed",
-    "bad address",
-    "limit reached",
-};
+#define SENTENCE_(code, value, name, sentence) sentence,
+#define NAME_(code, value, name, sentence) name,
+#define POSITION_(code, value, name, sentence) position_##code,
+#define IN_ORDER_(code, value, name, sentence)                                                   \
+    _Static_assert(-(value) == position_##code, #code " is out of order");
 
-static const char *const names[] = {
-    "OK",
-    "MemoryError",
-    "InvalidArgument",
-    "KeyError",
-    "IndexError",
-    "ValueError",
-    "TypeError",
-    "AttributeError",
-    "AttributeError",
-    "LookupError",
-    "TimeoutError",
-    "Empty",
-    "Full",
-    "BrokenBarrierError",
-    "RuntimeError",
-    "RuntimeError",
-    "OverflowError",
-    "ZeroDivisionError",
-    "TypeError",
-    "AuthenticationError",
-    "ProtocolError",
-    "ProtocolError",
-    "OSError",
-    "EOFError",
-    "ValueError",
-    "LimitError",
-};
-
-_Static_assert(sizeof messages / sizeof messages[0] == MPX_ERR_COUNT_, "messages");
-_Static_assert(sizeof names / sizeof names[0] == MPX_ERR_COUNT_, "names");
+static const char *const messages[] = {MPX_ERRORS(SENTENCE_)};
+static const char *const names[] = {MPX_ERRORS(NAME_)};
+enum { MPX_ERRORS(POSITION_) };
+MPX_ERRORS(IN_ORDER_)
 
 const char *mpx_strerror(int err)
 {
