@@ -1,10 +1,9 @@
-/* type_list.c - the shared list: Python's list methods, slices and a stable sort.
+/* type_list.c - the shared list: Python's list methods and slice assignment.
  *
  * obj->value is always an MPX_LIST. Items arriving in a call are moved in; items handed
  * back while the list keeps them are deep copies. Index and slice arithmetic is CPython's
- * (PySlice_AdjustIndices, list_ass_subscript); sort() is timsort's run detection and
- * binary insertion with plain merges, so it is stable and, like CPython, compares with
- * "later < earlier". A sort that fails on a TypeError leaves the list as it was.
+ * (sequence.c; list_ass_subscript here); sort() is sort.c's stable sort, and one that
+ * fails on a TypeError leaves the list as it was.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,82 +11,7 @@
 #include "object.h"
 #include "types.h"
 
-/* ---- iteration (shared with type_dict.c, see types.h) -------------------------------- */
-
-/* Length in bytes of the UTF-8 sequence a lead byte starts. */
-static size_t utf8_seq_len(unsigned char lead)
-{
-    return lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
-}
-
-int iterable_items(call *c, mpx_value *v, mpx_value *tmp, mpx_value **items, size_t *n)
-{
-    *tmp = mpx_value_none();
-    *items = NULL;
-    *n = 0;
-    mpx_kind kind = mpx_value_kind(v);
-    if (kind == MPX_LIST || kind == MPX_TUPLE) {
-        *n = mpx_value_len(v);
-        *items = *n ? mpx_value_items(v) : NULL;
-        return MPX_OK;
-    }
-    if (kind != MPX_STR && kind != MPX_BYTES && kind != MPX_DICT)
-        return call_fail(c, MPX_ETYPE, "'%s' object is not iterable", mpx_kind_name(kind));
-
-    size_t count = mpx_value_len(v);
-    const unsigned char *s = NULL;
-    if (kind != MPX_DICT)
-        s = (const unsigned char *)mpx_value_str_data(v);
-    if (kind == MPX_STR) { /* code points, not bytes */
-        count = 0;
-        for (size_t i = 0; i < mpx_value_len(v); i++)
-            count += (s[i] & 0xC0) != 0x80;
-    }
-    if (mpx_value_list(tmp, count) != MPX_OK || mpx_value_resize(tmp, count) != MPX_OK) {
-        mpx_value_free(tmp);
-        return call_fail_nomem(c);
-    }
-    mpx_value *out = mpx_value_items(tmp);
-    int rc = MPX_OK;
-    if (kind == MPX_STR) {
-        for (size_t i = 0, k = 0; rc == MPX_OK && k < count; k++) {
-            size_t len = utf8_seq_len(s[i]);
-            rc = mpx_value_strn(&out[k], (const char *)s + i, len);
-            i += len;
-        }
-    } else if (kind == MPX_BYTES) {
-        for (size_t k = 0; k < count; k++)
-            out[k] = mpx_value_int(s[k]);
-    } else {
-        size_t pos = 0, k = 0;
-        mpx_value *key, *val;
-        while (mpx_value_dict_next(v, &pos, &key, &val)) /* v is only freed after this */
-            mpx_value_move(&out[k++], key);
-    }
-    if (rc != MPX_OK) {
-        mpx_value_free(tmp);
-        return call_fail_nomem(c);
-    }
-    *items = count ? out : NULL;
-    *n = count;
-    return MPX_OK;
-}
-
 /* ---- indices and slices --------------------------------------------------------------- */
-
-bool as_index(const mpx_value *v, int64_t *out)
-{
-    switch (mpx_value_kind(v)) {
-    case MPX_INT:
-        *out = mpx_value_get_int(v);
-        return true;
-    case MPX_BOOL:
-        *out = mpx_value_get_bool(v);
-        return true;
-    default:
-        return false;
-    }
-}
 
 static int index_kind_fail(call *c, const mpx_value *v)
 {
@@ -101,51 +25,7 @@ static int not_integer_fail(call *c, const mpx_value *v)
                      mpx_kind_name(mpx_value_kind(v)));
 }
 
-bool item_pos(int64_t i, size_t len, size_t *pos)
-{
-    if (i < 0)
-        i += (int64_t)len;
-    if (i < 0 || (uint64_t)i >= len)
-        return false;
-    *pos = (size_t)i;
-    return true;
-}
-
-static int64_t clamp_bound(int64_t x, int64_t len, int64_t step)
-{
-    if (x < 0) {
-        x += len;
-        if (x < 0)
-            x = step < 0 ? -1 : 0;
-    } else if (x >= len) {
-        x = step < 0 ? len - 1 : len;
-    }
-    return x;
-}
-
-int slice_span(call *c, const mpx_value *slice, size_t length, span *sp)
-{
-    int64_t start, stop, step = 1, len = (int64_t)length;
-    if (mpx_value_slice_part(slice, 2, &step)) {
-        if (step == 0)
-            return call_fail(c, MPX_EVALUE, "slice step cannot be zero");
-        if (step < -INT64_MAX) /* so that -step cannot overflow */
-            step = -INT64_MAX;
-    }
-    if (!mpx_value_slice_part(slice, 0, &start))
-        start = step < 0 ? INT64_MAX : 0;
-    if (!mpx_value_slice_part(slice, 1, &stop))
-        stop = step < 0 ? INT64_MIN : INT64_MAX;
-    start = clamp_bound(start, len, step);
-    stop = clamp_bound(stop, len, step);
-    sp->start = start;
-    sp->step = step;
-    if (step < 0)
-        sp->len = stop < start ? (size_t)((start - stop - 1) / -step + 1) : 0;
-    else
-        sp->len = start < stop ? (size_t)((stop - start - 1) / step + 1) : 0;
-    return MPX_OK;
-}
+/* ---- slices ---------------------------------------------------------------------------- */
 
 /* Replaces items [lo, hi) of list by the n cells of src, taking them (src is left None).
  * Cells are moved bitwise; a slot is overwritten only once its old item is freed or has
@@ -235,223 +115,7 @@ static int assign_span(call *c, mpx_value *list, const span *sp, mpx_value *valu
     return rc;
 }
 
-/* ---- sort ------------------------------------------------------------------------------ */
-
-/* The pair Python's "<" actually fails on: list and tuple comparisons recurse into the
- * first items that differ, so (1, 'a') < (1, 2) blames str and int. */
-static void unorderable_pair(const mpx_value **a, const mpx_value **b)
-{
-    for (;;) {
-        mpx_kind k = mpx_value_kind(*a);
-        if (k != mpx_value_kind(*b) || (k != MPX_LIST && k != MPX_TUPLE))
-            return;
-        size_t na = mpx_value_len(*a), nb = mpx_value_len(*b), i = 0;
-        while (i < na && i < nb && mpx_value_equal(mpx_value_at(*a, i), mpx_value_at(*b, i)))
-            i++;
-        if (i == na || i == nb)
-            return;
-        *a = mpx_value_at(*a, i);
-        *b = mpx_value_at(*b, i);
-    }
-}
-
-/* *lt = a < b, as Python's sort asks it; TypeError with Python's message otherwise. */
-static int less(call *c, const mpx_value *a, const mpx_value *b, bool *lt)
-{
-    if (mpx_value_kind(a) == MPX_INT && mpx_value_kind(b) == MPX_INT) {
-        *lt = mpx_value_get_int(a) < mpx_value_get_int(b);
-        return MPX_OK;
-    }
-    int cmp;
-    int rc = mpx_value_compare(a, b, &cmp);
-    if (rc == MPX_OK) {
-        *lt = cmp < 0;
-        return MPX_OK;
-    }
-    if (rc != MPX_ETYPE)
-        return call_fail_nomem(c);
-    unorderable_pair(&a, &b);
-    return call_fail(c, MPX_ETYPE, "'<' not supported between instances of '%s' and '%s'",
-                     mpx_kind_name(mpx_value_kind(a)), mpx_kind_name(mpx_value_kind(b)));
-}
-
-static void reverse_cells(mpx_value *a, size_t n)
-{
-    for (size_t i = 0, j = n; i + 1 < j; i++, j--) {
-        mpx_value t = a[i];
-        a[i] = a[j - 1];
-        a[j - 1] = t;
-    }
-}
-
-/* The run at the start of a[0..n): non-descending, or strictly descending and then
- * reversed in place (timsort's count_run). */
-static int count_run(call *c, mpx_value *a, size_t n, size_t *run)
-{
-    bool lt;
-    size_t k = 2;
-    int rc;
-    if (n == 1) {
-        *run = 1;
-        return MPX_OK;
-    }
-    if ((rc = less(c, &a[1], &a[0], &lt)) != MPX_OK)
-        return rc;
-    if (lt) {
-        for (; k < n; k++) {
-            if ((rc = less(c, &a[k], &a[k - 1], &lt)) != MPX_OK)
-                return rc;
-            if (!lt)
-                break;
-        }
-        reverse_cells(a, k);
-    } else {
-        for (; k < n; k++) {
-            if ((rc = less(c, &a[k], &a[k - 1], &lt)) != MPX_OK)
-                return rc;
-            if (lt)
-                break;
-        }
-    }
-    *run = k;
-    return MPX_OK;
-}
-
-/* Binary insertion of a[start..hi) into the sorted a[0..start); equal items keep their
- * order, since a pivot goes after every item it is not less than. */
-static int binary_sort(call *c, mpx_value *a, size_t hi, size_t start)
-{
-    for (; start < hi; start++) {
-        mpx_value pivot = a[start];
-        size_t l = 0, r = start;
-        do {
-            size_t p = l + ((r - l) >> 1);
-            bool lt;
-            int rc = less(c, &pivot, &a[p], &lt);
-            if (rc != MPX_OK)
-                return rc;
-            if (lt)
-                r = p;
-            else
-                l = p + 1;
-        } while (l < r);
-        memmove(&a[l + 1], &a[l], (start - l) * sizeof *a);
-        a[l] = pivot;
-    }
-    return MPX_OK;
-}
-
-/* Merges the sorted runs a[0..na) and a[na..na+nb), copying the shorter one to tmp.
- * Ties go to the left run: an item of b moves ahead only when it is less. */
-static int merge_runs(call *c, mpx_value *a, size_t na, size_t nb, mpx_value *tmp)
-{
-    mpx_value *b = a + na;
-    bool lt;
-    int rc = less(c, &b[0], &b[-1], &lt);
-    if (rc != MPX_OK || !lt) /* already in order */
-        return rc;
-    if (na <= nb) {
-        memcpy(tmp, a, na * sizeof *a);
-        size_t i = 0, j = 0, d = 0;
-        while (i < na && j < nb) {
-            if ((rc = less(c, &b[j], &tmp[i], &lt)) != MPX_OK)
-                return rc;
-            a[d++] = lt ? b[j++] : tmp[i++];
-        }
-        memcpy(&a[d], &tmp[i], (na - i) * sizeof *a);
-    } else {
-        memcpy(tmp, b, nb * sizeof *a);
-        size_t i = na, j = nb, d = na + nb;
-        while (i > 0 && j > 0) {
-            if ((rc = less(c, &tmp[j - 1], &a[i - 1], &lt)) != MPX_OK)
-                return rc;
-            a[--d] = lt ? a[--i] : tmp[--j];
-        }
-        memcpy(a, tmp, j * sizeof *a);
-    }
-    return MPX_OK;
-}
-
-/* Timsort's minimum run length: n itself below 64, else between 32 and 64. */
-static size_t min_run(size_t n)
-{
-    size_t r = 0;
-    while (n >= 64) {
-        r |= n & 1;
-        n >>= 1;
-    }
-    return n + r;
-}
-
-typedef struct run {
-    size_t base, len;
-} run;
-
-/* Stack depth bound for timsort's run-length invariants with 64-bit sizes. */
-#define MAX_RUNS 85
-
-static int merge_at(call *c, mpx_value *a, run *runs, size_t *nruns, size_t i, mpx_value *tmp)
-{
-    int rc = merge_runs(c, a + runs[i].base, runs[i].len, runs[i + 1].len, tmp);
-    runs[i].len += runs[i + 1].len;
-    if (i + 2 < *nruns)
-        runs[i + 1] = runs[i + 2];
-    (*nruns)--;
-    return rc;
-}
-
-/* Keeps run lengths growing faster than Fibonacci down the stack (timsort's invariant). */
-static int merge_collapse(call *c, mpx_value *a, run *p, size_t *np, mpx_value *tmp)
-{
-    while (*np > 1) {
-        size_t n = *np - 2;
-        if ((n > 0 && p[n - 1].len <= p[n].len + p[n + 1].len) ||
-            (n > 1 && p[n - 2].len <= p[n - 1].len + p[n].len)) {
-            if (p[n - 1].len < p[n + 1].len)
-                n--;
-        } else if (p[n].len > p[n + 1].len) {
-            break;
-        }
-        int rc = merge_at(c, a, p, np, n, tmp);
-        if (rc != MPX_OK)
-            return rc;
-    }
-    return MPX_OK;
-}
-
-/* Sorts a[0..n), n >= 2; tmp holds n / 2 cells. On error a is some permutation. */
-static int timsort(call *c, mpx_value *a, size_t n, mpx_value *tmp)
-{
-    run runs[MAX_RUNS];
-    size_t nruns = 0, lo = 0, minrun = min_run(n);
-    int rc;
-    while (lo < n) {
-        size_t left = n - lo, len;
-        if ((rc = count_run(c, a + lo, left, &len)) != MPX_OK)
-            return rc;
-        if (len < minrun) {
-            size_t force = left <= minrun ? left : minrun;
-            if ((rc = binary_sort(c, a + lo, force, len)) != MPX_OK)
-                return rc;
-            len = force;
-        }
-        runs[nruns++] = (run){lo, len};
-        if ((rc = merge_collapse(c, a, runs, &nruns, tmp)) != MPX_OK)
-            return rc;
-        lo += len;
-    }
-    while (nruns > 1) {
-        size_t i = nruns - 2;
-        if (i > 0 && runs[i - 1].len < runs[i + 1].len)
-            i--;
-        if ((rc = merge_at(c, a, runs, &nruns, i, tmp)) != MPX_OK)
-            return rc;
-    }
-    return MPX_OK;
-}
-
-/* sort([reverse]): sorts a copy of the item cells and commits it only on success.
- * reverse keeps stability as Python does: reverse, sort, reverse back. */
+/* sort([reverse]); reverse keeps stability as Python does: reverse, sort, reverse back. */
 static int list_sort(call *c)
 {
     bool reverse = false;
@@ -462,27 +126,7 @@ static int list_sort(call *c)
         reverse = r != 0;
     }
     mpx_value *list = &c->obj->value;
-    size_t n = mpx_value_len(list);
-    if (n < 2)
-        return MPX_OK;
-    mpx_value *work = malloc(n * sizeof *work), *tmp = malloc((n / 2 + 1) * sizeof *tmp);
-    if (work == NULL || tmp == NULL) {
-        free(work);
-        free(tmp);
-        return call_fail_nomem(c);
-    }
-    memcpy(work, mpx_value_items(list), n * sizeof *work);
-    if (reverse)
-        reverse_cells(work, n);
-    int rc = timsort(c, work, n, tmp);
-    if (rc == MPX_OK) {
-        if (reverse)
-            reverse_cells(work, n);
-        memcpy(mpx_value_items(list), work, n * sizeof *work);
-    }
-    free(work);
-    free(tmp);
-    return rc;
+    return values_sort(c, mpx_value_items(list), mpx_value_len(list), reverse);
 }
 
 /* ---- methods ---------------------------------------------------------------------------- */
@@ -718,7 +362,7 @@ static int list_reverse(call *c)
     mpx_value *list = &c->obj->value;
     size_t len = mpx_value_len(list);
     if (len > 1)
-        reverse_cells(mpx_value_items(list), len);
+        values_reverse(mpx_value_items(list), len);
     return MPX_OK;
 }
 

@@ -1,5 +1,6 @@
 /* types.h - helpers shared by the container types (type_dict.c, type_list.c,
- * type_namespace.c, type_array.c), kept to what more than one of them needs.
+ * type_namespace.c, type_array.c), kept to what more than one of them needs: iteration,
+ * indices and slices (sequence.c) and the stable sort (sort.c).
  *
  * iterable_items() is Python's iter(v) over the value model: it is how dict.update, dict(x),
  * list.extend and slice assignment accept "any iterable", and it never copies a list or
@@ -20,10 +21,10 @@ static inline int call_fail_nomem(call *c)
  * item array, for the caller to move items out of; a dict's keys are moved out into *tmp;
  * a str gives 1-character strs and bytes gives ints, also built into *tmp. The caller
  * frees *tmp (left None for a list or tuple). *items is NULL when *n is 0. Other kinds
- * fail with TypeError "'int' object is not iterable". Defined in type_list.c. */
+ * fail with TypeError "'int' object is not iterable". */
 int iterable_items(call *c, mpx_value *v, mpx_value *tmp, mpx_value **items, size_t *n);
 
-/* ---- indices and slices (CPython's rules; defined in type_list.c) ---------------------- */
+/* ---- indices and slices (CPython's rules) ---------------------------------------------- */
 
 /* Python accepts int, and bool as an int, wherever it wants an index. */
 bool as_index(const mpx_value *v, int64_t *out);
@@ -44,5 +45,14 @@ static inline size_t span_pos(const span *sp, size_t k)
 {
     return (size_t)(sp->start + (int64_t)k * sp->step);
 }
+
+/* Reverses the n cells of a in place. */
+void values_reverse(mpx_value *a, size_t n);
+
+/* ---- sort.c ---- */
+
+/* Sorts the n cells of items stably with Python's "<" (reverse: descending, still
+ * stable); on TypeError (Python's message) or MemoryError they stay as they were. */
+int values_sort(call *c, mpx_value *items, size_t n, bool reverse);
 
 #endif
