@@ -59,34 +59,7 @@ int mpx_array_create(mpx_client *c, char typecode, const mpx_value *size_or_init
     return open_or_create(c, NULL, typecode, size_or_init, out);
 }
 
-int mpx_array_attach(mpx_client *c, const char *token, mpx_array **out)
-{
-    mpx_proxy *p;
-    int rc = proxy_attach_as(c, token, ARRAY_TYPE, sizeof(mpx_array), &p);
-    return as_array(rc, p, out);
-}
-
-int mpx_array_from_ref(mpx_client *c, const mpx_value *ref, mpx_array **out)
-{
-    mpx_proxy *p;
-    int rc = proxy_from_ref_as(c, ref, ARRAY_TYPE, sizeof(mpx_array), &p);
-    return as_array(rc, p, out);
-}
-
-void mpx_array_close(mpx_array *a)
-{
-    mpx_proxy_close(a != NULL ? &a->base : NULL);
-}
-
-mpx_proxy *mpx_array_proxy(mpx_array *a)
-{
-    return &a->base;
-}
-
-int mpx_array_token(const mpx_array *a, char *buf, size_t size)
-{
-    return mpx_proxy_token(&a->base, buf, size);
-}
+PROXY_HANDLE_FUNCS(mpx_array, mpx_array, ARRAY_TYPE);
 
 /* ---- items ---------------------------------------------------------------------------------- */
 

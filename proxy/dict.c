@@ -41,34 +41,7 @@ int mpx_dict_create(mpx_client *c, const mpx_value *initial, mpx_dict **out)
     return as_dict(rc, p, out);
 }
 
-int mpx_dict_attach(mpx_client *c, const char *token, mpx_dict **out)
-{
-    mpx_proxy *p;
-    int rc = proxy_attach_as(c, token, DICT_TYPE, sizeof(mpx_dict), &p);
-    return as_dict(rc, p, out);
-}
-
-int mpx_dict_from_ref(mpx_client *c, const mpx_value *ref, mpx_dict **out)
-{
-    mpx_proxy *p;
-    int rc = proxy_from_ref_as(c, ref, DICT_TYPE, sizeof(mpx_dict), &p);
-    return as_dict(rc, p, out);
-}
-
-void mpx_dict_close(mpx_dict *d)
-{
-    mpx_proxy_close(d != NULL ? &d->base : NULL);
-}
-
-mpx_proxy *mpx_dict_proxy(mpx_dict *d)
-{
-    return &d->base;
-}
-
-int mpx_dict_token(const mpx_dict *d, char *buf, size_t size)
-{
-    return mpx_proxy_token(&d->base, buf, size);
-}
+PROXY_HANDLE_FUNCS(mpx_dict, mpx_dict, DICT_TYPE);
 
 /* ---- item access ------------------------------------------------------------------------ */
 

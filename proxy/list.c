@@ -51,34 +51,7 @@ int mpx_list_create(mpx_client *c, const mpx_value *initial, mpx_list **out)
     return as_list(rc, p, out);
 }
 
-int mpx_list_attach(mpx_client *c, const char *token, mpx_list **out)
-{
-    mpx_proxy *p;
-    int rc = proxy_attach_as(c, token, LIST_TYPE, sizeof(mpx_list), &p);
-    return as_list(rc, p, out);
-}
-
-int mpx_list_from_ref(mpx_client *c, const mpx_value *ref, mpx_list **out)
-{
-    mpx_proxy *p;
-    int rc = proxy_from_ref_as(c, ref, LIST_TYPE, sizeof(mpx_list), &p);
-    return as_list(rc, p, out);
-}
-
-void mpx_list_close(mpx_list *l)
-{
-    mpx_proxy_close(l != NULL ? &l->base : NULL);
-}
-
-mpx_proxy *mpx_list_proxy(mpx_list *l)
-{
-    return &l->base;
-}
-
-int mpx_list_token(const mpx_list *l, char *buf, size_t size)
-{
-    return mpx_proxy_token(&l->base, buf, size);
-}
+PROXY_HANDLE_FUNCS(mpx_list, mpx_list, LIST_TYPE);
 
 /* ---- items and slices ------------------------------------------------------------------- */
 

@@ -42,25 +42,7 @@ int mpx_lock_create(mpx_client *c, mpx_lock **out)
     return proxy_create_as(c, "Lock", NULL, 0, sizeof(mpx_lock), (mpx_proxy **)out);
 }
 
-int mpx_lock_attach(mpx_client *c, const char *token, mpx_lock **out)
-{
-    return proxy_attach_as(c, token, "Lock", sizeof(mpx_lock), (mpx_proxy **)out);
-}
-
-void mpx_lock_close(mpx_lock *l)
-{
-    mpx_proxy_close(l != NULL ? &l->base : NULL);
-}
-
-mpx_proxy *mpx_lock_proxy(mpx_lock *l)
-{
-    return &l->base;
-}
-
-int mpx_lock_token(const mpx_lock *l, char *buf, size_t size)
-{
-    return mpx_proxy_token(&l->base, buf, size);
-}
+PROXY_HANDLE_FUNCS(mpx_lock, mpx_lock, "Lock");
 
 int mpx_lock_acquire(mpx_lock *l, double timeout, uint64_t *fence)
 {
@@ -89,25 +71,7 @@ int mpx_rlock_create(mpx_client *c, mpx_rlock **out)
     return proxy_create_as(c, "RLock", NULL, 0, sizeof(mpx_rlock), (mpx_proxy **)out);
 }
 
-int mpx_rlock_attach(mpx_client *c, const char *token, mpx_rlock **out)
-{
-    return proxy_attach_as(c, token, "RLock", sizeof(mpx_rlock), (mpx_proxy **)out);
-}
-
-void mpx_rlock_close(mpx_rlock *l)
-{
-    mpx_proxy_close(l != NULL ? &l->base : NULL);
-}
-
-mpx_proxy *mpx_rlock_proxy(mpx_rlock *l)
-{
-    return &l->base;
-}
-
-int mpx_rlock_token(const mpx_rlock *l, char *buf, size_t size)
-{
-    return mpx_proxy_token(&l->base, buf, size);
-}
+PROXY_HANDLE_FUNCS(mpx_rlock, mpx_rlock, "RLock");
 
 int mpx_rlock_acquire(mpx_rlock *l, double timeout, uint64_t *fence)
 {

@@ -73,34 +73,7 @@ int mpx_namespace_create(mpx_client *c, const mpx_value *attrs, mpx_namespace **
     return as_namespace(rc, p, out);
 }
 
-int mpx_namespace_attach(mpx_client *c, const char *token, mpx_namespace **out)
-{
-    mpx_proxy *p;
-    int rc = proxy_attach_as(c, token, NAMESPACE_TYPE, sizeof(mpx_namespace), &p);
-    return as_namespace(rc, p, out);
-}
-
-int mpx_namespace_from_ref(mpx_client *c, const mpx_value *ref, mpx_namespace **out)
-{
-    mpx_proxy *p;
-    int rc = proxy_from_ref_as(c, ref, NAMESPACE_TYPE, sizeof(mpx_namespace), &p);
-    return as_namespace(rc, p, out);
-}
-
-void mpx_namespace_close(mpx_namespace *ns)
-{
-    mpx_proxy_close(ns != NULL ? &ns->base : NULL);
-}
-
-mpx_proxy *mpx_namespace_proxy(mpx_namespace *ns)
-{
-    return &ns->base;
-}
-
-int mpx_namespace_token(const mpx_namespace *ns, char *buf, size_t size)
-{
-    return mpx_proxy_token(&ns->base, buf, size);
-}
+PROXY_HANDLE_FUNCS(mpx_namespace, mpx_namespace, NAMESPACE_TYPE);
 
 /* ---- attributes ------------------------------------------------------------------------- */
 

@@ -83,6 +83,18 @@ int proxy_from_ref_as(mpx_client *c, const mpx_value *ref, const char *type, siz
     return rc;
 }
 
+int proxy_accept_either(mpx_client *c, int rc, mpx_proxy **p, const char *type_a,
+                        const char *type_b, const char *what)
+{
+    if (rc != MPX_OK || strcmp((*p)->type, type_a) == 0 || strcmp((*p)->type, type_b) == 0)
+        return rc;
+    char type[PROXY_TYPE_MAX];
+    snprintf(type, sizeof type, "%s", (*p)->type);
+    mpx_proxy_close(*p); /* a call: it clears the client's last error */
+    *p = NULL;
+    return client_fail(c, MPX_ETYPE, "a %s is not a %s", type, what);
+}
+
 /* Token: ADDRESS "#" TYPE "/" ID, e.g. "tcp://10.0.0.5:5000#dict/17". */
 static int token_parse(const char *token, char *type, size_t typelen, uint64_t *id)
 {

@@ -31,6 +31,49 @@ int proxy_attach_as(mpx_client *c, const char *token, const char *type, size_t s
                     mpx_proxy **out);
 int proxy_from_ref_as(mpx_client *c, const mpx_value *ref, const char *type, size_t size,
                       mpx_proxy **out);
+/* For a typed proxy that holds either of two types (a Queue proxy: a Queue or a
+ * JoinableQueue): rc and *p are what proxy_attach_as or proxy_from_ref_as gave with type
+ * NULL. A *p of neither type is closed, *p set NULL, and MPX_ETYPE returned with "a dict is
+ * not a <what>" on the client; otherwise rc comes back as it was. */
+int proxy_accept_either(mpx_client *c, int rc, mpx_proxy **p, const char *type_a,
+                        const char *type_b, const char *what);
+
+/* Defines the handle functions MPX_PROXY_HANDLE_API(prefix, type) declares, for a typed
+ * proxy holding objects of typeid only. The typed struct must begin with its base, so the
+ * mpx_proxy the constructors allocate is the typed proxy (checked at compile time). */
+#define PROXY_HANDLE_FUNCS(prefix, type, typeid)                                          \
+    int prefix##_attach(mpx_client *c, const char *token, type **out)                     \
+    {                                                                                     \
+        mpx_proxy *p;                                                                     \
+        int rc = proxy_attach_as(c, token, typeid, sizeof(type), &p);                     \
+        *out = (type *)p;                                                                 \
+        return rc;                                                                        \
+    }                                                                                     \
+    int prefix##_from_ref(mpx_client *c, const mpx_value *ref, type **out)                \
+    {                                                                                     \
+        mpx_proxy *p;                                                                     \
+        int rc = proxy_from_ref_as(c, ref, typeid, sizeof(type), &p);                     \
+        *out = (type *)p;                                                                 \
+        return rc;                                                                        \
+    }                                                                                     \
+    PROXY_BASE_FUNCS(prefix, type)
+
+/* The three that need only the base: close, proxy and token. A typed proxy of two types
+ * uses this alone and writes its attach and from_ref on proxy_accept_either. */
+#define PROXY_BASE_FUNCS(prefix, type)                                                    \
+    void prefix##_close(type *p)                                                          \
+    {                                                                                     \
+        mpx_proxy_close(p != NULL ? &p->base : NULL);                                     \
+    }                                                                                     \
+    mpx_proxy *prefix##_proxy(type *p)                                                    \
+    {                                                                                     \
+        return &p->base;                                                                  \
+    }                                                                                     \
+    int prefix##_token(const type *p, char *buf, size_t size)                             \
+    {                                                                                     \
+        return mpx_proxy_token(&p->base, buf, size);                                      \
+    }                                                                                     \
+    _Static_assert(offsetof(type, base) == 0, #type " must begin with its mpx_proxy base")
 
 /* mpx_proxy_call, then checks the reply is of the kind the method promises: MPX_EPROTO
  * (with a message on the client) otherwise, and *out freed. */

@@ -4,9 +4,6 @@
  * (False, None), more is (True, timeout). Each call goes through mpx_proxy_call(_timeout),
  * which knows from the manager which methods may wait, and waits for those as it must.
  */
-#include <stdio.h>
-#include <string.h>
-
 #include "mpx/queue.h"
 #include "proxy_internal.h"
 
@@ -26,14 +23,9 @@ static int as_queue(int rc, mpx_proxy *p, mpx_queue **out)
 }
 
 /* attach and from_ref take either kind, and nothing else. */
-static int check_queue_type(mpx_client *c, int rc, mpx_proxy *p, mpx_queue **out)
+static int as_any_queue(mpx_client *c, int rc, mpx_proxy *p, mpx_queue **out)
 {
-    if (rc == MPX_OK && strcmp(p->type, "Queue") != 0 && strcmp(p->type, "JoinableQueue") != 0) {
-        char type[PROXY_TYPE_MAX];
-        snprintf(type, sizeof type, "%s", p->type);
-        mpx_proxy_close(p); /* a call: it clears the client's last error */
-        return as_queue(client_fail(c, MPX_ETYPE, "a %s is not a queue", type), NULL, out);
-    }
+    rc = proxy_accept_either(c, rc, &p, queue_type(false), queue_type(true), "queue");
     return as_queue(rc, p, out);
 }
 
@@ -58,30 +50,17 @@ int mpx_queue_attach(mpx_client *c, const char *token, mpx_queue **out)
 {
     mpx_proxy *p;
     int rc = proxy_attach_as(c, token, NULL, sizeof(mpx_queue), &p);
-    return check_queue_type(c, rc, p, out);
+    return as_any_queue(c, rc, p, out);
 }
 
 int mpx_queue_from_ref(mpx_client *c, const mpx_value *ref, mpx_queue **out)
 {
     mpx_proxy *p;
     int rc = proxy_from_ref_as(c, ref, NULL, sizeof(mpx_queue), &p);
-    return check_queue_type(c, rc, p, out);
+    return as_any_queue(c, rc, p, out);
 }
 
-void mpx_queue_close(mpx_queue *q)
-{
-    mpx_proxy_close(q != NULL ? &q->base : NULL);
-}
-
-mpx_proxy *mpx_queue_proxy(mpx_queue *q)
-{
-    return &q->base;
-}
-
-int mpx_queue_token(const mpx_queue *q, char *buf, size_t size)
-{
-    return mpx_proxy_token(&q->base, buf, size);
-}
+PROXY_BASE_FUNCS(mpx_queue, mpx_queue);
 
 /* ---- calls that may wait ----------------------------------------------------------------- */
 

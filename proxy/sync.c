@@ -44,15 +44,30 @@ int mpx_semaphore_create(mpx_client *c, int64_t value, bool bounded, mpx_semapho
                            (mpx_proxy **)out);
 }
 
-void mpx_semaphore_close(mpx_semaphore *s)
+/* attach and from_ref take either kind, as a Queue proxy does, and nothing else. */
+static int as_any_semaphore(mpx_client *c, int rc, mpx_proxy *p, mpx_semaphore **out)
 {
-    mpx_proxy_close(s != NULL ? &s->base : NULL);
+    rc = proxy_accept_either(c, rc, &p, semaphore_type(false), semaphore_type(true),
+                             "semaphore");
+    *out = (mpx_semaphore *)p;
+    return rc;
 }
 
-mpx_proxy *mpx_semaphore_proxy(mpx_semaphore *s)
+int mpx_semaphore_attach(mpx_client *c, const char *token, mpx_semaphore **out)
 {
-    return &s->base;
+    mpx_proxy *p;
+    int rc = proxy_attach_as(c, token, NULL, sizeof(mpx_semaphore), &p);
+    return as_any_semaphore(c, rc, p, out);
 }
+
+int mpx_semaphore_from_ref(mpx_client *c, const mpx_value *ref, mpx_semaphore **out)
+{
+    mpx_proxy *p;
+    int rc = proxy_from_ref_as(c, ref, NULL, sizeof(mpx_semaphore), &p);
+    return as_any_semaphore(c, rc, p, out);
+}
+
+PROXY_BASE_FUNCS(mpx_semaphore, mpx_semaphore);
 
 int mpx_semaphore_acquire(mpx_semaphore *s, double timeout)
 {
@@ -84,15 +99,7 @@ int mpx_event_create(mpx_client *c, mpx_event **out)
     return proxy_create_as(c, "Event", NULL, 0, sizeof(mpx_event), (mpx_proxy **)out);
 }
 
-void mpx_event_close(mpx_event *e)
-{
-    mpx_proxy_close(e != NULL ? &e->base : NULL);
-}
-
-mpx_proxy *mpx_event_proxy(mpx_event *e)
-{
-    return &e->base;
-}
+PROXY_HANDLE_FUNCS(mpx_event, mpx_event, "Event");
 
 int mpx_event_set(mpx_event *e)
 {
@@ -123,23 +130,39 @@ int mpx_event_wait(mpx_event *e, double timeout, bool *was_set)
 
 /* ---- Barrier -------------------------------------------------------------------------- */
 
-int mpx_barrier_open(mpx_client *c, const char *name, int64_t parties, double timeout,
-                     mpx_barrier **out)
+/* Opens (name not NULL) or creates Barrier(parties, action, timeout); action, a Python
+ * callable, has no C counterpart and stays None. */
+static int barrier_open_or_create(mpx_client *c, const char *name, int64_t parties,
+                                  double timeout, mpx_barrier **out)
 {
     mpx_value args[3] = {mpx_value_int(parties), mpx_value_none(),
                          timeout >= 0 ? mpx_value_float(timeout) : mpx_value_none()};
-    return proxy_open_as(c, "Barrier", name, args, 3, sizeof(mpx_barrier), (mpx_proxy **)out);
+    mpx_proxy *p;
+    int rc;
+    if (name != NULL)
+        rc = proxy_open_as(c, "Barrier", name, args, 3, sizeof(mpx_barrier), &p);
+    else
+        rc = proxy_create_as(c, "Barrier", args, 3, sizeof(mpx_barrier), &p);
+    *out = (mpx_barrier *)p;
+    return rc;
 }
 
-void mpx_barrier_close(mpx_barrier *b)
+int mpx_barrier_open(mpx_client *c, const char *name, int64_t parties, double timeout,
+                     mpx_barrier **out)
 {
-    mpx_proxy_close(b != NULL ? &b->base : NULL);
+    if (name == NULL) {
+        *out = NULL;
+        return client_fail(c, MPX_EINVAL, "a Barrier to open needs a name");
+    }
+    return barrier_open_or_create(c, name, parties, timeout, out);
 }
 
-mpx_proxy *mpx_barrier_proxy(mpx_barrier *b)
+int mpx_barrier_create(mpx_client *c, int64_t parties, double timeout, mpx_barrier **out)
 {
-    return &b->base;
+    return barrier_open_or_create(c, NULL, parties, timeout, out);
 }
+
+PROXY_HANDLE_FUNCS(mpx_barrier, mpx_barrier, "Barrier");
 
 int mpx_barrier_wait(mpx_barrier *b, double timeout, int64_t *index)
 {
@@ -179,27 +202,43 @@ struct mpx_condition {
     struct mpx_proxy base;
 };
 
-int mpx_condition_open(mpx_client *c, const char *name, mpx_proxy *lock,
-                       mpx_condition **out)
+/* Opens (name not NULL) or creates Condition(lock): the lock travels as a reference to
+ * it, and no argument leaves the Condition to make its own RLock. */
+static int condition_open_or_create(mpx_client *c, const char *name, mpx_proxy *lock,
+                                    mpx_condition **out)
 {
     mpx_value ref = mpx_value_none();
+    mpx_proxy *p = NULL;
+    *out = NULL;
     if (lock != NULL && mpx_value_ref(&ref, mpx_proxy_id(lock), mpx_proxy_type(lock)) != MPX_OK)
         return client_fail(c, MPX_ENOMEM, "out of memory");
-    int rc = proxy_open_as(c, "Condition", name, &ref, lock != NULL ? 1 : 0,
-                           sizeof(mpx_condition), (mpx_proxy **)out);
+    size_t nargs = lock != NULL ? 1 : 0;
+    int rc;
+    if (name != NULL)
+        rc = proxy_open_as(c, "Condition", name, &ref, nargs, sizeof(mpx_condition), &p);
+    else
+        rc = proxy_create_as(c, "Condition", &ref, nargs, sizeof(mpx_condition), &p);
     mpx_value_free(&ref);
+    *out = (mpx_condition *)p;
     return rc;
 }
 
-void mpx_condition_close(mpx_condition *cv)
+int mpx_condition_open(mpx_client *c, const char *name, mpx_proxy *lock,
+                       mpx_condition **out)
 {
-    mpx_proxy_close(cv != NULL ? &cv->base : NULL);
+    if (name == NULL) {
+        *out = NULL;
+        return client_fail(c, MPX_EINVAL, "a Condition to open needs a name");
+    }
+    return condition_open_or_create(c, name, lock, out);
 }
 
-mpx_proxy *mpx_condition_proxy(mpx_condition *cv)
+int mpx_condition_create(mpx_client *c, mpx_proxy *lock, mpx_condition **out)
 {
-    return &cv->base;
+    return condition_open_or_create(c, NULL, lock, out);
 }
+
+PROXY_HANDLE_FUNCS(mpx_condition, mpx_condition, "Condition");
 
 int mpx_condition_acquire(mpx_condition *cv, double timeout, uint64_t *fence)
 {

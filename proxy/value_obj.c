@@ -114,34 +114,7 @@ int mpx_value_obj_create(mpx_client *c, char typecode, const mpx_value *initial,
     return open_or_create(c, NULL, typecode, initial, out);
 }
 
-int mpx_value_obj_attach(mpx_client *c, const char *token, mpx_value_obj **out)
-{
-    mpx_proxy *p;
-    int rc = proxy_attach_as(c, token, VALUE_TYPE, sizeof(mpx_value_obj), &p);
-    return as_value(rc, p, out);
-}
-
-int mpx_value_obj_from_ref(mpx_client *c, const mpx_value *ref, mpx_value_obj **out)
-{
-    mpx_proxy *p;
-    int rc = proxy_from_ref_as(c, ref, VALUE_TYPE, sizeof(mpx_value_obj), &p);
-    return as_value(rc, p, out);
-}
-
-void mpx_value_obj_close(mpx_value_obj *v)
-{
-    mpx_proxy_close(v != NULL ? &v->base : NULL);
-}
-
-mpx_proxy *mpx_value_obj_proxy(mpx_value_obj *v)
-{
-    return &v->base;
-}
-
-int mpx_value_obj_token(const mpx_value_obj *v, char *buf, size_t size)
-{
-    return mpx_proxy_token(&v->base, buf, size);
-}
+PROXY_HANDLE_FUNCS(mpx_value_obj, mpx_value_obj, VALUE_TYPE);
 
 /* ---- reading and writing ------------------------------------------------------------------ */
 

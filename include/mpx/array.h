@@ -43,18 +43,8 @@ int mpx_array_open(mpx_client *c, const char *name, char typecode,
 /* A new anonymous Array; it lives while some proxy holds it. */
 int mpx_array_create(mpx_client *c, char typecode, const mpx_value *size_or_init,
                             mpx_array **out);
-/* The Array a token names (mpx_array_token); MPX_ETYPE for another type. */
-int mpx_array_attach(mpx_client *c, const char *token, mpx_array **out);
-/* The Array a reference value names (borrowed). */
-int mpx_array_from_ref(mpx_client *c, const mpx_value *ref, mpx_array **out);
-/* Releases the reference and frees the proxy. NULL is fine. */
-void mpx_array_close(mpx_array *a);
-
-/* The generic proxy inside a, owned by a. */
-mpx_proxy *mpx_array_proxy(mpx_array *a);
-/* Writes the token another process passes to mpx_array_attach; MPX_EINVAL when
- * size is too small (MPX_TOKEN_MAX always suffices). */
-int mpx_array_token(const mpx_array *a, char *buf, size_t size);
+/* attach, from_ref, close, proxy and token: see mpx/proxy.h. */
+MPX_PROXY_HANDLE_API(mpx_array, mpx_array);
 
 /* ---- items ----------------------------------------------------------------------------- */
 

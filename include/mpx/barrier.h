@@ -22,8 +22,10 @@ typedef struct mpx_barrier mpx_barrier;
  * default wait timeout in seconds (< 0: none). */
 int mpx_barrier_open(mpx_client *c, const char *name, int64_t parties, double timeout,
                      mpx_barrier **out);
-void mpx_barrier_close(mpx_barrier *b);
-mpx_proxy *mpx_barrier_proxy(mpx_barrier *b);
+/* A new anonymous barrier, as open makes; it lives while some proxy holds it. */
+int mpx_barrier_create(mpx_client *c, int64_t parties, double timeout, mpx_barrier **out);
+/* attach, from_ref, close, proxy and token: see mpx/proxy.h. */
+MPX_PROXY_HANDLE_API(mpx_barrier, mpx_barrier);
 
 /* Waits for the round to fill; *index (may be NULL) gets the arrival order 0..parties-1.
  * timeout < 0 uses the barrier's default. MPX_EBROKEN when the barrier breaks. */

@@ -23,8 +23,10 @@ typedef struct mpx_condition mpx_condition;
  * Lock or RLock on the same manager, e.g. mpx_lock_proxy(l); NULL: its own RLock). */
 int mpx_condition_open(mpx_client *c, const char *name, mpx_proxy *lock,
                        mpx_condition **out);
-void mpx_condition_close(mpx_condition *cv);
-mpx_proxy *mpx_condition_proxy(mpx_condition *cv);
+/* A new anonymous condition over lock, as open makes; it lives while some proxy holds it. */
+int mpx_condition_create(mpx_client *c, mpx_proxy *lock, mpx_condition **out);
+/* attach, from_ref, close, proxy and token: see mpx/proxy.h. */
+MPX_PROXY_HANDLE_API(mpx_condition, mpx_condition);
 
 /* The lock's acquire and release (see mpx/lock.h). */
 int mpx_condition_acquire(mpx_condition *cv, double timeout, uint64_t *fence);

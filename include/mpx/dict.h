@@ -34,18 +34,8 @@ int mpx_dict_open(mpx_client *c, const char *name, mpx_dict **out);
 /* A new anonymous dict, like dict(initial): initial (borrowed, may be NULL for an empty
  * dict) is a dict or a list of (key, value) pairs. It lives while some proxy holds it. */
 int mpx_dict_create(mpx_client *c, const mpx_value *initial, mpx_dict **out);
-/* The dict a token names (see mpx_dict_token); MPX_ETYPE if it names another type. */
-int mpx_dict_attach(mpx_client *c, const char *token, mpx_dict **out);
-/* The dict a reference value names (borrowed; e.g. an item read from another container). */
-int mpx_dict_from_ref(mpx_client *c, const mpx_value *ref, mpx_dict **out);
-/* Releases the reference and frees the proxy. NULL is fine. */
-void mpx_dict_close(mpx_dict *d);
-
-/* The generic proxy inside d, for mpx_proxy_call and friends; owned by d. */
-mpx_proxy *mpx_dict_proxy(mpx_dict *d);
-/* Writes the token another process passes to mpx_dict_attach; MPX_EINVAL when size is
- * too small (MPX_TOKEN_MAX always suffices). */
-int mpx_dict_token(const mpx_dict *d, char *buf, size_t size);
+/* attach, from_ref, close, proxy and token: see mpx/proxy.h. */
+MPX_PROXY_HANDLE_API(mpx_dict, mpx_dict);
 
 /* ---- item access ------------------------------------------------------------------------ */
 

@@ -15,8 +15,8 @@ typedef struct mpx_event mpx_event;
 
 int mpx_event_open(mpx_client *c, const char *name, mpx_event **out);
 int mpx_event_create(mpx_client *c, mpx_event **out);
-void mpx_event_close(mpx_event *e);
-mpx_proxy *mpx_event_proxy(mpx_event *e);
+/* attach, from_ref, close, proxy and token: see mpx/proxy.h. */
+MPX_PROXY_HANDLE_API(mpx_event, mpx_event);
 
 /* Sets the flag and wakes every waiter. */
 int mpx_event_set(mpx_event *e);

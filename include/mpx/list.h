@@ -35,18 +35,8 @@ int mpx_list_open(mpx_client *c, const char *name, mpx_list **out);
 /* A new anonymous list, like list(initial): initial (borrowed, may be NULL for an empty
  * list) is a list or a tuple. It lives while some proxy holds it. */
 int mpx_list_create(mpx_client *c, const mpx_value *initial, mpx_list **out);
-/* The list a token names (see mpx_list_token); MPX_ETYPE if it names another type. */
-int mpx_list_attach(mpx_client *c, const char *token, mpx_list **out);
-/* The list a reference value names (borrowed; e.g. an item read from another container). */
-int mpx_list_from_ref(mpx_client *c, const mpx_value *ref, mpx_list **out);
-/* Releases the reference and frees the proxy. NULL is fine. */
-void mpx_list_close(mpx_list *l);
-
-/* The generic proxy inside l, for mpx_proxy_call and friends; owned by l. */
-mpx_proxy *mpx_list_proxy(mpx_list *l);
-/* Writes the token another process passes to mpx_list_attach; MPX_EINVAL when size is
- * too small (MPX_TOKEN_MAX always suffices). */
-int mpx_list_token(const mpx_list *l, char *buf, size_t size);
+/* attach, from_ref, close, proxy and token: see mpx/proxy.h. */
+MPX_PROXY_HANDLE_API(mpx_list, mpx_list);
 
 /* ---- items and slices ---------------------------------------------------------------------
  * A slice is given as three pointers, start, stop and step, each NULL for Python's None:

@@ -28,10 +28,8 @@ typedef struct mpx_rlock mpx_rlock; /* "RLock": re-entrant, released by its owne
  * before the client. open finds the lock registered under name or creates it. */
 int mpx_lock_open(mpx_client *c, const char *name, mpx_lock **out);
 int mpx_lock_create(mpx_client *c, mpx_lock **out);
-int mpx_lock_attach(mpx_client *c, const char *token, mpx_lock **out);
-void mpx_lock_close(mpx_lock *l);
-mpx_proxy *mpx_lock_proxy(mpx_lock *l);
-int mpx_lock_token(const mpx_lock *l, char *buf, size_t size);
+/* attach, from_ref, close, proxy and token: see mpx/proxy.h. */
+MPX_PROXY_HANDLE_API(mpx_lock, mpx_lock);
 
 /* Takes the lock. timeout < 0 waits as long as it takes, 0 does not wait, > 0 waits that
  * many seconds; MPX_ETIMEOUT when the lock was not taken. *fence (may be NULL) gets the
@@ -43,10 +41,7 @@ int mpx_lock_locked(mpx_lock *l, bool *out);
 
 int mpx_rlock_open(mpx_client *c, const char *name, mpx_rlock **out);
 int mpx_rlock_create(mpx_client *c, mpx_rlock **out);
-int mpx_rlock_attach(mpx_client *c, const char *token, mpx_rlock **out);
-void mpx_rlock_close(mpx_rlock *l);
-mpx_proxy *mpx_rlock_proxy(mpx_rlock *l);
-int mpx_rlock_token(const mpx_rlock *l, char *buf, size_t size);
+MPX_PROXY_HANDLE_API(mpx_rlock, mpx_rlock);
 /* As mpx_lock_acquire; the owner may acquire again (the token stays the same). */
 int mpx_rlock_acquire(mpx_rlock *l, double timeout, uint64_t *fence);
 /* Gives back one level; MPX_ENOTOWNER when this session does not own it. */

@@ -32,18 +32,8 @@ int mpx_namespace_open(mpx_client *c, const char *name, mpx_namespace **out);
 /* A new anonymous Namespace, like Namespace(**attrs): attrs (borrowed, may be NULL for
  * none) is a dict whose keys are str. It lives while some proxy holds it. */
 int mpx_namespace_create(mpx_client *c, const mpx_value *attrs, mpx_namespace **out);
-/* The Namespace a token names (see mpx_namespace_token); MPX_ETYPE for another type. */
-int mpx_namespace_attach(mpx_client *c, const char *token, mpx_namespace **out);
-/* The Namespace a reference value names (borrowed). */
-int mpx_namespace_from_ref(mpx_client *c, const mpx_value *ref, mpx_namespace **out);
-/* Releases the reference and frees the proxy. NULL is fine. */
-void mpx_namespace_close(mpx_namespace *ns);
-
-/* The generic proxy inside ns, for mpx_proxy_call and friends; owned by ns. */
-mpx_proxy *mpx_namespace_proxy(mpx_namespace *ns);
-/* Writes the token another process passes to mpx_namespace_attach; MPX_EINVAL when size
- * is too small (MPX_TOKEN_MAX always suffices). */
-int mpx_namespace_token(const mpx_namespace *ns, char *buf, size_t size);
+/* attach, from_ref, close, proxy and token: see mpx/proxy.h. */
+MPX_PROXY_HANDLE_API(mpx_namespace, mpx_namespace);
 
 /* ---- attributes ------------------------------------------------------------------------- */
 

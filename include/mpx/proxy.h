@@ -55,6 +55,27 @@ int mpx_proxy_append(mpx_proxy *p, const char *method, const mpx_value *args, si
 
 /* Writes the token; MPX_EINVAL when size is too small. */
 int mpx_proxy_token(const mpx_proxy *p, char *buf, size_t size);
+
+/* ---- the handle functions every typed proxy has ----------------------------------------
+ * MPX_PROXY_HANDLE_API(mpx_dict, mpx_dict) declares mpx_dict_attach, _from_ref, _close,
+ * _proxy and _token with one contract for all:
+ *   attach    the object a token names (see _token), MPX_ETYPE when it names another type;
+ *   from_ref  the object a reference value names (borrowed; e.g. an item read from a
+ *             container), MPX_ETYPE when it is not a reference or names another type;
+ *   close     releases the reference and frees the proxy; NULL is fine;
+ *   proxy     the generic proxy inside, for mpx_proxy_call and friends; owned by p;
+ *   token     writes the token another process passes to attach; MPX_EINVAL when size is
+ *             too small (MPX_TOKEN_MAX always suffices).
+ * attach and from_ref leave *out a proxy holding one reference (NULL on failure). A proxy
+ * uses the client it was made with for its calls, so close the proxies before the client.
+ */
+#define MPX_PROXY_HANDLE_API(prefix, type)                                                \
+    int prefix##_attach(mpx_client *c, const char *token, type **out);                    \
+    int prefix##_from_ref(mpx_client *c, const mpx_value *ref, type **out);               \
+    void prefix##_close(type *p);                                                         \
+    mpx_proxy *prefix##_proxy(type *p);                                                   \
+    int prefix##_token(const type *p, char *buf, size_t size)
+
 /* The address part of a token, to connect a client to before attaching. */
 int mpx_token_address(const char *token, char *buf, size_t size);
 

@@ -36,13 +36,9 @@ int mpx_queue_open(mpx_client *c, const char *name, int64_t maxsize, bool joinab
                    mpx_queue **out);
 /* A new anonymous queue; it lives while some proxy holds it. */
 int mpx_queue_create(mpx_client *c, int64_t maxsize, bool joinable, mpx_queue **out);
-/* The queue a token names (either kind). */
-int mpx_queue_attach(mpx_client *c, const char *token, mpx_queue **out);
-int mpx_queue_from_ref(mpx_client *c, const mpx_value *ref, mpx_queue **out);
-/* Releases the reference and frees the proxy. NULL is fine. */
-void mpx_queue_close(mpx_queue *q);
-mpx_proxy *mpx_queue_proxy(mpx_queue *q);
-int mpx_queue_token(const mpx_queue *q, char *buf, size_t size);
+/* attach, from_ref, close, proxy and token: see mpx/proxy.h. attach and from_ref take
+ * either kind of queue; any other type is MPX_ETYPE. */
+MPX_PROXY_HANDLE_API(mpx_queue, mpx_queue);
 
 /* ---- one item ---------------------------------------------------------------------------- */
 

@@ -25,8 +25,9 @@ typedef struct mpx_semaphore mpx_semaphore;
 int mpx_semaphore_open(mpx_client *c, const char *name, int64_t value, bool bounded,
                        mpx_semaphore **out);
 int mpx_semaphore_create(mpx_client *c, int64_t value, bool bounded, mpx_semaphore **out);
-void mpx_semaphore_close(mpx_semaphore *s);
-mpx_proxy *mpx_semaphore_proxy(mpx_semaphore *s);
+/* attach, from_ref, close, proxy and token: see mpx/proxy.h. attach and from_ref take
+ * either kind of semaphore; any other type is MPX_ETYPE. */
+MPX_PROXY_HANDLE_API(mpx_semaphore, mpx_semaphore);
 
 /* Takes one unit: timeout < 0 waits as needed, 0 does not wait; MPX_ETIMEOUT if none. */
 int mpx_semaphore_acquire(mpx_semaphore *s, double timeout);

@@ -43,18 +43,8 @@ int mpx_value_obj_open(mpx_client *c, const char *name, char typecode,
 /* A new anonymous Value; it lives while some proxy holds it. */
 int mpx_value_obj_create(mpx_client *c, char typecode, const mpx_value *initial,
                             mpx_value_obj **out);
-/* The Value a token names (mpx_value_obj_token); MPX_ETYPE for another type. */
-int mpx_value_obj_attach(mpx_client *c, const char *token, mpx_value_obj **out);
-/* The Value a reference value names (borrowed). */
-int mpx_value_obj_from_ref(mpx_client *c, const mpx_value *ref, mpx_value_obj **out);
-/* Releases the reference and frees the proxy. NULL is fine. */
-void mpx_value_obj_close(mpx_value_obj *v);
-
-/* The generic proxy inside v, owned by v. */
-mpx_proxy *mpx_value_obj_proxy(mpx_value_obj *v);
-/* Writes the token another process passes to mpx_value_obj_attach; MPX_EINVAL when
- * size is too small (MPX_TOKEN_MAX always suffices). */
-int mpx_value_obj_token(const mpx_value_obj *v, char *buf, size_t size);
+/* attach, from_ref, close, proxy and token: see mpx/proxy.h. */
+MPX_PROXY_HANDLE_API(mpx_value_obj, mpx_value_obj);
 
 /* ---- reading and writing ----------------------------------------------------------------- */
 
