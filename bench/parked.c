@@ -119,7 +119,6 @@ int main(int argc, char **argv)
     raise_fd_limit(conns + 64);
     bench_manager m;
     bench_manager_start(&m, argv[1], (int)conns + 16);
-    char err[256];
 
     mpx_client *c;
     mpx_queue *q;
@@ -136,9 +135,9 @@ int main(int argc, char **argv)
     if (as == NULL || gets == NULL)
         bench_die("calloc");
     for (long i = 0; i < conns; i++) {
-        if (mpx_async_connect(&loop, m.address, m.key, m.keylen, NULL, &as[i], err, sizeof err) !=
-            MPX_OK) {
-            fprintf(stderr, "parked: connection %ld: %s\n", i, err);
+        if (mpx_async_connect(&loop, m.address, m.key, m.keylen, NULL, &as[i]) != MPX_OK) {
+            fprintf(stderr, "parked: connection %ld: %s\n", i,
+                    as[i] != NULL ? mpx_async_errmsg(as[i]) : "out of memory");
             return 2;
         }
         for (long j = 0; j < per; j++) {

@@ -147,8 +147,12 @@ int main(int argc, char **argv)
         return 2;
     }
     mpx_manager *m = NULL;
-    if (o.address == NULL && mpx_manager_start(&m) != MPX_OK)
+    if (o.address == NULL && mpx_manager_start(&m) != MPX_OK) {
+        fprintf(stderr, "lock_counter: starting the manager: %s\n",
+                m != NULL ? mpx_manager_errmsg(m) : "out of memory");
+        mpx_manager_shutdown(m);
         return 1;
+    }
     mpx_client *c;
     int rc = connect_to(&o, m, &c);
     if (rc != MPX_OK) {

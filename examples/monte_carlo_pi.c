@@ -294,7 +294,6 @@ int main(int argc, char **argv)
     }
     mpx_pool *p = NULL;
     mpx_client *c = NULL;
-    char err[256];
     mpx_pool_opts opts;
     mpx_pool_opts_init(&opts);
     opts.processes = o.processes;
@@ -302,14 +301,13 @@ int main(int argc, char **argv)
     opts.nfunctions = 1;
     opts.progress = true;
     if (o.address == NULL)
-        rc = mpx_pool_start(&opts, &p, err, sizeof err);
+        rc = mpx_pool_start(&opts, &p);
     else if ((rc = connect_client(&o, &c)) == MPX_OK)
-        rc = mpx_pool_connect(c, o.pool, &opts, &p, err, sizeof err);
-    else
-        err[0] = '\0';
+        rc = mpx_pool_connect(c, o.pool, &opts, &p);
     if (rc != MPX_OK) {
-        if (err[0] != '\0')
-            fail("pool", rc, err);
+        if (p != NULL) /* a failed pool says why (a failed client said it already) */
+            fail("pool", rc, mpx_pool_errmsg(p));
+        mpx_pool_free(p);
         mpx_client_close(c);
         return 1;
     }

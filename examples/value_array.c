@@ -123,7 +123,9 @@ int main(void)
     mpx_manager *m;
     int rc = mpx_manager_start(&m);
     if (rc != MPX_OK) {
-        fail(NULL, rc, "starting the manager");
+        fprintf(stderr, "value_array: starting the manager: %s\n",
+                m != NULL ? mpx_manager_errmsg(m) : mpx_strerror(rc));
+        mpx_manager_shutdown(m);
         return 1;
     }
     mpx_client *c = NULL;

@@ -399,7 +399,6 @@ int main(int argc, char **argv)
     }
     mpx_pool *p = NULL;
     mpx_client *c = NULL;
-    char err[256] = "";
     mpx_pool_opts opts;
     mpx_pool_opts_init(&opts);
     opts.processes = o.processes;
@@ -407,17 +406,17 @@ int main(int argc, char **argv)
     opts.nfunctions = 1;
     opts.progress = true;
     if (o.address == NULL)
-        rc = mpx_pool_start(&opts, &p, err, sizeof err);
+        rc = mpx_pool_start(&opts, &p);
     else if ((rc = connect_client(&o, &c)) == MPX_OK)
-        rc = mpx_pool_connect(c, o.pool, &opts, &p, err, sizeof err);
+        rc = mpx_pool_connect(c, o.pool, &opts, &p);
     if (rc == MPX_OK) {
         rc = run_pool(p, &lines, o.top);
         if (o.address == NULL || o.close) {
             mpx_pool_close(p);
             mpx_pool_join(p);
         }
-    } else if (err[0] != '\0') {
-        fail("pool", rc, err);
+    } else if (p != NULL) { /* a failed pool says why (a failed client said it already) */
+        fail("pool", rc, mpx_pool_errmsg(p));
     }
     mpx_pool_free(p);
     mpx_client_close(c);

@@ -69,6 +69,7 @@ struct mpx_pool {
     bool closed;
     bool terminated;
     job *jobs;
+    int failed;              /* a constructor failed with this: the pool only says why */
     char errmsg[256];
 };
 
@@ -240,6 +241,8 @@ static int make_payload(const char *fn, const mpx_value *item, bool star, mpx_va
 /* Submits n tasks (fn over items, or fn(*args) when items is NULL and n == 1) for j. */
 static int submit(mpx_pool *p, job *j, const char *fn, const mpx_value *items, bool star)
 {
+    if (p->failed != MPX_OK)
+        return p->failed; /* its message still says why it could not start */
     for (size_t start = 0; start < j->n; start += SUBMIT_BATCH) {
         size_t count = j->n - start < SUBMIT_BATCH ? j->n - start : SUBMIT_BATCH;
         mpx_value batch, first;
@@ -331,6 +334,8 @@ static int live_workers(const mpx_pool *p)
  * client's failure. */
 static int pump(mpx_pool *p, double timeout)
 {
+    if (p->failed != MPX_OK)
+        return p->failed;
     if (p->manager != NULL) {
         tend_workers(p, false);
         if (live_workers(p) == 0 && !p->terminated)
@@ -703,6 +708,8 @@ void mpx_pool_iter_free(mpx_pool_iter *it)
 
 static int pool_call_void(mpx_pool *p, const char *method)
 {
+    if (p->failed != MPX_OK)
+        return p->failed;
     mpx_value out;
     int rc = mpx_proxy_call(p->tasks, method, NULL, 0, &out);
     mpx_value_free(&out);
@@ -737,6 +744,8 @@ static job *unfinished_job(const mpx_pool *p)
 
 int mpx_pool_join(mpx_pool *p)
 {
+    if (p->failed != MPX_OK)
+        return p->failed;
     if (!p->closed)
         return pool_fail(p, MPX_EVALUE, "Pool is still running");
     job *j;
@@ -763,10 +772,9 @@ static mpx_pool *pool_new(const mpx_pool_opts *opts)
     return p;
 }
 
-void mpx_pool_free(mpx_pool *p)
+/* Lets go of everything the pool holds but the struct (and its message). */
+static void pool_release(mpx_pool *p)
 {
-    if (p == NULL)
-        return;
     if (p->manager != NULL && live_workers(p) > 0)
         mpx_pool_terminate(p);
     while (p->jobs != NULL) {
@@ -779,26 +787,47 @@ void mpx_pool_free(mpx_pool *p)
          * handle of a freed pool can only be freed) */
     }
     mpx_proxy_close(p->tasks);
+    p->tasks = NULL;
     if (p->own_client)
         mpx_client_close(p->client);
+    p->client = NULL;
     mpx_manager_shutdown(p->manager);
+    p->manager = NULL;
     free(p->workers);
+    p->workers = NULL;
+    p->nworkers = 0;
+}
+
+void mpx_pool_free(mpx_pool *p)
+{
+    if (p == NULL)
+        return;
+    pool_release(p);
     free(p);
 }
 
-int mpx_pool_start(const mpx_pool_opts *opts, mpx_pool **out, char *err, size_t errlen)
+/* A constructor that failed: the pool lets go of what it made and keeps only why. */
+static int pool_failed(mpx_pool *p, int rc, const char *what)
 {
-    *out = NULL;
-    mpx_pool *p = pool_new(opts);
-    if (p == NULL) {
-        if (err != NULL)
-            snprintf(err, errlen, "out of memory");
+    char why[sizeof p->errmsg];
+    snprintf(why, sizeof why, "%s", p->errmsg[0] ? p->errmsg : mpx_strerror(rc));
+    pool_fail(p, rc, "%s: %s", what, why);
+    pool_release(p);
+    p->failed = rc;
+    return rc;
+}
+
+int mpx_pool_start(const mpx_pool_opts *opts, mpx_pool **out)
+{
+    mpx_pool *p = *out = pool_new(opts);
+    if (p == NULL)
         return MPX_ENOMEM;
-    }
     p->nworkers = p->opts.processes > 0 ? p->opts.processes : pool_default_processes();
     p->restarts_left = POOL_RESTARTS_PER_PROCESS * p->nworkers;
     p->workers = calloc((size_t)p->nworkers, sizeof *p->workers);
     int rc = p->workers != NULL ? mpx_manager_start(&p->manager) : MPX_ENOMEM;
+    if (rc != MPX_OK && p->manager != NULL)
+        pool_fail(p, rc, "%s", mpx_manager_errmsg(p->manager));
     if (rc == MPX_OK && (rc = mpx_manager_connect(p->manager, &p->client)) != MPX_OK)
         pool_fail(p, rc, "%s", mpx_client_errmsg(p->client));
     p->own_client = true;
@@ -807,36 +836,21 @@ int mpx_pool_start(const mpx_pool_opts *opts, mpx_pool **out, char *err, size_t 
         client_failed(p, rc);
     for (int i = 0; rc == MPX_OK && i < p->nworkers; i++)
         rc = fork_worker(p, i);
-    if (rc != MPX_OK) {
-        if (err != NULL)
-            snprintf(err, errlen, "cannot start the pool: %s",
-                     p->errmsg[0] ? p->errmsg : mpx_strerror(rc));
-        mpx_pool_free(p);
-        return rc;
-    }
-    *out = p;
-    return MPX_OK;
+    return rc == MPX_OK ? MPX_OK : pool_failed(p, rc, "cannot start the pool");
 }
 
 int mpx_pool_connect(mpx_client *c, const char *name, const mpx_pool_opts *opts,
-                     mpx_pool **out, char *err, size_t errlen)
+                     mpx_pool **out)
 {
-    *out = NULL;
-    mpx_pool *p = pool_new(opts);
-    if (p == NULL) {
-        if (err != NULL)
-            snprintf(err, errlen, "out of memory");
+    mpx_pool *p = *out = pool_new(opts);
+    if (p == NULL)
         return MPX_ENOMEM;
-    }
     p->client = c;
     int rc = mpx_proxy_open(c, POOL_TYPE, name, NULL, 0, &p->tasks);
-    if (rc != MPX_OK) {
-        if (err != NULL)
-            snprintf(err, errlen, "cannot open the pool '%s': %s", name,
-                     mpx_client_errmsg(c));
-        mpx_pool_free(p);
-        return rc;
-    }
-    *out = p;
-    return MPX_OK;
+    if (rc == MPX_OK)
+        return MPX_OK;
+    client_failed(p, rc);
+    char what[128];
+    snprintf(what, sizeof what, "cannot open the pool '%s'", name);
+    return pool_failed(p, rc, what);
 }

@@ -9,6 +9,7 @@
  * Invariant: every call accepted gets exactly one callback, from a reply or from the
  * close that fails what is left.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,32 @@ struct mpx_async {
     async_call *free_calls;
     size_t max_message;
     char address[400];
+    int err;              /* the last failure: of the connection, or of a call */
+    char errmsg[MPX_ERRMSG_MAX];
 };
+
+static int async_fail(mpx_async *a, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int async_fail(mpx_async *a, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->errmsg, sizeof a->errmsg, fmt, ap);
+    va_end(ap);
+    a->err = code;
+    return code;
+}
+
+int mpx_async_errcode(const mpx_async *a)
+{
+    return a->err;
+}
+
+const char *mpx_async_errmsg(const mpx_async *a)
+{
+    return a->errmsg;
+}
 
 static uv_stream_t *stream_of(mpx_async *a)
 {
@@ -151,8 +177,9 @@ static void shut(mpx_async *a, int status, const char *why)
     a->closing = true;
     uv_close((uv_handle_t *)&a->conn, on_handle_closed);
     uv_close((uv_handle_t *)&a->flusher, on_handle_closed);
-    char message[512];
-    snprintf(message, sizeof message, "connection to %s ended: %s", a->address, why);
+    async_fail(a, status, "connection to %s ended: %s", a->address, why);
+    char message[sizeof a->errmsg];
+    snprintf(message, sizeof message, "%s", a->errmsg);
     fail_all(a, status, message);
 }
 
@@ -196,13 +223,15 @@ int mpx_async_call(mpx_async *a, uint64_t object_id, const char *method,
                    const mpx_value *args, size_t nargs, double timeout, mpx_async_cb cb,
                    void *data)
 {
-    if (a == NULL || method == NULL || cb == NULL || (nargs > 0 && args == NULL))
+    if (a == NULL)
         return MPX_EINVAL;
-    if (a->closing)
-        return MPX_ECLOSED;
+    if (method == NULL || cb == NULL || (nargs > 0 && args == NULL))
+        return async_fail(a, MPX_EINVAL, "no method, callback or arguments given");
+    if (a->closing) /* the message of how it ended stays */
+        return a->err != MPX_OK ? MPX_ECLOSED : async_fail(a, MPX_ECLOSED, "the connection ended");
     async_call *call = call_new(a);
     if (call == NULL)
-        return MPX_ENOMEM;
+        return async_fail(a, MPX_ENOMEM, "out of memory");
     uint64_t id = a->next_call_id++;
     call->cb = cb;
     call->data = data;
@@ -213,7 +242,9 @@ int mpx_async_call(mpx_async *a, uint64_t object_id, const char *method,
         u64map_del(&a->calls, id);
     if (rc != MPX_OK) {
         call_recycle(a, call);
-        return rc;
+        return async_fail(a, rc, "cannot send %s: %s", method,
+                          rc == MPX_EVALUE ? "arguments nested too deeply"
+                          : rc == MPX_ETOOBIG ? "over the size limit" : "out of memory");
     }
     uv_prepare_start(&a->flusher, on_prepare);
     return MPX_OK;
@@ -295,66 +326,51 @@ static int open_fd(mpx_async *a, const mpx_address *addr, int fd)
 }
 
 int mpx_async_connect(struct uv_loop_s *loop, const char *address, const void *authkey,
-                      size_t keylen, const mpx_client_opts *opts, mpx_async **out, char *err,
-                      size_t errlen)
+                      size_t keylen, const mpx_client_opts *opts, mpx_async **out)
 {
     mpx_client_opts defaults;
     if (opts == NULL) {
         mpx_client_opts_init(&defaults);
         opts = &defaults;
     }
-    *out = NULL;
-    mpx_address addr;
-    char why[256];
-    if (address == NULL || address_parse(address, &addr, why, sizeof why) != MPX_OK) {
-        snprintf(err, errlen, "bad address '%s': %s", address ? address : "", why);
-        return MPX_EADDR;
-    }
-    if (authkey == NULL || keylen == 0) {
-        snprintf(err, errlen, "an authkey is required");
-        return MPX_EINVAL;
-    }
-    int64_t deadline = sock_deadline(opts->connect_timeout_ms);
-    int fd, rc = sock_connect(&addr, deadline, &fd, why, sizeof why);
-    if (rc != MPX_OK) {
-        snprintf(err, errlen, "cannot connect to %s: %s", address, why);
-        return rc;
-    }
-    if ((rc = auth_client_handshake(fd, authkey, keylen, deadline, why, sizeof why)) != 0) {
-        close(fd);
-        snprintf(err, errlen, "handshake with %s failed: %s", address, why);
-        return rc;
-    }
-    mpx_async *a = calloc(1, sizeof *a);
-    if (a == NULL) {
-        close(fd);
-        snprintf(err, errlen, "out of memory");
+    mpx_async *a = *out = calloc(1, sizeof *a);
+    if (a == NULL)
         return MPX_ENOMEM;
-    }
     a->loop = loop;
+    a->closing = true; /* until it serves: a failed handle has no libuv handles */
     a->next_call_id = 1;
-    snprintf(a->address, sizeof a->address, "%s", address);
+    snprintf(a->address, sizeof a->address, "%s", address ? address : "");
     frame_reader_init(&a->in, opts->max_message);
     arena_init(&a->scratch);
     a->max_message = opts->max_message;
     u64map_init(&a->calls);
+    mpx_address addr;
+    char why[256];
+    if (address == NULL || address_parse(address, &addr, why, sizeof why) != MPX_OK)
+        return async_fail(a, MPX_EADDR, "bad address '%s': %s", a->address, why);
+    if (authkey == NULL || keylen == 0)
+        return async_fail(a, MPX_EINVAL, "an authkey is required");
+    int64_t deadline = sock_deadline(opts->connect_timeout_ms);
+    int fd, rc = sock_connect(&addr, deadline, &fd, why, sizeof why);
+    if (rc != MPX_OK)
+        return async_fail(a, rc, "cannot connect to %s: %s", address, why);
+    if ((rc = auth_client_handshake(fd, authkey, keylen, deadline, why, sizeof why)) != 0) {
+        close(fd);
+        return async_fail(a, rc, "handshake with %s failed: %s", address, why);
+    }
     if ((rc = init_handles(a, &addr)) != 0) {
         close(fd);
-        frame_reader_free(&a->in);
-        free(a);
-        snprintf(err, errlen, "cannot make a libuv handle: %s", uv_strerror(rc));
-        return MPX_EINVAL;
+        return async_fail(a, MPX_EINVAL, "cannot make a libuv handle: %s", uv_strerror(rc));
     }
+    a->closing = false;
     if ((rc = open_fd(a, &addr, fd)) != 0)
         close(fd);
     else
         rc = uv_read_start(stream_of(a), on_alloc, on_read);
     if (rc != 0) {
-        snprintf(err, errlen, "cannot serve the connection: %s", uv_strerror(rc));
-        a->released = true;
-        shut(a, MPX_EIO, "cannot serve the connection"); /* freed once the loop runs */
-        return MPX_EIO;
+        shut(a, MPX_EIO, "cannot serve the connection"); /* its handles close with the loop */
+        return async_fail(a, MPX_EIO, "cannot serve the connection to %s: %s", address,
+                          uv_strerror(rc));
     }
-    *out = a;
     return MPX_OK;
 }

@@ -24,6 +24,7 @@
 
 #include "mpx/authkey.h"
 #include "mpx/manager.h"
+#include "proxy_internal.h"
 #include "mpx/server.h"
 
 #define READY_TIMEOUT_MS 10000 /* the child has this long to start listening */
@@ -40,6 +41,8 @@ struct mpx_manager {
     char address[SUN_PATH_MAX + 8]; /* "unix://" + sockpath */
     uint8_t *key;
     size_t keylen;
+    int err;                /* MPX_OK, or why start failed (a failed handle) */
+    char errmsg[512];
 };
 
 /* Removes what make_socket_dir made; the socket may or may not be there. Both processes
@@ -301,30 +304,43 @@ static int spawn_child(mpx_manager *m, char *why, size_t whylen)
 
 int mpx_manager_start(mpx_manager **out)
 {
-    char why[512] = "";
-    *out = NULL;
     mpx_manager *m = calloc(1, sizeof *m);
+    *out = m;
     if (m == NULL)
         return MPX_ENOMEM;
     m->owner = getpid();
-    int rc = mpx_authkey_generate(NULL, &m->key, &m->keylen, why, sizeof why);
+    int rc = mpx_authkey_generate(NULL, &m->key, &m->keylen, m->errmsg, sizeof m->errmsg);
     if (rc == MPX_OK)
-        rc = make_socket_dir(m, why, sizeof why);
+        rc = make_socket_dir(m, m->errmsg, sizeof m->errmsg);
     if (rc == MPX_OK)
-        rc = spawn_child(m, why, sizeof why);
-    if (rc != MPX_OK) {
-        /* the header gives no error buffer, so the reason goes where the server logs */
-        fprintf(stderr, "mpx: event=manager_start_failed reason=\"%s\"\n", why);
+        rc = spawn_child(m, m->errmsg, sizeof m->errmsg);
+    if (rc != MPX_OK) { /* a failed handle: nothing left running, the reason kept */
         remove_socket_dir(m);
-        manager_free(m);
-        return rc == MPX_ENOMEM ? MPX_ENOMEM : MPX_EIO;
+        m->child = 0;
+        m->err = rc == MPX_ENOMEM ? MPX_ENOMEM : MPX_EIO;
+        return m->err;
     }
-    *out = m;
     return MPX_OK;
+}
+
+int mpx_manager_errcode(const mpx_manager *m)
+{
+    return m->err;
+}
+
+const char *mpx_manager_errmsg(const mpx_manager *m)
+{
+    return m->errmsg;
 }
 
 int mpx_manager_connect(mpx_manager *m, mpx_client **out)
 {
+    if (m->err != MPX_OK) {
+        mpx_client_connect(m->address, NULL, 0, NULL, out); /* a failed client, to say why */
+        return *out != NULL ? client_fail(*out, MPX_ECLOSED,
+                                          "the private manager did not start: %s", m->errmsg)
+                            : MPX_ENOMEM;
+    }
     return mpx_client_connect(m->address, m->key, m->keylen, NULL, out);
 }
 
@@ -344,7 +360,7 @@ void mpx_manager_shutdown(mpx_manager *m)
     if (m == NULL)
         return;
     /* a forked child that inherited m only frees its copy: the manager is its parent's */
-    if (getpid() == m->owner) {
+    if (getpid() == m->owner && m->child > 0) { /* a failed start left nothing */
         stop_child(m->child);
         remove_socket_dir(m);
     }

@@ -412,11 +412,10 @@ static int run_test(const options *o, const test_def *t, const uint8_t *key, siz
     mpx_async **conns = calloc((size_t)o->clients, sizeof *conns);
     slot *slots = calloc((size_t)o->clients * (size_t)o->pipeline, sizeof *slots);
     for (int i = 0; i < o->clients && conns != NULL && slots != NULL && rc == MPX_OK; i++) {
-        char err[256];
-        rc = mpx_async_connect(&loop, o->address, key, keylen, NULL, &conns[i], err,
-                               sizeof err);
+        rc = mpx_async_connect(&loop, o->address, key, keylen, NULL, &conns[i]);
         if (rc != MPX_OK)
-            fprintf(stderr, "mpx-bench: client %d: %s\n", i, err);
+            fprintf(stderr, "mpx-bench: client %d: %s\n", i,
+                    conns[i] != NULL ? mpx_async_errmsg(conns[i]) : "out of memory");
     }
     if (conns == NULL || slots == NULL)
         rc = fail(NULL, MPX_ENOMEM, "clients");

@@ -31,11 +31,15 @@ typedef void (*mpx_async_cb)(mpx_async *a, int status, const char *message, mpx_
                              void *data);
 
 /* Connects and authenticates (this part blocks, at most opts->connect_timeout_ms), then
- * serves the connection on loop. opts may be NULL. On failure *out is NULL and err says
- * why. */
+ * serves the connection on loop. opts may be NULL. On failure *out is still a handle, a
+ * failed one: mpx_async_errmsg says why, calls fail, and mpx_async_close frees it (*out
+ * is NULL only when memory ran out). */
 int mpx_async_connect(struct uv_loop_s *loop, const char *address, const void *authkey,
-                      size_t keylen, const mpx_client_opts *opts, mpx_async **out, char *err,
-                      size_t errlen);
+                      size_t keylen, const mpx_client_opts *opts, mpx_async **out);
+/* The last failure (of the connection, or of a call that was refused) and its message,
+ * kept on the handle as mpx_client keeps its own. */
+int mpx_async_errcode(const mpx_async *a);
+const char *mpx_async_errmsg(const mpx_async *a);
 
 /* Queues a call (args are borrowed: encoded now). timeout is the call's own, for methods
  * that wait (negative: none). MPX_OK, or an error and cb will not run (MPX_ECLOSED after

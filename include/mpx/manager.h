@@ -15,9 +15,14 @@ extern "C" {
 
 typedef struct mpx_manager mpx_manager;
 
-/* Starts the child manager and waits until it listens. MPX_OK or MPX_EIO. */
+/* Starts the child manager and waits until it listens. MPX_OK, or MPX_EIO with *out a
+ * failed handle whose mpx_manager_errmsg says why (free it with mpx_manager_shutdown;
+ * *out is NULL only when memory ran out, MPX_ENOMEM). */
 int mpx_manager_start(mpx_manager **out);
-/* A new authenticated client of the private manager (see mpx_client_connect). */
+int mpx_manager_errcode(const mpx_manager *m);
+const char *mpx_manager_errmsg(const mpx_manager *m);
+/* A new authenticated client of the private manager (see mpx_client_connect; of a failed
+ * manager, a failed client that says why). */
 int mpx_manager_connect(mpx_manager *m, mpx_client **out);
 const char *mpx_manager_address(const mpx_manager *m);
 /* The key, for handing to programs that are not forked from this one. */

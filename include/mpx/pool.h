@@ -63,15 +63,17 @@ typedef struct mpx_pool_result mpx_pool_result;
 typedef struct mpx_pool_iter mpx_pool_iter;
 
 /* ---- making a pool -----------------------------------------------------------------------
- * On failure *out is NULL and err (may be NULL) says why. */
+ * On failure *out is still a pool, a failed one that holds nothing: mpx_pool_errmsg says
+ * why, every other call answers the same error, and mpx_pool_free frees it. (*out is NULL
+ * only when memory ran out.) */
 
 /* Local: a private manager and opts->processes forked workers running opts->functions. */
-int mpx_pool_start(const mpx_pool_opts *opts, mpx_pool **out, char *err, size_t errlen);
+int mpx_pool_start(const mpx_pool_opts *opts, mpx_pool **out);
 /* Distributed: the TaskPool registered as name on c's manager (made on first use). c is
  * used by the pool from now on and must outlive it. opts may be NULL (only progress is
  * read). */
 int mpx_pool_connect(mpx_client *c, const char *name, const mpx_pool_opts *opts,
-                     mpx_pool **out, char *err, size_t errlen);
+                     mpx_pool **out);
 
 /* The pool's connection to its manager (local: the private one), for making the shared
  * objects its tasks use. Owned by the pool. */

@@ -13,11 +13,13 @@
  */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "mpx/manager.h"
 #include "mpx/pool.h"
 #include "mpx/value_obj.h"
 
@@ -168,9 +170,8 @@ static mpx_pool *start_local(int processes, long maxtasks, int64_t *initarg)
         o.initarg = initarg;
     }
     mpx_pool *p;
-    char err[256];
-    if (mpx_pool_start(&o, &p, err, sizeof err) != MPX_OK)
-        t_fail(__FILE__, __LINE__, "mpx_pool_start: %s", err);
+    if (mpx_pool_start(&o, &p) != MPX_OK)
+        t_fail(__FILE__, __LINE__, "mpx_pool_start: %s", p ? mpx_pool_errmsg(p) : "no memory");
     return p;
 }
 
@@ -471,10 +472,51 @@ static pid_t start_worker_program(const char *pool, const char *processes)
 static mpx_pool *connect_pool(mpx_client *c, const char *name)
 {
     mpx_pool *p;
-    char err[256];
-    if (mpx_pool_connect(c, name, NULL, &p, err, sizeof err) != MPX_OK)
-        t_fail(__FILE__, __LINE__, "mpx_pool_connect: %s", err);
+    if (mpx_pool_connect(c, name, NULL, &p) != MPX_OK)
+        t_fail(__FILE__, __LINE__, "mpx_pool_connect: %s", p ? mpx_pool_errmsg(p) : "no memory");
     return p;
+}
+
+/* A constructor that fails still gives a handle to ask why: a private manager that cannot
+ * make its socket directory, the pool built on it, and a pool whose name is taken. */
+static void case_failed_constructors_say_why(void *arg)
+{
+    (void)arg;
+    setenv("TMPDIR", "/nonexistent-mpx-test-dir", 1); /* only this case's child */
+    mpx_manager *m = NULL;
+    T_RC(NULL, mpx_manager_start(&m), MPX_EIO);
+    T_CHECK(m != NULL && strstr(mpx_manager_errmsg(m), "cannot make a directory") != NULL);
+    mpx_client *c = NULL;
+    T_RC(NULL, mpx_manager_connect(m, &c), MPX_ECLOSED);
+    T_ERRMSG_HAS(c, "the private manager did not start");
+    mpx_client_close(c);
+    mpx_manager_shutdown(m);
+
+    mpx_pool_opts o;
+    mpx_pool_opts_init(&o);
+    o.functions = FUNCTIONS;
+    o.nfunctions = NFUNCTIONS;
+    mpx_pool *p = NULL;
+    T_RC(NULL, mpx_pool_start(&o, &p), MPX_EIO);
+    T_CHECK(p != NULL && strstr(mpx_pool_errmsg(p), "cannot start the pool") != NULL);
+    mpx_value items = t_val("[1, 2]"), out;
+    T_RC(NULL, mpx_pool_map(p, "square", &items, &out), MPX_EIO); /* the same error */
+    T_CHECK(strstr(mpx_pool_errmsg(p), "cannot make a directory") != NULL);
+    T_RC(NULL, mpx_pool_close(p), MPX_EIO);
+    T_RC(NULL, mpx_pool_join(p), MPX_EIO);
+    mpx_pool_free(p);
+    unsetenv("TMPDIR");
+
+    c = t_connect(&M, NULL);
+    mpx_value ref;
+    T_OK(c, mpx_client_open(c, "taken.pool", "dict", NULL, 0, &ref));
+    T_RC(NULL, mpx_pool_connect(c, "taken.pool", NULL, &p), MPX_EEXIST);
+    T_CHECK(p != NULL && strstr(mpx_pool_errmsg(p), "cannot open the pool 'taken.pool'") != NULL);
+    T_RC(NULL, mpx_pool_map(p, "square", &items, &out), MPX_EEXIST);
+    mpx_pool_free(p);
+    mpx_value_free(&items);
+    mpx_value_free(&ref);
+    mpx_client_close(c);
 }
 
 static void case_distributed_map(void *arg)
@@ -613,6 +655,7 @@ int main(void)
     T_RUN(case_local_terminate, NULL);
     T_RUN(case_handles_outlive_the_pool, NULL);
     T_RUN(case_local_initializer_fails, NULL);
+    T_RUN(case_failed_constructors_say_why, NULL);
     T_RUN(case_distributed_map, NULL);
     T_RUN(case_distributed_two_submitters, NULL);
     T_RUN(case_distributed_worker_joins_mid_map, NULL);
