@@ -142,7 +142,7 @@ static void case_parked_call(void *arg)
     T_OK(NULL, mpx_async_call(st.a, qid, "get", NULL, 0, -1, on_record, &st));
     pid_t child = fork();
     if (child == 0) {
-        usleep(200000);
+        t_wait_parked(c, 1, 10000); /* the async get has parked */
         mpx_value item = t_val("('done', 1)");
         T_OK(c, mpx_queue_put(q, &item, 10));
         mpx_value_free(&item);

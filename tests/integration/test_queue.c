@@ -280,7 +280,7 @@ static void case_bounded_blocks_producer(void *arg)
         T_OK(c, mpx_queue_full(q, &full));
     }
     T_CHECK(full);
-    usleep(100000); /* the producer is parked now: the queue stays at 5 */
+    t_wait_parked(c, 1, 10000); /* the producer is parked now: the queue stays at 5 */
     int64_t n = -1;
     T_OK(c, mpx_queue_qsize(q, &n));
     T_EQ_INT(n, 5);
@@ -317,13 +317,14 @@ static void case_killed_consumer_loses_nothing(void *arg)
             _exit(1);
         }
     }
-    int go[2];
-    T_CHECK(pipe(go) == 0);
+    int go[2], ready[2];
+    T_CHECK(pipe(go) == 0 && pipe(ready) == 0);
     pid_t putter = fork();
     if (putter == 0) {
         mpx_client *pc = t_connect(&M, NULL);
         mpx_queue *pq;
         T_OK(pc, mpx_queue_open(pc, "victim", 0, false, &pq));
+        T_CHECK(write(ready[1], "r", 1) == 1);
         char byte;
         T_CHECK(read(go[0], &byte, 1) == 1);
         mpx_value items = t_val("['a', 'b', 'c', 'd']");
@@ -331,10 +332,15 @@ static void case_killed_consumer_loses_nothing(void *arg)
         mpx_value_free(&items);
         _exit(0);
     }
-    usleep(300000); /* let the victims park and the putter connect */
+    char byte;
+    T_CHECK(read(ready[0], &byte, 1) == 1); /* the putter is connected */
+    mpx_client *observer = t_connect(&M, NULL);
+    t_wait_parked(observer, VICTIMS, 10000); /* and the victims are parked */
+    mpx_client_close(observer);
     kill(M.pid, SIGSTOP);
     T_CHECK(write(go[1], "x", 1) == 1);
-    usleep(100000); /* the put waits in the manager's socket */
+    usleep(100000); /* the putter's bytes reach the stopped manager's socket: no server
+                     * state to wait for while it is stopped */
     for (int v = 0; v < VICTIMS; v++)
         kill(victims[v], SIGKILL);
     int killed = 0;

@@ -119,8 +119,8 @@ static void event_setter(int i, void *arg)
 {
     (void)i;
     (void)arg;
-    usleep(300000); /* let the others park first (they would pass a set event anyway) */
     mpx_client *c = t_connect(&M, NULL);
+    t_wait_parked(c, 8, 20000); /* the others park first (they would pass a set event) */
     mpx_event *e;
     T_OK(c, mpx_event_open(c, "fanout", &e));
     T_OK(c, mpx_event_set(e));
@@ -214,7 +214,8 @@ static void case_killed_waiter_breaks_barrier(void *arg)
     T_OK(c, mpx_barrier_open(c, "fault", 3, -1, &b));
     pid_t killer = fork();
     if (killer == 0) {
-        usleep(300000);
+        mpx_client *kc = t_connect(&M, NULL);
+        t_wait_parked(kc, 2, 10000); /* the victim and our wait have parked */
         kill(victim, SIGKILL);
         _exit(0);
     }
