@@ -23,28 +23,24 @@ typedef struct task {
     uint64_t owner;  /* the session that submitted it */
     uint64_t holder; /* the session running it; 0 while pending */
     mpx_value payload;
-    struct task *next; /* in pending */
+    list_node link;  /* in pending */
 } task;
 
 typedef struct result {
     uint64_t id;
     int64_t status;  /* 0 or the mpx error code the function failed with */
     mpx_value value; /* the result, or the error message */
-    struct result *next;
+    list_node link; /* in its owner's results */
 } result;
 
 /* A submitter: its finished results, in finishing order, and its tasks still to come. */
 typedef struct owner {
-    result *head;
-    result *tail;
-    size_t nready;
+    list results;       /* finished, in finishing order (result.link) */
     size_t outstanding; /* pending or running */
 } owner;
 
 typedef struct pool_state {
-    task *pending_head;
-    task *pending_tail;
-    size_t npending;
+    list pending;      /* tasks not yet taken, in order (task.link) */
     u64map running;    /* id -> task */
     u64map workers;    /* session ids of the workers (the value is unused) */
     u64map owners;     /* session id -> owner */
@@ -63,35 +59,9 @@ static pool_state *state_of(const object *obj)
 
 /* ---- the queues --------------------------------------------------------------------------- */
 
-static void pending_push_back(pool_state *p, task *t)
-{
-    t->next = NULL;
-    if (p->pending_tail != NULL)
-        p->pending_tail->next = t;
-    else
-        p->pending_head = t;
-    p->pending_tail = t;
-    p->npending++;
-}
-
-static void pending_push_front(pool_state *p, task *t)
-{
-    t->next = p->pending_head;
-    p->pending_head = t;
-    if (p->pending_tail == NULL)
-        p->pending_tail = t;
-    p->npending++;
-}
-
 static task *pending_pop(pool_state *p)
 {
-    task *t = p->pending_head;
-    p->pending_head = t->next;
-    if (p->pending_head == NULL)
-        p->pending_tail = NULL;
-    p->npending--;
-    t->next = NULL;
-    return t;
+    return list_entry(list_pop_front(&p->pending), task, link);
 }
 
 static void task_free(task *t)
@@ -136,9 +106,9 @@ static owner *owner_join(object *obj, struct session *sess)
 
 static void owner_free(owner *o)
 {
-    while (o->head != NULL) {
-        result *r = o->head;
-        o->head = r->next;
+    list_node *n;
+    while ((n = list_pop_front(&o->results)) != NULL) {
+        result *r = list_entry(n, result, link);
         mpx_value_free(&r->value);
         free(r);
     }
@@ -180,12 +150,12 @@ static int task_pair(const task *t, mpx_value *out)
  * the first, it hands out those leased so far; before it, MPX_ENOMEM and nothing moved. */
 static int lease(pool_state *p, uint64_t sid, size_t max, mpx_value *out)
 {
-    size_t n = p->npending < max ? p->npending : max;
+    size_t n = p->pending.len < max ? p->pending.len : max;
     int rc = mpx_value_list(out, n);
     if (rc != MPX_OK)
         return rc;
     for (size_t i = 0; i < n; i++) {
-        task *t = p->pending_head;
+        task *t = list_entry(p->pending.head, task, link);
         mpx_value pair;
         if ((rc = task_pair(t, &pair)) != MPX_OK)
             break;
@@ -223,7 +193,7 @@ static void unlease_session(pool_state *p, uint64_t sid)
         u64map_del(&p->running, last->id);
         last->holder = 0;
         if (!p->terminated) {
-            pending_push_front(p, last);
+            list_push_front(&p->pending, &last->link);
             continue;
         }
         owner *o = owner_of(p, last->owner); /* terminated: nothing runs again */
@@ -249,19 +219,16 @@ static int result_triple(result *r, mpx_value *out)
 /* Up to max of o's results into *out (a list); those handed out are gone from it. */
 static int collect(owner *o, size_t max, mpx_value *out)
 {
-    size_t n = o == NULL ? 0 : o->nready < max ? o->nready : max;
+    size_t n = o == NULL ? 0 : o->results.len < max ? o->results.len : max;
     int rc = mpx_value_list(out, n);
     if (rc != MPX_OK)
         return rc;
     for (size_t i = 0; i < n; i++) {
-        result *r = o->head;
+        result *r = list_entry(o->results.head, result, link);
         mpx_value triple;
         if ((rc = result_triple(r, &triple)) != MPX_OK)
             return MPX_OK; /* out of memory: hand out what is built, the rest stays */
-        o->head = r->next;
-        if (o->head == NULL)
-            o->tail = NULL;
-        o->nready--;
+        list_remove(&o->results, &r->link);
         mpx_value_append(out, &triple);
         free(r);
     }
@@ -271,13 +238,13 @@ static int collect(owner *o, size_t max, mpx_value *out)
 /* Nothing more will come for o: no results waiting, no task pending or running. */
 static bool owner_idle(const owner *o)
 {
-    return o == NULL || (o->nready == 0 && o->outstanding == 0);
+    return o == NULL || (o->results.len == 0 && o->outstanding == 0);
 }
 
 /* Nothing more will ever be handed to workers. */
 static bool drained(const pool_state *p)
 {
-    return p->terminated || (p->closed && p->npending == 0 && p->running.len == 0);
+    return p->terminated || (p->closed && p->pending.len == 0 && p->running.len == 0);
 }
 
 /* After any change that may let parked calls through: tasks came, results came, the
@@ -325,7 +292,7 @@ static int pool_submit(call *c)
         made[i]->id = p->next_id++;
         made[i]->owner = sid;
         mpx_value_move(&made[i]->payload, &items[i]);
-        pending_push_back(p, made[i]);
+        list_push_back(&p->pending, &made[i]->link);
     }
     o->outstanding += n;
     free(made);
@@ -376,7 +343,7 @@ static int pool_take(call *c)
         return call_fail(c, MPX_ENOMEM, "out of memory");
     if (drained(p))
         return MPX_OK; /* None: leave */
-    return answer_or_park(c, p->npending > 0 && call_first_in_line(c, &p->takers), fill_tasks,
+    return answer_or_park(c, p->pending.len > 0 && call_first_in_line(c, &p->takers), fill_tasks,
                           max, &p->takers, "no task in time");
 }
 
@@ -427,12 +394,7 @@ static int pool_finish(call *c)
         mpx_value_move(&r->value, &mpx_value_items(&items[i])[2]);
         owner *o = owner_of(p, t->owner);
         if (o != NULL) {
-            if (o->tail != NULL)
-                o->tail->next = r;
-            else
-                o->head = r;
-            o->tail = r;
-            o->nready++;
+            list_push_back(&o->results, &r->link);
             o->outstanding--;
         } else { /* its submitter is gone */
             mpx_value_free(&r->value);
@@ -458,7 +420,7 @@ static int pool_results(call *c)
     if (rc != MPX_OK)
         return rc;
     owner *o = owner_of(p, caller_of(c->sess));
-    return answer_or_park(c, o == NULL || o->nready > 0 || owner_idle(o), fill_results, max,
+    return answer_or_park(c, o == NULL || o->results.len > 0 || owner_idle(o), fill_results, max,
                           &p->collectors, "no result in time");
 }
 
@@ -471,9 +433,9 @@ static int pool_stats(call *c)
     uint64_t sid;
     void *o;
     while (u64map_next(&p->owners, &pos, &sid, &o))
-        ready += ((owner *)o)->nready;
+        ready += ((owner *)o)->results.len;
     const char *names[] = {"pending", "running", "done", "ready", "workers", "closed"};
-    int64_t values[] = {(int64_t)p->npending, (int64_t)p->running.len, (int64_t)p->done,
+    int64_t values[] = {(int64_t)p->pending.len, (int64_t)p->running.len, (int64_t)p->done,
                         (int64_t)ready, (int64_t)p->workers.len, p->closed};
     if (mpx_value_dict(&c->result) != MPX_OK)
         return call_fail(c, MPX_ENOMEM, "out of memory");
@@ -502,7 +464,7 @@ static int pool_terminate(call *c)
 {
     pool_state *p = state_of(c->obj);
     p->closed = p->terminated = true;
-    while (p->npending > 0) {
+    while (p->pending.len > 0) {
         task *t = pending_pop(p);
         owner *o = owner_of(p, t->owner);
         if (o != NULL)
@@ -518,25 +480,15 @@ static int pool_terminate(call *c)
 /* Drops the pending tasks a submitter that is gone had submitted. */
 static void drop_owned_pending(pool_state *p, uint64_t sid)
 {
-    task *keep_head = NULL, *keep_tail = NULL;
-    size_t kept = 0;
-    while (p->npending > 0) {
-        task *t = pending_pop(p);
+    list_node *n = p->pending.head;
+    while (n != NULL) {
+        task *t = list_entry(n, task, link);
+        n = n->next;
         if (t->owner == sid) {
+            list_remove(&p->pending, &t->link);
             task_free(t);
-            continue;
         }
-        t->next = NULL;
-        if (keep_tail != NULL)
-            keep_tail->next = t;
-        else
-            keep_head = t;
-        keep_tail = t;
-        kept++;
     }
-    p->pending_head = keep_head;
-    p->pending_tail = keep_tail;
-    p->npending = kept;
 }
 
 static void pool_session_ended(object *obj, uint64_t sid)
@@ -576,7 +528,7 @@ static void pool_destroy(object *obj)
         return;
     wait_list_close(&p->takers, MPX_ENOOBJECT, "the pool was destroyed");
     wait_list_close(&p->collectors, MPX_ENOOBJECT, "the pool was destroyed");
-    while (p->npending > 0)
+    while (p->pending.len > 0)
         task_free(pending_pop(p));
     size_t pos = 0;
     uint64_t id;

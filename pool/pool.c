@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "list.h"
 #include "mpx/manager.h"
 #include "pool_internal.h"
 
@@ -31,7 +32,7 @@ typedef struct id_range {
 } id_range;
 
 typedef struct job {
-    struct job *prev, *next; /* the pool's jobs with results still to come */
+    list_node link;          /* in its pool's jobs while pool is set */
     mpx_pool *pool;
     size_t n;
     size_t done;
@@ -68,7 +69,7 @@ struct mpx_pool {
     int restarts_left;       /* local: deaths by signal still replaced */
     bool closed;
     bool terminated;
-    job *jobs;
+    list jobs;               /* jobs with results still to come (job.link) */
     int failed;              /* a constructor failed with this: the pool only says why */
     char errmsg[256];
 };
@@ -127,16 +128,12 @@ static void job_free(job *j)
     free(j);
 }
 
+/* Takes the job out of its pool's list: it then belongs to no pool. */
 static void job_unlink(job *j)
 {
-    mpx_pool *p = j->pool;
-    if (j->prev != NULL)
-        j->prev->next = j->next;
-    else if (p != NULL && p->jobs == j)
-        p->jobs = j->next;
-    if (j->next != NULL)
-        j->next->prev = j->prev;
-    j->prev = j->next = NULL;
+    if (j->pool != NULL)
+        list_remove(&j->pool->jobs, &j->link);
+    j->pool = NULL;
 }
 
 /* A job is freed once all its results are in (or its pool is gone) and no handle refers
@@ -168,22 +165,21 @@ static job *job_new(mpx_pool *p, size_t n)
         job_free(j);
         return NULL;
     }
-    j->next = p->jobs;
-    if (p->jobs != NULL)
-        p->jobs->prev = j;
-    p->jobs = j;
+    list_push_back(&p->jobs, &j->link);
     return j;
 }
 
 /* The job and index a task id belongs to. */
 static job *job_of(mpx_pool *p, uint64_t id, size_t *index)
 {
-    for (job *j = p->jobs; j != NULL; j = j->next)
+    for (list_node *n = p->jobs.head; n != NULL; n = n->next) {
+        job *j = list_entry(n, job, link);
         for (size_t r = 0; r < j->nranges; r++)
             if (id >= j->ranges[r].first && id - j->ranges[r].first < j->ranges[r].count) {
                 *index = j->ranges[r].index + (size_t)(id - j->ranges[r].first);
                 return j;
             }
+    }
     return NULL;
 }
 
@@ -736,9 +732,9 @@ int mpx_pool_terminate(mpx_pool *p)
 /* The first job whose results are not all in, or NULL. */
 static job *unfinished_job(const mpx_pool *p)
 {
-    for (job *j = p->jobs; j != NULL; j = j->next)
-        if (!job_all_done(j))
-            return j;
+    for (list_node *n = p->jobs.head; n != NULL; n = n->next)
+        if (!job_all_done(list_entry(n, job, link)))
+            return list_entry(n, job, link);
     return NULL;
 }
 
@@ -777,10 +773,9 @@ static void pool_release(mpx_pool *p)
 {
     if (p->manager != NULL && live_workers(p) > 0)
         mpx_pool_terminate(p);
-    while (p->jobs != NULL) {
-        job *j = p->jobs;
+    while (!list_empty(&p->jobs)) {
+        job *j = list_entry(p->jobs.head, job, link);
         job_unlink(j);
-        j->pool = NULL;
         if (!j->owned)
             job_free(j);
         /* a job a handle still owns is freed with the handle (free handles first: a

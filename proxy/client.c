@@ -48,10 +48,9 @@ struct mpx_client {
     uint64_t next_call_id;
     int err;
     char errmsg[MPX_ERRMSG_MAX];
-    struct mpx_proxy *proxies;
+    list proxies;           /* live proxies (mpx_proxy.link) */
     struct type_methods *types; /* what the manager said of the types' methods */
-    mpx_client *prev_client; /* every client of the process, for the fork handler */
-    mpx_client *next_client;
+    list_node link;         /* in clients: every client of the process, for fork */
 };
 
 /* The manager's answer to methods(type): the names of the type's methods that may wait. */
@@ -68,7 +67,7 @@ typedef struct type_methods {
 
 static pthread_mutex_t clients_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t clients_once = PTHREAD_ONCE_INIT;
-static mpx_client *clients;
+static list clients;
 
 static void fork_prepare(void)
 {
@@ -83,11 +82,13 @@ static void fork_parent(void)
 /* In the child: drop the inherited sockets; the next call reconnects (its pid differs). */
 static void fork_child(void)
 {
-    for (mpx_client *c = clients; c != NULL; c = c->next_client)
+    for (list_node *n = clients.head; n != NULL; n = n->next) {
+        mpx_client *c = list_entry(n, mpx_client, link);
         if (c->fd >= 0) {
             close(c->fd);
             c->fd = -1;
         }
+    }
     pthread_mutex_unlock(&clients_lock);
 }
 
@@ -100,22 +101,14 @@ static void register_client(mpx_client *c)
 {
     pthread_once(&clients_once, install_fork_handler);
     pthread_mutex_lock(&clients_lock);
-    c->next_client = clients;
-    if (clients != NULL)
-        clients->prev_client = c;
-    clients = c;
+    list_push_back(&clients, &c->link);
     pthread_mutex_unlock(&clients_lock);
 }
 
 static void unregister_client(mpx_client *c)
 {
     pthread_mutex_lock(&clients_lock);
-    if (c->prev_client != NULL)
-        c->prev_client->next_client = c->next_client;
-    else if (clients == c)
-        clients = c->next_client;
-    if (c->next_client != NULL)
-        c->next_client->prev_client = c->prev_client;
+    list_remove(&clients, &c->link);
     pthread_mutex_unlock(&clients_lock);
 }
 
@@ -153,22 +146,12 @@ const char *mpx_client_address(const mpx_client *c)
 
 void client_track_proxy(mpx_client *c, struct mpx_proxy *p)
 {
-    p->prev = NULL;
-    p->next = c->proxies;
-    if (c->proxies != NULL)
-        c->proxies->prev = p;
-    c->proxies = p;
+    list_push_back(&c->proxies, &p->link);
 }
 
 void client_untrack_proxy(mpx_client *c, struct mpx_proxy *p)
 {
-    if (p->prev != NULL)
-        p->prev->next = p->next;
-    else if (c->proxies == p)
-        c->proxies = p->next;
-    if (p->next != NULL)
-        p->next->prev = p->prev;
-    p->prev = p->next = NULL;
+    list_remove(&c->proxies, &p->link);
 }
 
 static void type_methods_free(type_methods *t)
@@ -266,11 +249,9 @@ void mpx_client_close(mpx_client *c)
     if (c == NULL)
         return;
     /* proxies that outlive their client fail their calls instead of touching freed memory */
-    for (struct mpx_proxy *p = c->proxies, *next; p != NULL; p = next) {
-        next = p->next;
-        p->client = NULL;
-        p->prev = p->next = NULL;
-    }
+    list_node *n;
+    while ((n = list_pop_front(&c->proxies)) != NULL)
+        list_entry(n, struct mpx_proxy, link)->client = NULL;
     while (c->types != NULL) {
         type_methods *t = c->types;
         c->types = t->next;
@@ -303,7 +284,8 @@ static int reconnect_after_fork(mpx_client *c)
     int rc = dial(c);
     if (rc != MPX_OK)
         return rc;
-    for (struct mpx_proxy *p = c->proxies; p != NULL; p = p->next) {
+    for (list_node *n = c->proxies.head; n != NULL; n = n->next) {
+        struct mpx_proxy *p = list_entry(n, struct mpx_proxy, link);
         mpx_value id = mpx_value_int((int64_t)p->id), type;
         if (call_once(c, 0, "incref", &id, 1, -1, WAIT_DEFAULT, &type) == MPX_OK)
             mpx_value_free(&type);

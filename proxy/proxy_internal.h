@@ -9,6 +9,7 @@
 
 #include "arena.h"
 #include "frame.h"
+#include "list.h"
 #include "mpx/proxy.h"
 
 #define PROXY_TYPE_MAX 32
@@ -17,8 +18,7 @@ struct mpx_proxy {
     mpx_client *client;
     uint64_t id;
     char type[PROXY_TYPE_MAX];
-    struct mpx_proxy *prev; /* the client's list of live proxies */
-    struct mpx_proxy *next;
+    list_node link;         /* in its client's list of live proxies */
 };
 
 /* The typed constructors: like mpx_proxy_open/create/attach/from_ref, but allocate size

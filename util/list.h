@@ -43,6 +43,19 @@ static inline void list_push_back(list *l, list_node *n)
     l->len++;
 }
 
+static inline void list_push_front(list *l, list_node *n)
+{
+    assert(n->prev == NULL && n->next == NULL && l->head != n);
+    n->prev = NULL;
+    n->next = l->head;
+    if (l->head != NULL)
+        l->head->prev = n;
+    else
+        l->tail = n;
+    l->head = n;
+    l->len++;
+}
+
 static inline void list_remove(list *l, list_node *n)
 {
     assert(l->len > 0);
