@@ -5,6 +5,7 @@
  * registry when it has a name. The object is destroyed when the count reaches zero, so a
  * named object lives as long as the manager; an anonymous one as long as some proxy.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +46,7 @@ void objects_release(mpx_server *s, object *obj, uint32_t n)
 {
     if (obj->id == 0)
         return;
+    assert(n <= obj->refs); /* every reference given back was taken */
     obj->refs = n >= obj->refs ? 0 : obj->refs - n;
     if (obj->refs > 0)
         return;

@@ -12,6 +12,7 @@
  * A result that must not be lost (a queue item) rides with the write that carries it, as
  * a delivery: freed once the write succeeded, handed back to its type otherwise.
  */
+#include <assert.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,7 @@ void session_link_waiter(session *sess, list_node *n)
 
 void session_unlink_waiter(session *sess, list_node *n)
 {
+    assert(sess->srv->nwaiters > 0);
     list_remove(&sess->waiters, n);
     sess->srv->nwaiters--;
 }
@@ -486,6 +488,7 @@ static void session_end(session *sess)
         sess->flags &= ~SESSION_WRITE_PENDING;
     }
     waiters_drop_session(&sess->waiters);
+    assert(list_empty(&sess->waiters)); /* no parked call outlives its session */
     deliveries_return(s, sess->pending); /* written ones come back through on_write */
     sess->pending = NULL;
     notify_watchers(sess);
@@ -498,8 +501,11 @@ static void session_end(session *sess)
 void sessions_close_flagged(mpx_server *s)
 {
     list_node *n;
-    while ((n = list_pop_front(&s->to_close)) != NULL)
-        session_end(list_entry(n, session, close_link));
+    while ((n = list_pop_front(&s->to_close)) != NULL) {
+        session *sess = list_entry(n, session, close_link);
+        assert((sess->flags & (SESSION_CLOSE_ASAP | SESSION_CLOSED)) == SESSION_CLOSE_ASAP);
+        session_end(sess);
+    }
 }
 
 static void on_refused_closed(uv_handle_t *handle)

@@ -7,6 +7,7 @@
  * parked waiter: a release signals the wait list, and the oldest parked acquire re-runs.
  * A session that ends while holding the lock releases it (session_ended).
  */
+#include <assert.h>
 #include <stdlib.h>
 
 #include "server_internal.h"
@@ -37,6 +38,7 @@ static lock_state *state_of(const object *obj)
 static void grant(object *obj, uint64_t sid, uint32_t levels)
 {
     lock_state *st = state_of(obj);
+    assert(st->owner == 0 && st->levels == 0 && sid != 0 && levels > 0);
     st->owner = sid;
     st->levels = levels;
     st->fence = ++*st->fences;

@@ -9,6 +9,7 @@
  * A JoinableQueue counts items put and not yet marked done (join waits for zero) and items
  * taken and not yet marked done (task_done beyond them is an error).
  */
+#include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +170,7 @@ static void get_many_undelivered(object *obj, mpx_value *list)
 /* Takes up to max items from the head: one item itself when !many, else a list. */
 static int take_items(queue_state *q, bool many, size_t max, mpx_value *out)
 {
+    assert(q->len > 0 && max > 0);
     if (!many) {
         ring_pop_front(q, out);
     } else {

@@ -6,6 +6,7 @@
  * back when the session ends, so a dead worker does not take its units with it. A
  * BoundedSemaphore's value never exceeds its initial value.
  */
+#include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -88,6 +89,7 @@ static int semaphore_acquire(call *c)
         if (hold_unit(c) != MPX_OK)
             return call_fail(c, MPX_ENOMEM, "out of memory");
         st->value--;
+        assert(st->value >= 0 && (!st->bounded || st->value <= st->initial));
         c->result = mpx_value_bool(true);
         return MPX_OK;
     }

@@ -5,6 +5,7 @@
  * so a handler never sees another call's reply, and replies never close a session under
  * it (a failed reply only flags the session; it closes at the safe point).
  */
+#include <assert.h>
 #include <stdlib.h>
 
 #include "server_internal.h"
@@ -49,6 +50,7 @@ static void free_args(mpx_value *args, size_t n)
 
 static void waiter_free(waiter *w)
 {
+    assert(w->timer == NULL || ((uv_timer_t *)w->timer)->data == w);
     unlink_from_list(w);
     session_unlink_waiter(w->sess, &w->session_link);
     waiter_stop_timer(w);
@@ -102,6 +104,7 @@ int call_park(call *c, wait_list *wl, const wait_ops *ops, waiter **out)
 {
     if (c->parked != NULL) { /* a re-run that must still wait: same waiter, same timer */
         waiter *w = c->parked;
+        assert(w->sess == c->sess && w->list != NULL);
         if (w->list != wl) {
             unlink_from_list(w);
             link_into(wl, w);
@@ -166,6 +169,7 @@ size_t wait_list_len(const wait_list *wl)
 
 void wait_signal(wait_list *wl)
 {
+    assert(wl->srv != NULL || list_empty(&wl->waiters)); /* only a park sets srv */
     if (wl->signalled || wl->srv == NULL || list_empty(&wl->waiters))
         return;
     wl->signalled = true;
@@ -192,6 +196,7 @@ int waiter_reply(waiter *w, int rc, const char *msg, const mpx_value *result)
 /* Runs a parked call's handler again; answers it unless it parked again (true). */
 static bool rerun(waiter *w)
 {
+    assert(w->list != NULL && !session_closing(w->sess));
     call c = {.srv = w->list->srv, .sess = w->sess, .call_id = w->call_id, .obj = w->obj,
               .fn = w->fn, .args = w->args, .nargs = w->nargs, .parked = w};
     int rc = w->fn(&c);
@@ -243,6 +248,7 @@ void wait_run_signalled(mpx_server *s)
     list_node *n;
     while ((n = list_pop_front(&s->signalled)) != NULL) {
         wait_list *wl = list_entry(n, wait_list, ready);
+        assert(wl->signalled);
         wl->signalled = false;
         if (wl->each)
             run_each(wl);
@@ -265,6 +271,7 @@ void wait_list_close(wait_list *wl, int rc, const char *msg)
     unsignal(wl);
     while (!list_empty(&wl->waiters))
         waiter_reply(wait_list_first(wl), rc, msg, NULL);
+    assert(!wl->signalled); /* a reply signals nothing: the object is going away */
 }
 
 void waiters_drop_session(list *session_waiters)
