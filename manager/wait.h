@@ -14,6 +14,24 @@
  * dropped without a reply when its session ends (on_drop).
  * Invariant: a waiter is in exactly one wait list and in its session's list of parked
  * calls from call_park until it is answered or dropped, and then freed.
+ *
+ * A blocking method, the whole template (type_semaphore.c's acquire):
+ *
+ *     static int thing_take(call *c)
+ *     {
+ *         thing_state *st = c->obj->state;
+ *         ...read the arguments (again on every re-run; they are saved)...
+ *         if (st->free > 0 && call_first_in_line(c, &st->waiters)) {
+ *             st->free--;                 answer now: reply, or the delivery of an item
+ *             return MPX_OK;
+ *         }
+ *         if (no time to wait)
+ *             return call_fail(c, MPX_ETIMEOUT, "timed out");
+ *         return call_park(c, &st->waiters, NULL, NULL);    or park
+ *     }
+ *
+ * and whatever frees a unit calls wait_signal(&st->waiters); the row says
+ * {"take", thing_take, 0, 2, METHOD_MAY_WAIT}; destroy calls wait_list_close.
  */
 #ifndef MPX_MANAGER_WAIT_H
 #define MPX_MANAGER_WAIT_H
