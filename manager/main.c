@@ -44,10 +44,16 @@ static void usage(FILE *out)
             "                         is ignored). Else $MPX_AUTHKEY; else a new random key\n"
             "                         is written to a 0600 file and its path printed\n"
             "  --max-message BYTES    largest request accepted (default 67108864)\n"
-            "  --max-connections N    connections served at once (default 1024)\n"
-            "  --auth-timeout-ms MS   time allowed for the handshake (default 5000)\n"
+            "  --max-connections N    connections served at once, authenticated or not\n"
+            "                         (default 1024)\n"
+            "  --max-unauthenticated N  connections that have not proven the key yet,\n"
+            "                         within --max-connections (default 128); past it the\n"
+            "                         oldest of them is closed to make room\n"
+            "  --auth-timeout-ms MS   time allowed for the handshake (default 2000)\n"
             "  --max-waiters N        calls parked at once (blocked acquire, wait...;\n"
             "                         default 1000000); more fail at once\n"
+            "  --max-waiters-per-session N  calls one connection parks at once\n"
+            "                         (default 10000); more fail at once\n"
             "  --log-level LEVEL      error, warn, info (default) or debug\n"
             "  --ready-fd FD          once listening, write the bound addresses (one per\n"
             "                         line, then an empty line) to FD and close it\n"
@@ -92,7 +98,9 @@ typedef struct config {
 /* 0 to run, 1 to exit 0 (help, version), -1 to exit 2. */
 static int parse_args(int argc, char **argv, config *cfg)
 {
-    enum { O_MAXMSG = 256, O_MAXCONN, O_AUTHTO, O_LOG, O_READY, O_MAXWAIT };
+    enum {
+        O_MAXMSG = 256, O_MAXCONN, O_AUTHTO, O_LOG, O_READY, O_MAXWAIT, O_MAXUNAUTH, O_MAXWPS
+    };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, 'l'},
         {"authkey-file", required_argument, NULL, 'k'},
@@ -102,6 +110,8 @@ static int parse_args(int argc, char **argv, config *cfg)
         {"log-level", required_argument, NULL, O_LOG},
         {"ready-fd", required_argument, NULL, O_READY},
         {"max-waiters", required_argument, NULL, O_MAXWAIT},
+        {"max-unauthenticated", required_argument, NULL, O_MAXUNAUTH},
+        {"max-waiters-per-session", required_argument, NULL, O_MAXWPS},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -139,6 +149,16 @@ static int parse_args(int argc, char **argv, config *cfg)
             if (parse_size(optarg, "--max-waiters", INT_MAX, &v) != 0)
                 return -1;
             cfg->opts.max_waiters = (int)v;
+            break;
+        case O_MAXUNAUTH:
+            if (parse_size(optarg, "--max-unauthenticated", INT_MAX, &v) != 0)
+                return -1;
+            cfg->opts.max_unauthenticated = (int)v;
+            break;
+        case O_MAXWPS:
+            if (parse_size(optarg, "--max-waiters-per-session", INT_MAX, &v) != 0)
+                return -1;
+            cfg->opts.max_waiters_per_session = (int)v;
             break;
         case O_LOG:
             if (parse_level(optarg, &cfg->opts.log_level) != 0)

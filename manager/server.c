@@ -16,9 +16,11 @@ void mpx_server_opts_init(mpx_server_opts *opts)
     memset(opts, 0, sizeof *opts);
     opts->max_message = FRAME_DEFAULT_MAX;
     opts->max_connections = 1024;
-    opts->auth_timeout_ms = 5000;
+    opts->max_unauthenticated = 128;
+    opts->auth_timeout_ms = 2000;
     opts->log_level = MPX_LOG_INFO;
     opts->max_waiters = 1000000;
+    opts->max_waiters_per_session = 10000;
 }
 
 /* The safe point, once per turn of the loop before it polls (Redis's beforeSleep): ends
@@ -74,10 +76,14 @@ int mpx_server_new(const mpx_server_opts *opts, mpx_server **out)
         s->opts.max_message = FRAME_DEFAULT_MAX;
     if (s->opts.max_connections <= 0)
         s->opts.max_connections = 1024;
+    if (s->opts.max_unauthenticated <= 0)
+        s->opts.max_unauthenticated = 128;
     if (s->opts.max_waiters <= 0)
         s->opts.max_waiters = 1000000;
+    if (s->opts.max_waiters_per_session <= 0)
+        s->opts.max_waiters_per_session = 10000;
     if (s->opts.auth_timeout_ms <= 0)
-        s->opts.auth_timeout_ms = 5000;
+        s->opts.auth_timeout_ms = 2000;
     s->authkey = malloc(opts->keylen);
     if (s->authkey == NULL || uv_loop_init(&s->loop) != 0) {
         free(s->authkey);

@@ -37,7 +37,12 @@ struct mpx_server {
     uint8_t *authkey;
     listener *listeners[SERVER_MAX_LISTENERS];
     int nlisteners;
-    list sessions;          /* open sessions (session.link) */
+    list sessions;          /* open sessions (session.link), until they end */
+    /* The sessions by state: sessions.len == unauthenticated.len + nauthenticated. Those
+     * that have not proven the key yet are capped apart (opts.max_unauthenticated), so
+     * that keyless sockets cannot take the room of clients with the key (session_accept). */
+    list unauthenticated;   /* oldest first (session.auth_link) */
+    size_t nauthenticated;  /* the client's answer to our challenge was right */
     list to_close;          /* sessions flagged to close at the safe point */
     list pending_writes;    /* sessions with replies to write at the safe point */
     list signalled;         /* wait lists whose parked calls re-run (wait_list.ready) */
@@ -86,9 +91,10 @@ int session_reply(session *sess, uint64_t call_id, int rc, const char *msg,
 void session_answer(session *sess, call *c, int rc);
 /* Asks for obj->type->session_ended(obj, id) when sess ends (idempotent). */
 int session_watch(session *sess, object *obj);
-/* The session's list of parked calls (wait.c's waiter.session_link). */
+/* The session's list of parked calls (wait.c's waiter.session_link), and its length. */
 void session_link_waiter(session *sess, list_node *n);
 void session_unlink_waiter(session *sess, list_node *n);
+size_t session_nwaiters(const session *sess);
 /* Records one more reference held by sess on id (count kept per session). */
 int session_ref_add(session *sess, uint64_t id);
 /* Drops one held reference; MPX_EVALUE when sess holds none. */

@@ -11,6 +11,10 @@
  * holds and its references. A flagged session reads nothing more and gets no replies.
  * A result that must not be lost (a queue item) rides with the write that carries it, as
  * a delivery: freed once the write succeeded, handed back to its type otherwise.
+ * Sessions are counted by state (srv->unauthenticated, srv->nauthenticated; the client's
+ * right answer to our challenge moves one from the first to the second): unauthenticated
+ * ones have their own small cap and give way to newcomers, so only clients that have
+ * proven the key can fill max_connections.
  */
 #include <assert.h>
 #include <poll.h>
@@ -49,6 +53,7 @@ enum {
 struct session {
     mpx_server *srv;
     list_node link;         /* in srv->sessions */
+    list_node auth_link;    /* in srv->unauthenticated until it proves the key, or ends */
     list_node close_link;   /* in srv->to_close while SESSION_CLOSE_ASAP */
     list_node write_link;   /* in srv->pending_writes while SESSION_WRITE_PENDING */
     uint64_t id;
@@ -149,6 +154,11 @@ void session_unlink_waiter(session *sess, list_node *n)
     assert(sess->srv->nwaiters > 0);
     list_remove(&sess->waiters, n);
     sess->srv->nwaiters--;
+}
+
+size_t session_nwaiters(const session *sess)
+{
+    return sess->waiters.len;
 }
 
 void session_close(session *sess, const char *reason)
@@ -342,6 +352,14 @@ void session_answer(session *sess, call *c, int rc)
 
 /* ---- handshake --------------------------------------------------------------------------- */
 
+/* Whether the client has proven the key (its answer to our challenge was right). From then
+ * on it counts as authenticated: what is left of the handshake proves us to it, and no
+ * keyless newcomer may push it out (session_accept). */
+static bool key_proven(const session *sess)
+{
+    return sess->state != SESSION_WAIT_ANSWER;
+}
+
 static void become_ready(session *sess)
 {
     sess->state = SESSION_READY;
@@ -369,6 +387,8 @@ static void handle_handshake(session *sess, const uint8_t *frame, size_t len)
         }
         queue_frame(sess, AUTH_WELCOME, strlen(AUTH_WELCOME));
         sess->state = SESSION_WAIT_CHALLENGE;
+        list_remove(&s->unauthenticated, &sess->auth_link); /* from one count to the other */
+        s->nauthenticated++;
         return;
     case SESSION_WAIT_CHALLENGE:
         if (auth_response_make(s->authkey, s->opts.keylen, frame, len, answer, &answer_len,
@@ -483,6 +503,10 @@ static void session_end(session *sess)
     server_log(s, MPX_LOG_INFO, "event=disconnect session=%llu peer=%s refs=%zu reason=\"%s\"",
                (unsigned long long)sess->id, sess->peer, sess->refs.len, sess->close_reason);
     list_remove(&s->sessions, &sess->link);
+    if (key_proven(sess))
+        s->nauthenticated--;
+    else
+        list_remove(&s->unauthenticated, &sess->auth_link);
     if (sess->flags & SESSION_WRITE_PENDING) {
         list_remove(&s->pending_writes, &sess->write_link);
         sess->flags &= ~SESSION_WRITE_PENDING;
@@ -513,14 +537,39 @@ static void on_refused_closed(uv_handle_t *handle)
     free(handle);
 }
 
+/* Ends the oldest unauthenticated session now, not at the safe point, so that its
+ * descriptor is given back before the newcomer takes one: a burst of accepts within one
+ * turn of the loop never holds more than max_connections. That is safe here (the
+ * listener's accept callback): none of that session's code is running, and before it has
+ * proven the key it has no parked call, hold, reference or delivery to give back. */
+static void evict_oldest_unauthenticated(mpx_server *s)
+{
+    session *old = list_entry(s->unauthenticated.head, session, auth_link);
+    server_log(s, MPX_LOG_WARN, "event=evict session=%llu peer=%s reason=max-unauthenticated",
+               (unsigned long long)old->id, old->peer);
+    session_close(old, "made room for a newer connection (max-unauthenticated)");
+    list_remove(&s->to_close, &old->close_link); /* flagged now, or flagged before */
+    session_end(old);
+}
+
+/* A newcomer is refused only when authenticated sessions fill max_connections. Otherwise,
+ * when the unauthenticated ones are at their cap or every connection is taken, the oldest
+ * unauthenticated one is closed to make room. Refusing the newcomer instead would hand the
+ * manager to whoever holds max_unauthenticated silent sockets, renewed as they time out;
+ * closing the oldest (it has had the longest to finish its handshake) means a flood must
+ * open max_unauthenticated connections within one client's handshake to cut it off. */
 void session_accept(mpx_server *s, uv_stream_t *stream, const char *peer)
 {
-    if (s->stopping || s->sessions.len >= (size_t)s->opts.max_connections) {
+    assert(s->sessions.len == s->unauthenticated.len + s->nauthenticated);
+    if (s->stopping || s->nauthenticated >= (size_t)s->opts.max_connections) {
         server_log(s, MPX_LOG_WARN, "event=refuse peer=%s reason=%s", peer,
                    s->stopping ? "stopping" : "max-connections");
         uv_close((uv_handle_t *)stream, on_refused_closed);
         return;
     }
+    if (s->unauthenticated.len >= (size_t)s->opts.max_unauthenticated ||
+        s->sessions.len >= (size_t)s->opts.max_connections)
+        evict_oldest_unauthenticated(s); /* there is one: fewer are authenticated */
     session *sess = calloc(1, sizeof *sess);
     if (sess == NULL) {
         uv_close((uv_handle_t *)stream, on_refused_closed);
@@ -539,6 +588,7 @@ void session_accept(mpx_server *s, uv_stream_t *stream, const char *peer)
     u64map_init(&sess->refs);
     u64map_init(&sess->watched);
     list_push_back(&s->sessions, &sess->link);
+    list_push_back(&s->unauthenticated, &sess->auth_link);
     server_log(s, MPX_LOG_INFO, "event=connect session=%llu peer=%s",
                (unsigned long long)sess->id, peer);
 

@@ -115,6 +115,12 @@ int call_park(call *c, wait_list *wl, const wait_ops *ops, waiter **out)
     }
     if (c->sess == NULL || c->srv == NULL || c->fn == NULL)
         return call_fail(c, MPX_ERUNTIME, "this call must wait, and cannot here");
+    /* One connection's own cap first: without it, one client could park max_waiters calls
+     * and every other client's blocking call would fail. A re-run (above) never gets
+     * here, so a call that already holds a slot keeps it. */
+    if (session_nwaiters(c->sess) >= (size_t)c->srv->opts.max_waiters_per_session)
+        return call_fail(c, MPX_ELIMIT, "too many calls waiting for this connection (%d)",
+                         c->srv->opts.max_waiters_per_session);
     if (c->srv->nwaiters >= (size_t)c->srv->opts.max_waiters)
         return call_fail(c, MPX_ELIMIT, "too many calls waiting on the manager (%d)",
                          c->srv->opts.max_waiters);

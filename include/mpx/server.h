@@ -27,11 +27,19 @@ typedef struct mpx_server_opts {
     const void *authkey;     /* required; copied */
     size_t keylen;
     size_t max_message;      /* largest request accepted; default 64 MiB */
-    int max_connections;     /* default 1024; more are accepted and closed at once */
-    int auth_timeout_ms;     /* default 5000: unauthenticated connections are closed then */
+    int max_connections;     /* connections at once, authenticated or not; default 1024.
+                                A newcomer past it closes an unauthenticated one, or is
+                                closed at once when all of them are authenticated */
+    int auth_timeout_ms;     /* default 2000: unauthenticated connections are closed then */
     mpx_log_level log_level; /* default MPX_LOG_INFO; lines go to stderr */
     int max_waiters;         /* calls parked at once (blocked acquire, get...); default
                                 1000000; more are refused with MPX_ELIMIT */
+    int max_unauthenticated; /* connections that have not proven the key yet, within
+                                max_connections; default 128. A newcomer past it closes the
+                                oldest of them, so keyless sockets never keep clients with
+                                the key out */
+    int max_waiters_per_session; /* calls parked at once by one connection; default 10000;
+                                    more are refused with MPX_ELIMIT */
 } mpx_server_opts;
 
 void mpx_server_opts_init(mpx_server_opts *opts);

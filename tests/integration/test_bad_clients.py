@@ -5,7 +5,8 @@ Each bad client (garbage, a huge length header, silence past the auth timeout, a
 is not protobuf after a good handshake, a frame over --max-message, more connections than
 --max-connections) must see EOF within a bounded time, and afterwards a correct
 multiprocessing.connection.Client still authenticates, a hand-made protobuf "ping" still gets
-"pong", and the manager is alive and exits 0 on SIGTERM. Every socket has a timeout and
+"pong", and the manager is alive and exits 0 on SIGTERM. A flood of keyless sockets past
+--max-unauthenticated and --max-connections locks no client with the key out. Every socket has a timeout and
 every loop a bound. Prints "N passed, M failed" last; exits non-zero on failure.
 """
 import hmac
@@ -371,14 +372,16 @@ def case_max_connections():
         a = connect(m2.tcp)
         b = connect(m2.unix)
         try:
-            recv_frame(a)
-            recv_frame(b)
+            handshake(a, m2.key)
+            handshake(b, m2.key)
             c = connect(m2.tcp)
             try:
-                # accepted and closed at once: no challenge comes
+                # full of authenticated clients: accepted and closed at once, no challenge
                 expect_eof(c, timeout=2.0)
             finally:
                 c.close()
+            check_ping(a)
+            check_ping(b)
         finally:
             a.close()
             b.close()
@@ -397,6 +400,88 @@ def case_max_connections():
         assert m2.stop() == 0
 
 
+def ping_conn(conn, call_id):
+    """A ping over a multiprocessing.connection.Connection (the same framing)."""
+    conn.send_bytes(ping_request(call_id))
+    reply = fields(conn.recv_bytes())
+    assert reply.get(1) == [call_id], reply
+    assert fields(reply[4][0]).get(5) == [b"pong"], reply
+
+
+FLOOD_UNAUTH = 20
+FLOOD_MAX_CONN = 40
+
+
+def case_keyless_flood_does_not_lock_out_clients_with_the_key():
+    """Keyless sockets that send nothing, more than the unauthenticated cap and more than
+    --max-connections, hold no room that clients with the key need: each of those gets
+    in, up to --max-connections of them at once, and is answered."""
+    m2 = Manager(LIMITS + ["--max-unauthenticated", str(FLOOD_UNAUTH),
+                           "--max-connections", str(FLOOD_MAX_CONN),
+                           "--auth-timeout-ms", "10000"])
+    keyless, good = [], []
+    try:
+        for i in range(FLOOD_MAX_CONN + FLOOD_UNAUTH):
+            keyless.append(connect(m2.tcp if i % 2 else m2.unix))
+        # Until the manager has accepted them all (each then got its challenge, or was
+        # closed to make room), the clients below could be accepted among them.
+        for s in keyless:
+            try:
+                recv_frame(s)
+            except (EOFError, ConnectionResetError):
+                pass
+        admitted, refused, worst_connect, worst_ping = 0, [], 0.0, 0.0
+        for i in range(FLOOD_MAX_CONN):
+            addr = m2.tcp if i % 2 else m2.unix
+            t0 = time.monotonic()
+            try:
+                conn = mpc.Client(py_address(addr), authkey=m2.key)
+            except (EOFError, OSError, mpc.AuthenticationError) as e:
+                refused.append("%d: %r" % (i, e))
+                continue
+            t1 = time.monotonic()
+            good.append(conn)
+            ping_conn(conn, i + 1)
+            t2 = time.monotonic()
+            admitted += 1
+            worst_connect = max(worst_connect, t1 - t0)
+            worst_ping = max(worst_ping, t2 - t1)
+        # (Over TCP the first ping can wait ~40 ms: Python's client leaves Nagle on, so
+        # it holds the ping behind its unacknowledged last handshake frame.)
+        print("  %d of %d clients with the key admitted past %d keyless sockets; worst "
+              "connect %.1f ms, worst first ping %.1f ms" %
+              (admitted, FLOOD_MAX_CONN, len(keyless), worst_connect * 1000,
+               worst_ping * 1000))
+        assert admitted == FLOOD_MAX_CONN, "%d of %d admitted; refused %s" % (
+            admitted, FLOOD_MAX_CONN, ", ".join(refused[:5]))
+        # A second flood meets a manager full of authenticated clients: it is refused,
+        # and closes none of them.
+        for i in range(FLOOD_UNAUTH):
+            s = connect(m2.tcp)
+            keyless.append(s)
+            expect_eof(s, timeout=2.0)
+        worst_ping = 0.0
+        for i, conn in enumerate(good):
+            t0 = time.monotonic()
+            ping_conn(conn, 100 + i)
+            worst_ping = max(worst_ping, time.monotonic() - t0)
+        print("  after %d more keyless sockets (refused): all %d still answered, worst "
+              "ping %.1f ms" % (FLOOD_UNAUTH, len(good), worst_ping * 1000))
+        # Every keyless socket was closed (made room, or refused), none timed out.
+        for s in keyless:
+            expect_eof(s, timeout=2.0)
+        log = m2.log()
+        assert "reason=max-unauthenticated" in log, log[-2000:]
+        assert "authentication timed out" not in log, log[-2000:]
+        assert m2.alive()
+    finally:
+        for s in keyless:
+            s.close()
+        for conn in good:
+            conn.close()
+        assert m2.stop() == 0
+
+
 CASES = [
     case_garbage_before_handshake,
     case_garbage_without_reading_challenge,
@@ -412,6 +497,7 @@ CASES = [
     case_many_bad_clients_at_once,
     case_good_clients_after_the_bad,   # keep after the bad ones
     case_max_connections,
+    case_keyless_flood_does_not_lock_out_clients_with_the_key,
 ]
 
 
