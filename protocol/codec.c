@@ -581,7 +581,8 @@ static int64_t unzigzag(uint64_t v)
 
 static int read_value(reader *r, int depth, mpx_value *out);
 
-/* A Seq body into a list or tuple. */
+/* A Seq body into a list or tuple. On failure *out holds the items read so far, for
+ * read_kind to free; an item that failed was freed by read_value. */
 static int read_seq(reader *r, int depth, bool tuple, mpx_value *out)
 {
     int rc = tuple ? mpx_value_tuple(out, 0) : mpx_value_list(out, 0);
@@ -611,7 +612,8 @@ static int read_seq(reader *r, int depth, bool tuple, mpx_value *out)
 }
 
 /* A Map body: keys and values are two repeated fields that pair up in order, wherever
- * they sit in the message; the keys are read first. */
+ * they sit in the message; the keys are read first. On failure *out holds the pairs read
+ * so far, for read_kind to free; a key not yet stored is freed here. */
 static int read_map(reader *r, int depth, mpx_value *out)
 {
     int rc = mpx_value_dict(out);
@@ -725,7 +727,8 @@ static int read_slice(reader *r, mpx_value *out)
     return rc == MPX_OK ? MPX_OK : fail(r, rc, "out of memory");
 }
 
-/* One oneof member of a Value; *out is None on entry and owned on success. */
+/* One oneof member of a Value; *out is None on entry, owned on success and None again on
+ * failure: read_seq and read_map leave the partial container in *out, freed here. */
 static int read_kind(reader *r, unsigned field, unsigned wt, int depth, mpx_value *out)
 {
     uint64_t v;
@@ -780,31 +783,33 @@ static int read_kind(reader *r, unsigned field, unsigned wt, int depth, mpx_valu
     return rc;
 }
 
-/* A Value body. An empty one is None; of several kinds the last wins, as in protobuf. */
+/* A Value body. An empty one is None; of several kinds the last wins, as in protobuf.
+ * A fault anywhere in the body, even after a kind was read (a large bytes_v, then a bad
+ * tag), frees what was read: on failure *out is None, so no caller has anything to free. */
 static int read_value(reader *r, int depth, mpx_value *out)
 {
     *out = mpx_value_none();
     if (depth >= CODEC_MAX_DEPTH) /* as deep as the encoder writes, and no deeper */
         return fail(r, MPX_EPROTO, "values nested over %d deep", CODEC_MAX_DEPTH);
-    while (r->p < r->end) {
+    int rc = MPX_OK;
+    while (rc == MPX_OK && r->p < r->end) {
         unsigned field, wt;
-        if (!get_tag(r, &field, &wt))
-            return malformed(r, "value");
-        if (field > V_SLICE) {
+        if (!get_tag(r, &field, &wt)) {
+            rc = malformed(r, "value");
+        } else if (field > V_SLICE) {
             if (!skip_field(r, wt))
-                return malformed(r, "value");
-            continue;
+                rc = malformed(r, "value");
+        } else {
+            mpx_value kind = mpx_value_none();
+            if ((rc = read_kind(r, field, wt, depth, &kind)) == MPX_OK) {
+                mpx_value_free(out);
+                mpx_value_move(out, &kind);
+            }
         }
-        mpx_value kind = mpx_value_none();
-        int rc = read_kind(r, field, wt, depth, &kind);
-        if (rc != MPX_OK) {
-            mpx_value_free(out);
-            return rc;
-        }
-        mpx_value_free(out);
-        mpx_value_move(out, &kind);
     }
-    return MPX_OK;
+    if (rc != MPX_OK)
+        mpx_value_free(out);
+    return rc;
 }
 
 /* ---- requests and replies in ---------------------------------------------------------------- */
@@ -870,6 +875,7 @@ static int read_request(reader *r, mpx_request *out)
                 return malformed(r, "request");
             if (args_reserve(out, &cap) != MPX_OK)
                 return fail(r, MPX_ENOMEM, "out of memory");
+            /* counted once read: a failed argument is None, and nothing else is lost */
             int rc = read_value(&sub, 0, &out->args[out->nargs]);
             if (rc != MPX_OK)
                 return rc;

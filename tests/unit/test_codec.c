@@ -1,5 +1,7 @@
 /* test_codec.c - protocol/codec.c: round trips of every value kind, and the frames a
- * hostile or broken peer could send (garbage, deep nesting, bad UTF-8, bad dict keys). */
+ * hostile or broken peer could send (garbage, deep nesting, bad UTF-8, bad dict keys),
+ * none of which may leak what was decoded before the fault (checked under LeakSanitizer
+ * in the MPX_SANITIZE build). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,19 @@
 #include "codec.h"
 #include "mpx.pb-c.h"
 #include "mpx/error.h"
+
+/* LeakSanitizer comes with AddressSanitizer (gcc says so by __SANITIZE_ADDRESS__, clang by
+ * __has_feature); the leak tests then check for leaks on the spot, not only at exit. */
+#if defined(__SANITIZE_ADDRESS__)
+#define HAVE_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HAVE_LSAN 1
+#endif
+#endif
+#ifdef HAVE_LSAN
+#include <sanitizer/lsan_interface.h>
+#endif
 
 /* One scratch arena for every decode here, as a session keeps one: each decode must leave
  * it reusable. */
@@ -632,6 +647,142 @@ static void test_reads_any_protobuf_order(void **state)
     assert_non_null(strstr(err, "more keys"));
 }
 
+/* ---- errors after a decoded value -------------------------------------------------------- */
+
+
+/* A growing byte string, for frames too large for wbuf. */
+typedef struct gbuf {
+    uint8_t *b;
+    size_t n;
+} gbuf;
+
+static void g_raw(gbuf *g, const void *data, size_t n)
+{
+    g->b = realloc(g->b, g->n + n + 1);
+    assert_non_null(g->b);
+    if (n > 0)
+        memcpy(g->b + g->n, data, n);
+    g->n += n;
+}
+
+/* body wrapped as a length-delimited field: tag, length, body; body is freed. */
+static gbuf g_field(unsigned field, gbuf body)
+{
+    wbuf head = {.n = 0};
+    w_tag(&head, field, 2);
+    w_varint(&head, body.n);
+    gbuf g = {NULL, 0};
+    g_raw(&g, head.b, head.n);
+    g_raw(&g, body.b, body.n);
+    free(body.b);
+    return g;
+}
+
+/* A Value body holding `size` bytes, then `tail` (the fault). */
+static gbuf g_bytes_then(size_t size, const uint8_t *tail, size_t tail_len)
+{
+    gbuf data = {NULL, 0}, v;
+    uint8_t *zeros = calloc(1, size + 1);
+    g_raw(&data, zeros, size);
+    free(zeros);
+    v = g_field(6, data); /* Value.bytes_v */
+    g_raw(&v, tail, tail_len);
+    return v;
+}
+
+static void g_cat(gbuf *g, gbuf more)
+{
+    g_raw(g, more.b, more.n);
+    free(more.b);
+}
+
+/* Where the value sits that is built when the frame goes bad. */
+enum {
+    IN_ARG,        /* a request's argument */
+    IN_LIST,       /* a list item, after a good one */
+    IN_TUPLE,      /* a tuple item, after a good one */
+    IN_DICT_KEY,   /* a dict key */
+    IN_DICT_VALUE, /* a dict value, once its key is read */
+    IN_SECOND_ARG, /* the second argument: the first is counted, this one not yet */
+    IN_REPLY,      /* a reply's value */
+    PLACES
+};
+enum { FAULTS = 4 };
+
+static gbuf bad_frame(int fault, int place, size_t size)
+{
+    static const uint8_t zero_tag[] = {0x00};             /* field 0: no such tag */
+    static const uint8_t cut_tag[] = {0x80};              /* a varint that never ends */
+    static const uint8_t cut_unknown[] = {0xa2, 0x01, 9}; /* field 20, 9 bytes past the end */
+    static const uint8_t cut_known[] = {0x2a, 9, 'x'};    /* str_v, 9 bytes past the end */
+    static const struct {
+        const uint8_t *b;
+        size_t n;
+    } tails[FAULTS] = {{zero_tag, 1}, {cut_tag, 1}, {cut_unknown, 3}, {cut_known, 3}};
+    gbuf bad = g_bytes_then(size, tails[fault].b, tails[fault].n), body = {NULL, 0}, one;
+    wbuf int1 = {.n = 0};
+    w_tag(&int1, 3, 0); /* a Value holding int 1 */
+    w_varint(&int1, 2);
+    gbuf msg = {NULL, 0};
+    if (place != IN_REPLY)
+        g_raw(&msg, "\x1a\x01x", 3); /* Request.method "x" */
+    switch (place) {
+    case IN_ARG:
+    case IN_REPLY:
+        g_cat(&msg, g_field(4, bad)); /* Request.args or Reply.value */
+        return msg;
+    case IN_LIST:
+    case IN_TUPLE:
+        g_cat(&body, g_field(1, g_bytes_then(size, NULL, 0)));
+        g_cat(&body, g_field(1, bad));
+        g_cat(&msg, g_field(4, g_field(place == IN_LIST ? 7 : 8, body)));
+        return msg;
+    case IN_DICT_KEY:
+    case IN_DICT_VALUE:
+        one = (gbuf){NULL, 0};
+        g_raw(&one, int1.b, int1.n);
+        g_cat(&body, g_field(place == IN_DICT_KEY ? 1 : 2, bad));
+        g_cat(&body, g_field(place == IN_DICT_KEY ? 2 : 1, one));
+        g_cat(&msg, g_field(4, g_field(9, body)));
+        return msg;
+    default:
+        g_cat(&msg, g_field(4, g_bytes_then(size, NULL, 0)));
+        g_cat(&msg, g_field(4, bad));
+        return msg;
+    }
+}
+
+static void decode_bad(int fault, int place, size_t size)
+{
+    gbuf f = bad_frame(fault, place, size);
+    char err[160];
+    if (place == IN_REPLY) {
+        mpx_reply rep;
+        assert_int_equal(codec_reply_decode(f.b, f.n, &rep, err, sizeof err), MPX_EPROTO);
+        assert_int_equal(mpx_value_kind(&rep.value), MPX_NONE);
+    } else {
+        mpx_request req;
+        assert_int_equal(codec_request_decode(f.b, f.n, &req, err, sizeof err), MPX_EPROTO);
+        assert_int_equal(req.nargs, 0);
+    }
+    free(f.b);
+}
+
+/* A frame that goes bad after a large value is built must free that value, wherever it
+ * sits; a session decoding such frames in a loop would otherwise grow without bound. */
+static void test_error_after_value_frees_it(void **state)
+{
+    (void)state;
+    for (int fault = 0; fault < FAULTS; fault++)
+        for (int place = 0; place < PLACES; place++)
+            decode_bad(fault, place, (size_t)1 << 20);
+    for (int i = 0; i < 2000; i++)
+        decode_bad(i % FAULTS, i / FAULTS % PLACES, 4096);
+#ifdef HAVE_LSAN
+    assert_int_equal(__lsan_do_recoverable_leak_check(), 0);
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -645,6 +796,7 @@ int main(void)
         cmocka_unit_test(test_depth_limit_on_decode),
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_bad_str_and_keys),
+        cmocka_unit_test(test_error_after_value_frees_it),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     arena_free(&scratch);
