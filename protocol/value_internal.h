@@ -51,6 +51,7 @@ struct mpx_map {
     size_t len;      /* live entries */
     size_t nentries; /* entries used, live or deleted */
     size_t filled;   /* inserts since the last rebuild: bounds the non-EMPTY index slots */
+    uint64_t nan_ids; /* identities handed to keys holding a NaN (their stored hashes) */
     uint8_t log2size;
     uint8_t width; /* bytes per index slot: 1, 2, 4 or 8 */
     void *table;   /* index slots, then the entries array */

@@ -4,6 +4,8 @@
  * maps hashes to entry numbers. Deletes leave a tombstone entry and a DUMMY slot until the
  * next rebuild. Invariants: a == b implies hash(a) == hash(b) (1, 1.0, True share one), and
  * nentries <= filled <= usable(size) < size, so every probe sequence reaches an EMPTY slot.
+ * A key holding a NaN equals no key, so it is never looked up and its hash is an identity
+ * the dict hands out (as CPython hashes a NaN by its object): n such keys cost O(n).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -80,14 +82,16 @@ static uint64_t hash_bytes(const char *data, size_t len, uint64_t seed)
     return h;
 }
 
+static uint64_t hash_value(const mpx_value *v, bool *nan);
+
 /* CPython's tuple hash (xxHash-style lanes) over the item hashes. */
-static uint64_t hash_tuple(const struct mpx_seq *seq)
+static uint64_t hash_tuple(const struct mpx_seq *seq, bool *nan)
 {
     const uint64_t p1 = 11400714785074694791ULL, p2 = 14029467366897019727ULL,
                    p5 = 2870177450012600261ULL;
     uint64_t acc = p5;
     for (size_t i = 0; i < seq->len; i++) {
-        acc += mpx_value_hash(&seq->items[i]) * p2;
+        acc += hash_value(&seq->items[i], nan) * p2;
         acc = (acc << 31) | (acc >> 33);
         acc *= p1;
     }
@@ -114,8 +118,13 @@ bool mpx_value_hashable(const mpx_value *v)
     }
 }
 
-/* Unhashable kinds hash to 0; callers check mpx_value_hashable first. */
-uint64_t mpx_value_hash(const mpx_value *v)
+/* Unhashable kinds hash to 0; callers check mpx_value_hashable first. *nan is set when v
+ * is or holds a NaN: then v equals nothing, not even itself, and its hash only has to
+ * spread. Every NaN hashing alike would chain them all on one probe path (quadratic), so
+ * a NaN hashes by identity, as in CPython 3.10+: here its cell's address, which is stable
+ * for a NaN inside a tuple (the items live in the tuple's block) but not for one that is
+ * moved; dicts give such keys an identity of their own (map_nan_hash). */
+static uint64_t hash_value(const mpx_value *v, bool *nan)
 {
     switch (v->kind) {
     case MPX_NONE:
@@ -125,16 +134,26 @@ uint64_t mpx_value_hash(const mpx_value *v)
     case MPX_INT:
         return hash_int(v->u.i);
     case MPX_FLOAT:
+        if (isnan(v->u.f)) {
+            *nan = true;
+            return mix64((uint64_t)(uintptr_t)v ^ 0x7ff8a5a5a5a5a5a5ULL);
+        }
         return hash_float(v->u.f);
     case MPX_STR:
         return hash_bytes(v->u.buf->data, v->u.buf->len, 0x243f6a8885a308d3ULL);
     case MPX_BYTES:
         return hash_bytes(v->u.buf->data, v->u.buf->len, 0x13198a2e03707344ULL);
     case MPX_TUPLE:
-        return hash_tuple(v->u.seq);
+        return hash_tuple(v->u.seq, nan);
     default:
         return 0;
     }
+}
+
+uint64_t mpx_value_hash(const mpx_value *v)
+{
+    bool nan = false;
+    return hash_value(v, &nan);
 }
 
 /* ---- equality --------------------------------------------------------------------------- */
@@ -377,6 +396,7 @@ int map_copy(struct mpx_map **dst, const struct mpx_map *src)
         free(m);
         return MPX_ENOMEM;
     }
+    m->nan_ids = src->nan_ids; /* new NaN keys must not reuse the copied ones' hashes */
     /* Keys are already known distinct, so each copy goes to a free slot with its stored
      * hash, without equality checks. */
     for (size_t i = 0; i < src->nentries; i++) {
@@ -421,14 +441,27 @@ bool map_equal(const struct mpx_map *a, const struct mpx_map *b)
 
 /* ---- dict API --------------------------------------------------------------------------- */
 
+/* The hash a key holding a NaN is stored with: the map's next identity, not the key's
+ * cell address, which is the caller's and often the same for every key (a decoder's
+ * one local). Stored with the entry, it survives moves and rebuilds, which never rehash. */
+static uint64_t map_nan_hash(struct mpx_map *m)
+{
+    return mix64(++m->nan_ids ^ 0x6a09e667f3bcc909ULL);
+}
+
 int mpx_value_dict_set(mpx_value *dict, mpx_value *key, mpx_value *val)
 {
     if (!mpx_value_hashable(key))
         return MPX_ETYPE;
     struct mpx_map *m = dict->u.map;
-    uint64_t hash = mpx_value_hash(key);
+    bool nan = false;
+    uint64_t hash = hash_value(key, &nan);
     size_t slot;
-    int64_t ix = lookup(m, key, hash, &slot);
+    int64_t ix = IX_EMPTY; /* a key holding a NaN equals no stored key: always a new one */
+    if (nan)
+        hash = map_nan_hash(m);
+    else
+        ix = lookup(m, key, hash, &slot);
     if (ix >= 0) {
         /* Python keeps the first key: d[1] = 'a'; d[1.0] = 'b' leaves {1: 'b'}. */
         mpx_value_free(&m->entries[ix].val);
@@ -457,8 +490,10 @@ int mpx_value_dict_find(const mpx_value *dict, const mpx_value *key, mpx_value *
     if (!mpx_value_hashable(key))
         return MPX_ETYPE;
     const struct mpx_map *m = dict->u.map;
+    bool nan = false;
+    uint64_t hash = hash_value(key, &nan);
     size_t slot;
-    int64_t ix = lookup(m, key, mpx_value_hash(key), &slot);
+    int64_t ix = nan ? IX_EMPTY : lookup(m, key, hash, &slot); /* d[nan]: KeyError */
     if (ix < 0)
         return MPX_EKEY;
     *found = &m->entries[ix].val;
@@ -489,8 +524,10 @@ int mpx_value_dict_pop(mpx_value *dict, const mpx_value *key, mpx_value *key_out
     if (!mpx_value_hashable(key))
         return MPX_ETYPE;
     struct mpx_map *m = dict->u.map;
+    bool nan = false;
+    uint64_t hash = hash_value(key, &nan);
     size_t slot;
-    int64_t ix = lookup(m, key, mpx_value_hash(key), &slot);
+    int64_t ix = nan ? IX_EMPTY : lookup(m, key, hash, &slot);
     if (ix < 0)
         return MPX_EKEY;
     map_delete(m, slot, ix, key_out, val_out);

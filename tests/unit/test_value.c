@@ -11,9 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
+#include "codec.h"
 #include "mpx/error.h"
 #include "mpx/value.h"
 
@@ -490,6 +492,17 @@ static void test_hash(void **state)
     mpx_value t3 = seq(MPX_TUPLE, 2, str("a"), mpx_value_int(1));
     assert_true(mpx_value_hash(&t1) == mpx_value_hash(&t2));
     assert_true(mpx_value_hash(&t1) != mpx_value_hash(&t3));
+    /* NaNs equal nothing and hash by identity, as in CPython 3.10+, so they do not all
+     * share one hash; a tuple holding one keeps its hash while it lives */
+    mpx_value nan1 = mpx_value_float(NAN), nan2 = mpx_value_float(NAN);
+    assert_true(mpx_value_hash(&nan1) != mpx_value_hash(&nan2));
+    mpx_value tn1 = seq(MPX_TUPLE, 1, mpx_value_float(NAN));
+    mpx_value tn2 = seq(MPX_TUPLE, 1, mpx_value_float(NAN));
+    assert_true(mpx_value_hash(&tn1) != mpx_value_hash(&tn2));
+    assert_true(mpx_value_hash(&tn1) == mpx_value_hash(&tn1));
+    assert_true(mpx_value_hashable(&tn1));
+    mpx_value_free(&tn1);
+    mpx_value_free(&tn2);
 
     mpx_value n = mpx_value_none(), b = bytes("x", 1), l = seq(MPX_LIST, 0), d = dict(0);
     mpx_value tl = seq(MPX_TUPLE, 1, seq(MPX_LIST, 0)), r, sl;
@@ -729,6 +742,114 @@ static void test_dict_iteration_and_values(void **state)
     mpx_value_free(&d);
 }
 
+/* ---- NaN keys --------------------------------------------------------------------------- */
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+enum { NAN_KEYS = 80000 };
+
+/* NaN equals nothing, not even itself, so every NaN key is an entry of its own, and a
+ * dict of many must still cost O(1) per key (CPython hashes a NaN by identity for this):
+ * 80,000 of them inserted, found (never), popped in LIFO order, copied, and decoded from
+ * a 1.2 MB frame. Times are printed, not asserted: they only show the shape. */
+static void test_dict_nan_keys(void **state)
+{
+    (void)state;
+    struct timespec t0;
+    mpx_value d = dict(0), key, val, *found;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int k = 0; k < NAN_KEYS; k++) {
+        key = mpx_value_float(NAN);
+        val = mpx_value_int(k);
+        assert_int_equal(mpx_value_dict_set(&d, &key, &val), MPX_OK);
+    }
+    printf("# %d NaN keys inserted in %.3f s\n", NAN_KEYS, seconds_since(&t0));
+    assert_int_equal(mpx_value_len(&d), NAN_KEYS);
+    /* a fresh NaN is found nowhere: d[nan] is a KeyError, d.pop(nan) too */
+    key = mpx_value_float(NAN);
+    assert_int_equal(mpx_value_dict_find(&d, &key, &found), MPX_EKEY);
+    assert_int_equal(mpx_value_dict_pop(&d, &key, NULL, NULL), MPX_EKEY);
+    key = mpx_value_float(-NAN);
+    assert_int_equal(mpx_value_dict_find(&d, &key, &found), MPX_EKEY);
+    /* the other keys keep Python's rules beside them: 1 == 1.0 == True is one key */
+    key = mpx_value_int(1);
+    val = str("one");
+    assert_int_equal(mpx_value_dict_set(&d, &key, &val), MPX_OK);
+    key = mpx_value_bool(true);
+    val = str("true");
+    assert_int_equal(mpx_value_dict_set(&d, &key, &val), MPX_OK);
+    key = mpx_value_float(1.0);
+    assert_int_equal(mpx_value_dict_find(&d, &key, &found), MPX_OK);
+    assert_string_equal(mpx_value_str_data(found), "true");
+    assert_int_equal(mpx_value_len(&d), NAN_KEYS + 1);
+
+    /* a copy holds as many, equal to nothing: its NaN keys are not the original's */
+    mpx_value copy;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(mpx_value_copy(&copy, &d), MPX_OK);
+    assert_int_equal(mpx_value_len(&copy), NAN_KEYS + 1);
+    assert_false(mpx_value_equal(&copy, &d));
+    printf("# copied and compared in %.3f s\n", seconds_since(&t0));
+    mpx_value_free(&copy);
+
+    /* popitem walks each NaN entry's own probe path back, newest first */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(mpx_value_dict_popitem(&d, NULL, NULL), MPX_OK); /* 1: 'true' */
+    for (int k = NAN_KEYS - 1; k >= 0; k--) {
+        mpx_value kout, vout;
+        assert_int_equal(mpx_value_dict_popitem(&d, &kout, &vout), MPX_OK);
+        assert_true(isnan(mpx_value_get_float(&kout)));
+        assert_int_equal(mpx_value_get_int(&vout), k);
+    }
+    printf("# %d NaN keys popped in %.3f s\n", NAN_KEYS, seconds_since(&t0));
+    assert_int_equal(mpx_value_len(&d), 0);
+
+    /* a tuple holding a NaN equals no tuple either: (nan,) 80,000 times is 80,000 keys */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int k = 0; k < NAN_KEYS; k++) {
+        key = seq(MPX_TUPLE, 2, mpx_value_int(1), seq(MPX_TUPLE, 1, mpx_value_float(NAN)));
+        val = mpx_value_none();
+        assert_int_equal(mpx_value_dict_set(&d, &key, &val), MPX_OK);
+    }
+    printf("# %d (1, (nan,)) keys inserted in %.3f s\n", NAN_KEYS, seconds_since(&t0));
+    assert_int_equal(mpx_value_len(&d), NAN_KEYS);
+    key = seq(MPX_TUPLE, 2, mpx_value_int(1), seq(MPX_TUPLE, 1, mpx_value_float(NAN)));
+    assert_int_equal(mpx_value_dict_find(&d, &key, &found), MPX_EKEY);
+    mpx_value_free(&key);
+    mpx_value_free(&d);
+
+    /* the same through the codec: a dict of 80,000 NaN keys in one frame */
+    d = dict(0);
+    for (int k = 0; k < NAN_KEYS; k++) {
+        key = mpx_value_float(NAN);
+        val = mpx_value_none();
+        assert_int_equal(mpx_value_dict_set(&d, &key, &val), MPX_OK);
+    }
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(codec_request_encode(1, 2, "update", &d, 1, false, 0, &buf, &len),
+                     MPX_OK);
+    mpx_value_free(&d);
+    mpx_request req;
+    char err[128];
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(codec_request_decode(buf, len, &req, err, sizeof err), MPX_OK);
+    printf("# a %zu-byte frame of %d NaN keys decoded in %.3f s\n", len, NAN_KEYS,
+           seconds_since(&t0));
+    assert_int_equal(req.nargs, 1);
+    assert_int_equal(mpx_value_kind(&req.args[0]), MPX_DICT);
+    assert_int_equal(mpx_value_len(&req.args[0]), NAN_KEYS);
+    key = mpx_value_float(NAN);
+    assert_int_equal(mpx_value_dict_find(&req.args[0], &key, &found), MPX_EKEY);
+    codec_request_clear(&req);
+    free(buf);
+}
+
 /* ---- compare ---------------------------------------------------------------------------- */
 
 static void check_cmp(mpx_value a, mpx_value b, int want)
@@ -822,6 +943,7 @@ int main(void)
         cmocka_unit_test(test_dict_many),
         cmocka_unit_test(test_dict_churn),
         cmocka_unit_test(test_dict_iteration_and_values),
+        cmocka_unit_test(test_dict_nan_keys),
         cmocka_unit_test(test_compare),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
