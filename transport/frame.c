@@ -1,6 +1,8 @@
 /* frame.c - see frame.h. The buffer holds [start, end) of unconsumed bytes; it is
- * compacted lazily in reserve, and grown only up to what the current frame needs, never
- * past header + max. */
+ * compacted lazily in reserve and grows with the bytes that arrive: it doubles when less
+ * than a read's worth is free (so copies stay linear), and never past the frame in
+ * progress, so the length a header announces costs nothing until the bytes come.
+ * A fresh reader has no buffer (NULL): no arithmetic touches its pointer then. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,9 +48,9 @@ void frame_reader_free(frame_reader *r)
 static int parse_header(const frame_reader *r, size_t *hdr, uint64_t *payload)
 {
     size_t have = r->end - r->start;
-    const uint8_t *p = r->buf + r->start;
     if (have < 4)
-        return 0;
+        return 0; /* before r->buf + start: buf is NULL until the first bytes */
+    const uint8_t *p = r->buf + r->start;
     int32_t n = (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
                           p[3]);
     if (n >= 0) {
@@ -80,18 +82,22 @@ int frame_reader_reserve(frame_reader *r, size_t want, uint8_t **ptr, size_t *av
     size_t need = want < READ_CHUNK ? want : READ_CHUNK;
     if (need == 0)
         need = 1;
-    size_t hdr;
+    size_t hdr, limit = SIZE_MAX; /* the most the buffer needs to hold */
     uint64_t payload;
-    if (parse_header(r, &hdr, &payload) == 1) {
-        /* room for the rest of the frame we are in, checked against max already */
-        size_t frame = hdr + (size_t)payload, have = r->end - r->start;
-        if (frame > have && frame - have > need)
-            need = frame - have;
+    if (parse_header(r, &hdr, &payload) == 1 && hdr + (size_t)payload > r->end - r->start) {
+        limit = r->start + hdr + (size_t)payload; /* the frame in progress, within max */
+        if (limit - r->end < need)
+            need = limit - r->end; /* its last bytes: what follows comes in the next read */
     }
     if (r->cap - r->end < need) {
+        /* Grow with what has arrived, as Python's connection reads a frame into a growing
+         * buffer, never reserving the announced length up front: a peer announcing 64 MiB
+         * and sending 10 bytes costs one read's worth. Doubling, but not past the frame. */
         size_t cap = r->cap ? r->cap : 4096;
         while (cap - r->end < need)
             cap *= 2;
+        if (cap > limit)
+            cap = limit; /* still end + need or more */
         uint8_t *buf = realloc(r->buf, cap);
         if (buf == NULL)
             return MPX_ENOMEM;
@@ -101,6 +107,11 @@ int frame_reader_reserve(frame_reader *r, size_t want, uint8_t **ptr, size_t *av
     *ptr = r->buf + r->end;
     *avail = r->cap - r->end;
     return MPX_OK;
+}
+
+size_t frame_reader_capacity(const frame_reader *r)
+{
+    return r->cap;
 }
 
 void frame_reader_commit(frame_reader *r, size_t n)

@@ -2,8 +2,8 @@
  *
  * A frame is a 4-byte big-endian signed length then the payload; payloads of 2 GiB and
  * more use the length -1 followed by an 8-byte big-endian unsigned length. The reader
- * enforces its maximum as soon as a header is complete, before it grows its buffer for
- * the payload, so an announced length never causes an allocation of that size.
+ * enforces its maximum as soon as a header is complete, and grows its buffer only as the
+ * payload arrives, so an announced length never causes an allocation of that size.
  */
 #ifndef MPX_TRANSPORT_FRAME_H
 #define MPX_TRANSPORT_FRAME_H
@@ -30,8 +30,12 @@ void frame_reader_set_max(frame_reader *r, size_t max_payload);
 void frame_reader_free(frame_reader *r);
 
 /* Space to receive into directly (for libuv's alloc callback): at least min(want, 64 KiB)
- * bytes, more when a known frame needs it. MPX_OK or MPX_ENOMEM. */
+ * bytes, or what the frame in progress still lacks when that is less. The buffer grows
+ * with the bytes received (doubling), never to the length a header announces before its
+ * payload arrives, and never past the frame in progress. MPX_OK or MPX_ENOMEM. */
 int frame_reader_reserve(frame_reader *r, size_t want, uint8_t **ptr, size_t *avail);
+/* Bytes the reader has allocated for its buffer: what the connection costs in memory. */
+size_t frame_reader_capacity(const frame_reader *r);
 /* Marks n bytes of the reserved space as received. */
 void frame_reader_commit(frame_reader *r, size_t n);
 /* reserve + copy + commit. */

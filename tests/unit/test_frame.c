@@ -1,10 +1,14 @@
 /* test_frame.c - transport/frame.c and the framed socket calls: headers as Python's
  * multiprocessing.connection writes them, partial reads, limits checked before any
- * allocation, and the socket paths (timeout, EOF, oversized). */
+ * allocation, a buffer that grows with the bytes received rather than the length announced,
+ * the socket paths (timeout, EOF, oversized), and stream_out's cutting of a batch into
+ * uv_buf_t pieces. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -15,6 +19,7 @@
 #include "frame.h"
 #include "mpx/error.h"
 #include "sock.h"
+#include "stream_out.h"
 
 static void test_header_encode(void **state)
 {
@@ -112,7 +117,8 @@ static void test_limit_before_allocation(void **state)
     uint8_t *ptr;
     size_t avail;
     assert_int_equal(frame_reader_reserve(&r, 65536, &ptr, &avail), MPX_OK);
-    assert_true(r.cap < (1u << 20)); /* nothing of the announced size was allocated */
+    /* nothing of the announced size was allocated */
+    assert_true(frame_reader_capacity(&r) < (1u << 20));
     frame_reader_free(&r);
 
     /* the 8-byte form is held to the same limit */
@@ -169,6 +175,118 @@ static void test_socket_frames(void **state)
     close(sv[1]);
 }
 
+/* A fresh reader has no buffer: asking it for a frame or for room must not do arithmetic
+ * on its NULL pointer (UBSan's "applying zero offset to null pointer"). */
+static void test_first_read(void **state)
+{
+    (void)state;
+    frame_reader r;
+    frame_reader_init(&r, 1024);
+    const uint8_t *p;
+    size_t len;
+    assert_int_equal(frame_reader_next(&r, &p, &len), 0);
+    assert_int_equal(frame_reader_capacity(&r), 0);
+    uint8_t *ptr;
+    size_t avail;
+    assert_int_equal(frame_reader_reserve(&r, 65536, &ptr, &avail), MPX_OK);
+    assert_true(avail >= 65536);
+    memcpy(ptr, "\x00\x00\x00\x02hi", 6);
+    frame_reader_commit(&r, 6);
+    assert_int_equal(frame_reader_next(&r, &p, &len), 1);
+    assert_int_equal(len, 2);
+    assert_memory_equal(p, "hi", 2);
+    frame_reader_free(&r);
+
+    /* and a freed reader is a fresh one */
+    assert_int_equal(frame_reader_next(&r, &p, &len), 0);
+    assert_int_equal(frame_reader_feed(&r, "\x00\x00\x00\x00", 4), MPX_OK);
+    assert_int_equal(frame_reader_next(&r, &p, &len), 1);
+    assert_int_equal(len, 0);
+    frame_reader_free(&r);
+}
+
+/* A peer that announces 64 MiB and sends 10 bytes costs kilobytes: the buffer grows with
+ * what arrives (doubling, so the copies stay linear), up to the frame and not past it. */
+static void test_buffer_grows_with_bytes_not_header(void **state)
+{
+    (void)state;
+    const size_t big = FRAME_DEFAULT_MAX;
+    frame_reader r;
+    frame_reader_init(&r, FRAME_DEFAULT_MAX);
+    uint8_t h[FRAME_HEADER_MAX];
+    size_t hn = frame_header_encode(big, h);
+    assert_int_equal(frame_reader_feed(&r, h, hn), MPX_OK);
+    assert_int_equal(frame_reader_feed(&r, "0123456789", 10), MPX_OK);
+    uint8_t *ptr;
+    size_t avail;
+    const uint8_t *p;
+    size_t len;
+    /* as libuv's alloc callback asks before each read */
+    assert_int_equal(frame_reader_reserve(&r, 65536, &ptr, &avail), MPX_OK);
+    assert_true(avail >= 65536);
+    printf("# 64 MiB announced, 10 bytes sent: %zu bytes reserved\n",
+           frame_reader_capacity(&r));
+    assert_true(frame_reader_capacity(&r) <= (size_t)256 << 10);
+    assert_int_equal(frame_reader_next(&r, &p, &len), 0);
+
+    /* the rest, 64 KiB a read: the buffer stays within twice what has come, and ends the
+     * size of the frame */
+    size_t got = 10, peak = 0, last = 0;
+    while (got < big) {
+        assert_int_equal(frame_reader_reserve(&r, 65536, &ptr, &avail), MPX_OK);
+        size_t take = big - got < 65536 ? big - got : 65536;
+        take = take < avail ? take : avail;
+        memset(ptr, (int)(got & 0xff), take);
+        last = got;
+        frame_reader_commit(&r, take);
+        got += take;
+        size_t cap = frame_reader_capacity(&r);
+        assert_true(cap <= 2 * (hn + got) + ((size_t)128 << 10));
+        peak = cap > peak ? cap : peak;
+    }
+    printf("# the whole 64 MiB frame: %zu bytes reserved at the peak\n", peak);
+    assert_true(peak <= hn + big);
+    assert_int_equal(frame_reader_next(&r, &p, &len), 1);
+    assert_int_equal(len, big);
+    assert_memory_equal(p, "0123456789", 10);
+    assert_int_equal(p[big - 1], (uint8_t)(last & 0xff));
+    frame_reader_free(&r);
+}
+
+/* A batch is cut into uv_buf_t pieces whose lengths fit libuv's unsigned: over 4 GiB is
+ * several pieces, never a truncated one. Checked with small pieces and by count alone. */
+static void test_stream_split(void **state)
+{
+    (void)state;
+    char data[35];
+    uv_buf_t bufs[8];
+    assert_int_equal(stream_split(data, 0, 10, bufs, 8), 0);
+    assert_int_equal(stream_split(data, 35, 10, bufs, 8), 4);
+    size_t off = 0;
+    for (int i = 0; i < 4; i++) {
+        assert_ptr_equal(bufs[i].base, data + off);
+        assert_int_equal(bufs[i].len, i < 3 ? 10 : 5);
+        off += bufs[i].len;
+    }
+    assert_int_equal(stream_split(data, 30, 10, bufs, 8), 3);
+    assert_int_equal(bufs[2].len, 10);
+    assert_int_equal(stream_split(data, 7, 10, bufs, 8), 1);
+    assert_int_equal(bufs[0].len, 7);
+    /* fewer slots than pieces: the count tells how many to make room for */
+    bufs[2].len = 99;
+    assert_int_equal(stream_split(data, 35, 10, bufs, 2), 4);
+    assert_int_equal(bufs[1].len, 10);
+    assert_int_equal(bufs[2].len, 99);
+    /* the real piece size fits an unsigned, and a 5 GiB batch is several pieces */
+    assert_true(STREAM_PIECE_MAX <= UINT_MAX);
+    size_t five = (size_t)5 << 30;
+    size_t n = stream_split(NULL, five, STREAM_PIECE_MAX, NULL, 0);
+    assert_true(n >= 2);
+    assert_true(n * STREAM_PIECE_MAX >= five);
+    assert_int_equal(stream_split(NULL, (size_t)UINT_MAX + 1, STREAM_PIECE_MAX, NULL, 0),
+                     ((size_t)UINT_MAX + STREAM_PIECE_MAX) / STREAM_PIECE_MAX);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -176,6 +294,9 @@ int main(void)
         cmocka_unit_test(test_byte_by_byte),
         cmocka_unit_test(test_many_in_one_feed_and_big_frame),
         cmocka_unit_test(test_limit_before_allocation),
+        cmocka_unit_test(test_first_read),
+        cmocka_unit_test(test_buffer_grows_with_bytes_not_header),
+        cmocka_unit_test(test_stream_split),
         cmocka_unit_test(test_socket_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
