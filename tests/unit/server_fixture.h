@@ -40,16 +40,28 @@ static inline int64_t fx_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static inline mpx_server *fx_server(void)
+/* The fixture's options: the defaults, its key, errors only in the log. */
+static inline mpx_server_opts fx_opts(void)
 {
     mpx_server_opts opts;
     mpx_server_opts_init(&opts);
     opts.authkey = FX_KEY;
     opts.keylen = strlen(FX_KEY);
     opts.log_level = MPX_LOG_ERROR;
+    return opts;
+}
+
+static inline mpx_server *fx_server_with(const mpx_server_opts *opts)
+{
     mpx_server *s;
-    assert_int_equal(mpx_server_new(&opts, &s), MPX_OK);
+    assert_int_equal(mpx_server_new(opts, &s), MPX_OK);
     return s;
+}
+
+static inline mpx_server *fx_server(void)
+{
+    mpx_server_opts opts = fx_opts();
+    return fx_server_with(&opts);
 }
 
 /* One turn of the server's loop without waiting: what is readable is read, due timers

@@ -17,19 +17,14 @@
 static mpx_server *server_with(int max_connections, int max_unauthenticated,
                                int max_waiters_per_session)
 {
-    mpx_server_opts opts;
-    mpx_server_opts_init(&opts);
-    opts.authkey = FX_KEY;
-    opts.keylen = strlen(FX_KEY);
-    opts.log_level = MPX_LOG_ERROR;
+    mpx_server_opts opts = fx_opts();
     if (max_connections > 0)
         opts.max_connections = max_connections;
     if (max_unauthenticated > 0)
         opts.max_unauthenticated = max_unauthenticated;
     if (max_waiters_per_session > 0)
         opts.max_waiters_per_session = max_waiters_per_session;
-    mpx_server *s;
-    assert_int_equal(mpx_server_new(&opts, &s), MPX_OK);
+    mpx_server *s = fx_server_with(&opts);
     return s;
 }
 
@@ -262,15 +257,10 @@ static void a_rerun_that_parks_again_is_never_refused(void **state)
 static void the_global_cap_holds_across_sessions(void **state)
 {
     (void)state;
-    mpx_server_opts opts;
-    mpx_server_opts_init(&opts);
-    opts.authkey = FX_KEY;
-    opts.keylen = strlen(FX_KEY);
-    opts.log_level = MPX_LOG_ERROR;
+    mpx_server_opts opts = fx_opts();
     opts.max_waiters = 3;
     opts.max_waiters_per_session = 2;
-    mpx_server *s;
-    assert_int_equal(mpx_server_new(&opts, &s), MPX_OK);
+    mpx_server *s = fx_server_with(&opts);
     fx_client *a = fx_connect(s), *b = fx_connect(s);
     uint64_t q = fx_create(s, a, "Queue", "()");
     fx_send(a, q, "get", "()");

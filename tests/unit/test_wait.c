@@ -345,14 +345,9 @@ static void object_freed_under_a_parked_call_answers_it(void **state)
 static void parked_calls_are_capped(void **state)
 {
     (void)state;
-    mpx_server_opts opts;
-    mpx_server_opts_init(&opts);
-    opts.authkey = FX_KEY;
-    opts.keylen = strlen(FX_KEY);
-    opts.log_level = MPX_LOG_ERROR;
+    mpx_server_opts opts = fx_opts();
     opts.max_waiters = 2;
-    mpx_server *s;
-    assert_int_equal(mpx_server_new(&opts, &s), MPX_OK);
+    mpx_server *s = fx_server_with(&opts);
     fx_client *a = fx_connect(s);
     uint64_t q = fx_create(s, a, "Queue", "()");
     fx_send(a, q, "get", "()");
