@@ -138,6 +138,13 @@ static int pop(unpickler *u, node **out)
     return MPX_OK;
 }
 
+/* The top two: *upper was pushed last. */
+static int pop2(unpickler *u, node **lower, node **upper)
+{
+    int rc = pop(u, upper);
+    return rc == MPX_OK ? pop(u, lower) : rc;
+}
+
 static int top(unpickler *u, node **out)
 {
     if (u->depth <= floor_of_stack(u))
@@ -362,9 +369,7 @@ static int push_global(unpickler *u, const char *module, size_t mlen, const char
 static int stack_global(unpickler *u)
 {
     node *name = NULL, *module = NULL;
-    int rc = pop(u, &name);
-    if (rc == MPX_OK)
-        rc = pop(u, &module);
+    int rc = pop2(u, &module, &name);
     if (rc != MPX_OK)
         return rc;
     if (module->kind != N_SCALAR || mpx_value_kind(&module->value) != MPX_STR ||
@@ -515,9 +520,7 @@ static int reduce_rebuild_proxy(unpickler *u, const node *args)
 static int reduce(unpickler *u)
 {
     node *args = NULL, *callable = NULL;
-    int rc = pop(u, &args);
-    if (rc == MPX_OK)
-        rc = pop(u, &callable);
+    int rc = pop2(u, &callable, &args);
     if (rc != MPX_OK)
         return rc;
     if (callable->kind != N_GLOBAL || args->kind != N_TUPLE)
@@ -538,9 +541,7 @@ static int reduce(unpickler *u)
 static int newobj(unpickler *u)
 {
     node *args = NULL, *cls = NULL;
-    int rc = pop(u, &args);
-    if (rc == MPX_OK)
-        rc = pop(u, &cls);
+    int rc = pop2(u, &cls, &args);
     if (rc != MPX_OK)
         return rc;
     if (cls->kind != N_GLOBAL || cls->global != G_TOKEN || args->kind != N_TUPLE ||
@@ -675,7 +676,7 @@ static int step(unpickler *u, bool *done)
             return rc;
         return add_items(u, u->depth, 1, N_LIST);
     case OP_SETITEM:
-        if ((rc = pop(u, &y)) != MPX_OK || (rc = pop(u, &x)) != MPX_OK)
+        if ((rc = pop2(u, &x, &y)) != MPX_OK)
             return rc;
         return add_items(u, u->depth, 2, N_DICT); /* x and y are still there, in order */
     case OP_APPENDS:

@@ -112,8 +112,9 @@ static inline int fx_read_frame(mpx_server *s, fx_client *c, int wait_ms, uint8_
     }
 }
 
-/* A session of s on a socketpair, authenticated through the real handshake. */
-static inline fx_client *fx_connect(mpx_server *s)
+/* A new session of s on a socketpair, before any handshake: the server has accepted it
+ * and sent (or is about to send) its challenge. */
+static inline fx_client *fx_attach(mpx_server *s)
 {
     int sv[2];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
@@ -122,14 +123,21 @@ static inline fx_client *fx_connect(mpx_server *s)
     c->fd = sv[0];
     c->next_id = 1;
     fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
-    uv_pipe_t *pipe = malloc(sizeof *pipe); /* the session frees its stream */
+    uv_pipe_t *pipe = malloc(sizeof *pipe); /* the session (or the refusal) frees it */
     assert_non_null(pipe);
     assert_int_equal(uv_pipe_init(&s->loop, pipe, 0), 0);
     assert_int_equal(uv_pipe_open(pipe, sv[1]), 0);
     session_accept(s, (uv_stream_t *)pipe, "fixture");
+    fx_run(s);
+    return c;
+}
 
-    uint8_t frame[512], answer[AUTH_RESPONSE_MAX], challenge[AUTH_CHALLENGE_MAX];
-    size_t len = 0, answer_len, challenge_len;
+/* The first half of the handshake: answers the server's challenge with the key and reads
+ * its #WELCOME#. The client has then proven the key; the server has not proven itself. */
+static inline void fx_prove_key(mpx_server *s, fx_client *c)
+{
+    uint8_t frame[512], answer[AUTH_RESPONSE_MAX];
+    size_t len = 0, answer_len = 0;
     char err[128];
     assert_int_equal(fx_read_frame(s, c, 2000, frame, &len), MPX_OK); /* its challenge */
     assert_int_equal(auth_response_make(FX_KEY, strlen(FX_KEY), frame, len, answer,
@@ -138,6 +146,14 @@ static inline fx_client *fx_connect(mpx_server *s)
     fx_write_frame(c, answer, answer_len);
     assert_int_equal(fx_read_frame(s, c, 2000, frame, &len), MPX_OK);
     assert_memory_equal(frame, AUTH_WELCOME, strlen(AUTH_WELCOME));
+}
+
+/* The second half: challenges the server, checks its answer, sends #WELCOME#. */
+static inline void fx_check_server(mpx_server *s, fx_client *c)
+{
+    uint8_t frame[512], challenge[AUTH_CHALLENGE_MAX];
+    size_t len = 0, challenge_len = 0;
+    char err[128];
     assert_int_equal(auth_challenge_make(challenge, &challenge_len), MPX_OK);
     fx_write_frame(c, challenge, challenge_len); /* ours */
     assert_int_equal(fx_read_frame(s, c, 2000, frame, &len), MPX_OK);
@@ -146,6 +162,14 @@ static inline fx_client *fx_connect(mpx_server *s)
                      MPX_OK);
     fx_write_frame(c, AUTH_WELCOME, strlen(AUTH_WELCOME));
     fx_run(s);
+}
+
+/* A session of s on a socketpair, authenticated through the real handshake. */
+static inline fx_client *fx_connect(mpx_server *s)
+{
+    fx_client *c = fx_attach(s);
+    fx_prove_key(s, c);
+    fx_check_server(s, c);
     return c;
 }
 

@@ -28,24 +28,6 @@ static mpx_server *server_with(int max_connections, int max_unauthenticated,
     return s;
 }
 
-/* A session that is sent its challenge and never answers it (a keyless peer). */
-static fx_client *keyless(mpx_server *s)
-{
-    int sv[2];
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    fx_client *c = calloc(1, sizeof *c);
-    assert_non_null(c);
-    c->fd = sv[0];
-    fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
-    uv_pipe_t *pipe = malloc(sizeof *pipe); /* the session (or the refusal) frees it */
-    assert_non_null(pipe);
-    assert_int_equal(uv_pipe_init(&s->loop, pipe, 0), 0);
-    assert_int_equal(uv_pipe_open(pipe, sv[1]), 0);
-    session_accept(s, (uv_stream_t *)pipe, "keyless");
-    fx_run(s);
-    return c;
-}
-
 /* Whether the server has closed c's connection within wait_ms (frames before are
  * skipped: an evicted session may have been sent its challenge first). */
 static bool closed_within(mpx_server *s, fx_client *c, int wait_ms)
@@ -74,7 +56,7 @@ static void the_handshake_moves_a_session_between_the_counts(void **state)
     (void)state;
     mpx_server *s = server_with(0, 0, 0);
     expect_counts(s, 0, 0);
-    fx_client *x = keyless(s);
+    fx_client *x = fx_attach(s);
     expect_counts(s, 0, 1);
     fx_client *a = fx_connect(s);
     expect_counts(s, 1, 1);
@@ -90,7 +72,7 @@ static void a_failed_handshake_leaves_the_unauthenticated_count(void **state)
 {
     (void)state;
     mpx_server *s = server_with(0, 0, 0);
-    fx_client *x = keyless(s);
+    fx_client *x = fx_attach(s);
     uint8_t frame[512];
     size_t len = 0;
     assert_int_equal(fx_read_frame(s, x, 1000, frame, &len), MPX_OK); /* the challenge */
@@ -108,9 +90,9 @@ static void the_oldest_unauthenticated_makes_room(void **state)
 {
     (void)state;
     mpx_server *s = server_with(10, 2, 0);
-    fx_client *x1 = keyless(s), *x2 = keyless(s);
+    fx_client *x1 = fx_attach(s), *x2 = fx_attach(s);
     expect_counts(s, 0, 2);
-    fx_client *x3 = keyless(s); /* over the cap: x1, the oldest, goes */
+    fx_client *x3 = fx_attach(s); /* over the cap: x1, the oldest, goes */
     expect_counts(s, 0, 2);
     assert_true(closed_within(s, x1, 1000));
     assert_false(closed_within(s, x2, 50));
@@ -130,31 +112,15 @@ static void a_client_that_proved_the_key_is_not_pushed_out(void **state)
 {
     (void)state;
     mpx_server *s = server_with(10, 2, 0);
-    fx_client *a = keyless(s);
-    uint8_t frame[512], answer[AUTH_RESPONSE_MAX], challenge[AUTH_CHALLENGE_MAX];
-    size_t len = 0, answer_len = 0, challenge_len = 0;
-    char err[128];
-    assert_int_equal(fx_read_frame(s, a, 1000, frame, &len), MPX_OK);
-    assert_int_equal(auth_response_make(FX_KEY, strlen(FX_KEY), frame, len, answer,
-                                        &answer_len, err, sizeof err),
-                     MPX_OK);
-    fx_write_frame(a, answer, answer_len);
-    assert_int_equal(fx_read_frame(s, a, 1000, frame, &len), MPX_OK);
-    assert_memory_equal(frame, AUTH_WELCOME, strlen(AUTH_WELCOME));
+    fx_client *a = fx_attach(s);
+    fx_prove_key(s, a);
     expect_counts(s, 1, 0);
     fx_client *x[4];
     for (int i = 0; i < 4; i++)
-        x[i] = keyless(s);
+        x[i] = fx_attach(s);
     expect_counts(s, 1, 2);
     /* the rest of the handshake, then a call */
-    assert_int_equal(auth_challenge_make(challenge, &challenge_len), MPX_OK);
-    fx_write_frame(a, challenge, challenge_len);
-    assert_int_equal(fx_read_frame(s, a, 1000, frame, &len), MPX_OK);
-    assert_int_equal(auth_response_verify(FX_KEY, strlen(FX_KEY), challenge, challenge_len,
-                                          frame, len, err, sizeof err),
-                     MPX_OK);
-    fx_write_frame(a, AUTH_WELCOME, strlen(AUTH_WELCOME));
-    a->next_id = 1;
+    fx_check_server(s, a);
     fx_call(s, a, 0, "ping", "()", "ok 'pong'");
     expect_counts(s, 1, 2);
     fx_client *all[] = {a, x[0], x[1], x[2], x[3]};
@@ -169,7 +135,7 @@ static void authenticated_clients_get_in_up_to_max_connections(void **state)
     mpx_server *s = server_with(3, 2, 0);
     fx_client *x[6];
     for (int i = 0; i < 6; i++)
-        x[i] = keyless(s);
+        x[i] = fx_attach(s);
     expect_counts(s, 0, 2);
     fx_client *a = fx_connect(s), *b = fx_connect(s), *c = fx_connect(s);
     expect_counts(s, 3, 0);
@@ -178,7 +144,7 @@ static void authenticated_clients_get_in_up_to_max_connections(void **state)
     fx_call(s, a, 0, "ping", "()", "ok 'pong'");
     fx_call(s, b, 0, "ping", "()", "ok 'pong'");
     fx_call(s, c, 0, "ping", "()", "ok 'pong'");
-    fx_client *late = keyless(s); /* full of authenticated clients: refused at once */
+    fx_client *late = fx_attach(s); /* full of authenticated clients: refused at once */
     expect_counts(s, 3, 0);
     assert_true(closed_within(s, late, 1000));
     fx_close(s, a);
