@@ -20,6 +20,7 @@
 
 #define MPX_VERSION "0.1.0"
 #define MAX_LISTEN 16
+#define MAX_EXPOSE 64
 
 static mpx_server *running; /* for the signal handler only */
 
@@ -54,6 +55,10 @@ static void usage(FILE *out)
             "                         default 1000000); more fail at once\n"
             "  --max-waiters-per-session N  calls one connection parks at once\n"
             "                         (default 10000); more fail at once\n"
+            "  --expose TYPEID=Type:NAME  serve the named object to Python clients that\n"
+            "                         register TYPEID (BaseManager.register('get_queue'));\n"
+            "                         repeatable, e.g. --expose get_queue=Queue:jobs\n"
+            "  --allow-shutdown       let Python clients stop the manager (shutdown())\n"
             "  --log-level LEVEL      error, warn, info (default) or debug\n"
             "  --ready-fd FD          once listening, write the bound addresses (one per\n"
             "                         line, then an empty line) to FD and close it\n"
@@ -90,6 +95,8 @@ static int parse_level(const char *text, mpx_log_level *out)
 typedef struct config {
     const char *listen[MAX_LISTEN];
     int nlisten;
+    const char *expose[MAX_EXPOSE];
+    int nexpose;
     const char *authkey_file;
     int ready_fd;
     mpx_server_opts opts;
@@ -99,7 +106,8 @@ typedef struct config {
 static int parse_args(int argc, char **argv, config *cfg)
 {
     enum {
-        O_MAXMSG = 256, O_MAXCONN, O_AUTHTO, O_LOG, O_READY, O_MAXWAIT, O_MAXUNAUTH, O_MAXWPS
+        O_MAXMSG = 256, O_MAXCONN, O_AUTHTO, O_LOG, O_READY, O_MAXWAIT, O_MAXUNAUTH, O_MAXWPS,
+        O_EXPOSE, O_SHUTDOWN
     };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, 'l'},
@@ -112,6 +120,8 @@ static int parse_args(int argc, char **argv, config *cfg)
         {"max-waiters", required_argument, NULL, O_MAXWAIT},
         {"max-unauthenticated", required_argument, NULL, O_MAXUNAUTH},
         {"max-waiters-per-session", required_argument, NULL, O_MAXWPS},
+        {"expose", required_argument, NULL, O_EXPOSE},
+        {"allow-shutdown", no_argument, NULL, O_SHUTDOWN},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -168,6 +178,16 @@ static int parse_args(int argc, char **argv, config *cfg)
             if (parse_size(optarg, "--ready-fd", INT_MAX, &v) != 0)
                 return -1;
             cfg->ready_fd = (int)v;
+            break;
+        case O_EXPOSE:
+            if (cfg->nexpose == MAX_EXPOSE) {
+                fprintf(stderr, "mpx-manager: at most %d --expose\n", MAX_EXPOSE);
+                return -1;
+            }
+            cfg->expose[cfg->nexpose++] = optarg;
+            break;
+        case O_SHUTDOWN:
+            cfg->opts.allow_shutdown = 1;
             break;
         case 'h':
             usage(stdout);
@@ -289,6 +309,15 @@ int main(int argc, char **argv)
     }
     free(key);
 
+    for (int i = 0; i < cfg.nexpose; i++) {
+        char err[256];
+        if (mpx_server_expose(s, cfg.expose[i], err, sizeof err) != MPX_OK) {
+            fprintf(stderr, "mpx-manager: --expose %s\n", err);
+            mpx_server_free(s);
+            remove_generated_key(generated);
+            return 2;
+        }
+    }
     char bound[MAX_LISTEN][400];
     for (int i = 0; i < cfg.nlisten; i++) {
         char err[256];

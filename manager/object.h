@@ -107,6 +107,8 @@ typedef struct object {
     const object_type *type;
     const method_index *methods; /* the index of type's methods */
     uint32_t refs;   /* proxies (sessions) and the registry holding it */
+    uint32_t py_refs; /* of refs, those Python's clients hold: counted per object, not per
+                         session, as Python's server does (python_dialect.h) */
     char *name;      /* registry name, or NULL */
     mpx_value value; /* the container of dict, list, Namespace */
     void *state;     /* for types with more than a value */

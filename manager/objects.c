@@ -56,9 +56,15 @@ void objects_release(mpx_server *s, object *obj, uint32_t n)
     object_destroy(obj);
 }
 
-/* Makes an object of type te from the constructor args of c (args[first..]). */
-static int object_create(mpx_server *s, call *c, const type_entry *te, size_t first,
-                         object **out)
+const type_entry *objects_type_entry(const mpx_server *s, const object_type *type)
+{
+    for (size_t i = 0; i < s->ntypes; i++)
+        if (s->types[i].type == type)
+            return &s->types[i];
+    return NULL;
+}
+
+int objects_create(mpx_server *s, call *c, const type_entry *te, size_t first, object **out)
 {
     object *obj = calloc(1, sizeof *obj);
     if (obj == NULL)
@@ -110,7 +116,7 @@ static int manager_create(call *c)
     object *obj;
     int rc = arg_type(c, 0, &te);
     if (rc == MPX_OK)
-        rc = object_create(c->srv, c, te, 1, &obj);
+        rc = objects_create(c->srv, c, te, 1, &obj);
     if (rc != MPX_OK)
         return rc;
     server_log(c->srv, MPX_LOG_DEBUG, "event=create object=%llu type=%s",
@@ -118,39 +124,53 @@ static int manager_create(call *c)
     return hand_out_ref(c, obj);
 }
 
-/* open(name, type, *args) -> ref: the named object, created on first use. */
-static int manager_open(call *c)
+int objects_open(mpx_server *s, call *c, const type_entry *te, const char *name,
+                 size_t first, object **out)
 {
-    mpx_server *s = c->srv;
-    const type_entry *te;
-    int rc = call_expect_kind(c, 0, MPX_STR, "name");
-    if (rc == MPX_OK)
-        rc = arg_type(c, 1, &te);
-    if (rc != MPX_OK)
-        return rc;
-    const char *name = mpx_value_str_data(&c->args[0]);
+    mpx_value key, id;
     mpx_value *found;
-    if (mpx_value_dict_find(&s->registry, &c->args[0], &found) == MPX_OK) {
+    if (mpx_value_str(&key, name) != MPX_OK)
+        return call_fail(c, MPX_ENOMEM, "out of memory");
+    if (mpx_value_dict_find(&s->registry, &key, &found) == MPX_OK) {
+        mpx_value_free(&key);
         object *obj = objects_find(s, (uint64_t)mpx_value_get_int(found));
         if (obj->type != te->type)
             return call_fail(c, MPX_EEXIST, "'%s' is a %s, not a %s", name, obj->type->name,
                              te->type->name);
-        return hand_out_ref(c, obj);
+        *out = obj;
+        return MPX_OK;
     }
     object *obj;
-    if ((rc = object_create(s, c, te, 2, &obj)) != MPX_OK)
+    int rc = objects_create(s, c, te, first, &obj);
+    if (rc != MPX_OK) {
+        mpx_value_free(&key);
         return rc;
-    mpx_value key, id = mpx_value_int((int64_t)obj->id);
+    }
+    id = mpx_value_int((int64_t)obj->id);
     obj->name = strdup(name);
-    if (obj->name == NULL || mpx_value_copy(&key, &c->args[0]) != MPX_OK ||
-        mpx_value_dict_set(&s->registry, &key, &id) != MPX_OK) {
+    if (obj->name == NULL || mpx_value_dict_set(&s->registry, &key, &id) != MPX_OK) {
+        mpx_value_free(&key);
         objects_release(s, obj, 0);
         return call_fail(c, MPX_ENOMEM, "out of memory");
     }
     obj->refs = 1; /* the registry's */
     server_log(s, MPX_LOG_DEBUG, "event=create object=%llu type=%s name=%s",
                (unsigned long long)obj->id, te->type->name, name);
-    return hand_out_ref(c, obj);
+    *out = obj;
+    return MPX_OK;
+}
+
+/* open(name, type, *args) -> ref: the named object, created on first use. */
+static int manager_open(call *c)
+{
+    const type_entry *te;
+    object *obj;
+    int rc = call_expect_kind(c, 0, MPX_STR, "name");
+    if (rc == MPX_OK)
+        rc = arg_type(c, 1, &te);
+    if (rc == MPX_OK)
+        rc = objects_open(c->srv, c, te, mpx_value_str_data(&c->args[0]), 2, &obj);
+    return rc == MPX_OK ? hand_out_ref(c, obj) : rc;
 }
 
 static int arg_object(call *c, size_t i, object **out)
@@ -300,8 +320,46 @@ int objects_init(mpx_server *s)
     return MPX_OK;
 }
 
+int mpx_server_expose(mpx_server *s, const char *spec, char *err, size_t errlen)
+{
+    const char *eq = strchr(spec, '='), *colon = eq != NULL ? strchr(eq, ':') : NULL;
+    if (eq == NULL || colon == NULL || eq == spec || colon == eq + 1 || colon[1] == '\0') {
+        snprintf(err, errlen, "'%s' is not typeid=Type:name", spec);
+        return MPX_EINVAL;
+    }
+    char type[64];
+    snprintf(type, sizeof type, "%.*s", (int)(colon - eq - 1), eq + 1);
+    const type_entry *te = type_lookup(s, type);
+    if (te == NULL) {
+        snprintf(err, errlen, "'%s': unknown type '%s'", spec, type);
+        return MPX_EINVAL;
+    }
+    server_exposure *grown = realloc(s->exposures, (s->nexposures + 1) * sizeof *grown);
+    if (grown == NULL)
+        return MPX_ENOMEM;
+    s->exposures = grown;
+    server_exposure *x = &s->exposures[s->nexposures];
+    x->typeid = strndup(spec, (size_t)(eq - spec));
+    x->name = strdup(colon + 1);
+    x->entry = te;
+    if (x->typeid == NULL || x->name == NULL) {
+        free(x->typeid);
+        free(x->name);
+        return MPX_ENOMEM;
+    }
+    s->nexposures++;
+    return MPX_OK;
+}
+
 void objects_free(mpx_server *s)
 {
+    for (size_t i = 0; i < s->nexposures; i++) {
+        free(s->exposures[i].typeid);
+        free(s->exposures[i].name);
+    }
+    free(s->exposures);
+    s->exposures = NULL;
+    s->nexposures = 0;
     size_t pos = 0;
     uint64_t id;
     void *obj;

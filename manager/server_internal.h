@@ -30,6 +30,13 @@ typedef struct type_entry {
 
 typedef struct session session;
 
+/* A named object Python's clients ask for by a typeid of their own (mpx_server_expose). */
+typedef struct server_exposure {
+    char *typeid;
+    const type_entry *entry;
+    char *name;
+} server_exposure;
+
 struct mpx_server {
     uv_loop_t loop;
     uv_async_t stop_async;
@@ -55,6 +62,8 @@ struct mpx_server {
     mpx_value registry;     /* dict: name (str) -> id (int) */
     type_entry *types;      /* the creatable types */
     size_t ntypes;
+    server_exposure *exposures;
+    size_t nexposures;
     object manager_obj;     /* object 0: create, open, incref, decref, methods, parked... */
     method_index manager_index;
     int stopping;
@@ -68,6 +77,15 @@ void server_log(const mpx_server *s, mpx_log_level level, const char *fmt, ...)
 int objects_init(mpx_server *s);
 void objects_free(mpx_server *s);
 object *objects_find(const mpx_server *s, uint64_t id);
+/* The creatable type's entry, or NULL. */
+const type_entry *objects_type_entry(const mpx_server *s, const object_type *type);
+/* Makes an object of type te from the constructor arguments c->args[first..], with no
+ * reference yet: the caller takes one (or releases it with n = 0 to undo). */
+int objects_create(mpx_server *s, call *c, const type_entry *te, size_t first, object **out);
+/* The object registered as name, made from c->args[first..] on first use (then the
+ * registry holds one reference). MPX_EEXIST when name is an object of another type. */
+int objects_open(mpx_server *s, call *c, const type_entry *te, const char *name,
+                 size_t first, object **out);
 /* Drops n references; the object is destroyed when none remain. */
 void objects_release(mpx_server *s, object *obj, uint32_t n);
 
@@ -82,6 +100,7 @@ void sessions_close_all(mpx_server *s, const char *reason);
 void sessions_close_flagged(mpx_server *s);
 void sessions_flush(mpx_server *s);
 uint64_t session_id(const session *sess);
+mpx_server *session_server(session *sess);
 /* Queues a reply to call_id. MPX_ECLOSED when the session is closing: nothing is sent. */
 int session_reply(session *sess, uint64_t call_id, int rc, const char *msg,
                   const mpx_value *value);
@@ -89,6 +108,10 @@ int session_reply(session *sess, uint64_t call_id, int rc, const char *msg,
  * must not be lost (c->undelivered) goes back to c->obj when it cannot be sent. Frees
  * c->result. */
 void session_answer(session *sess, call *c, int rc);
+/* Queues one frame as it is (the pickle dialect's replies). MPX_ECLOSED when closing. */
+int session_send_frame(session *sess, const void *payload, size_t len);
+struct python_state *session_python(session *sess);
+uv_stream_t *session_stream(session *sess);
 /* Asks for obj->type->session_ended(obj, id) when sess ends (idempotent). */
 int session_watch(session *sess, object *obj);
 /* The session's list of parked calls (wait.c's waiter.session_link), and its length. */

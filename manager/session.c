@@ -3,7 +3,9 @@
  * A session starts unauthenticated: it challenges the client, checks the answer, answers
  * the client's challenge, and reads nothing but those frames (at most AUTH_MAX_FRAME
  * bytes each) until then, with a timer that closes it when the handshake takes too long.
- * Once ready, every complete frame from one read is decoded and dispatched in order.
+ * Once ready, every complete frame from one read is decoded and dispatched in order. The
+ * first request frame decides the dialect for good: a pickle opens Python's manager
+ * protocol (python_dialect.h), anything else is mpx's protobuf; replies follow it.
  * Replies gather in the session's buffer, which the server's safe point writes once per
  * turn of the loop (sessions_flush). A session never closes in the middle of anything:
  * session_close only flags it and queues it on srv->to_close (Redis's CLIENT_CLOSE_ASAP),
@@ -23,6 +25,7 @@
 
 #include "auth.h"
 #include "codec.h"
+#include "python_dialect.h"
 #include "server_internal.h"
 #include "stream_out.h"
 #include "wait.h"
@@ -41,6 +44,13 @@ typedef enum session_state {
     SESSION_WAIT_WELCOME,   /* we answered; waiting for #WELCOME# */
     SESSION_READY,
 } session_state;
+
+/* The wire a ready session speaks, decided by its first request frame. */
+typedef enum session_dialect {
+    DIALECT_UNSET,
+    DIALECT_PROTOBUF, /* mpx's own: protobuf requests with call ids (codec.h) */
+    DIALECT_PYTHON,   /* Python's manager protocol: pickles (python_dialect.h) */
+} session_dialect;
 
 /* The session's flags word (Redis's client flags). */
 enum {
@@ -62,6 +72,7 @@ struct session {
     uv_timer_t auth_timer;
     int open_handles;       /* freed when both stream and timer have closed */
     session_state state;
+    session_dialect dialect;
     unsigned flags;
     char close_reason[160]; /* why it closes, once flagged: for the log line */
     frame_reader reader;
@@ -73,6 +84,7 @@ struct session {
     u64map refs;            /* object id -> number of references held */
     u64map watched;         /* object ids whose type wants to hear that we ended */
     list waiters;           /* our parked calls (waiter.session_link) */
+    python_state py;        /* DIALECT_PYTHON's */
 };
 
 typedef struct write_req {
@@ -117,6 +129,21 @@ static void release_all_refs(session *sess)
 uint64_t session_id(const session *sess)
 {
     return sess->id;
+}
+
+mpx_server *session_server(session *sess)
+{
+    return sess->srv;
+}
+
+python_state *session_python(session *sess)
+{
+    return &sess->py;
+}
+
+uv_stream_t *session_stream(session *sess)
+{
+    return sess->stream;
 }
 
 bool session_closing(const session *sess)
@@ -288,10 +315,27 @@ void sessions_flush(mpx_server *s)
     }
 }
 
+int session_send_frame(session *sess, const void *payload, size_t len)
+{
+    if (session_closing(sess))
+        return MPX_ECLOSED;
+    if (queue_frame(sess, payload, len) != MPX_OK) {
+        session_close(sess, "out of memory");
+        return MPX_ENOMEM;
+    }
+    want_write(sess);
+    return MPX_OK;
+}
+
 /* Packs the reply straight into the output buffer. */
 static void reply(session *sess, uint64_t call_id, int rc, const char *msg,
                   const mpx_value *value)
 {
+    if (sess->dialect == DIALECT_PYTHON) { /* one call in flight: no id to match */
+        if (python_reply(sess, rc, msg, value) != MPX_OK)
+            session_close(sess, "out of memory");
+        return;
+    }
     codec_packer p;
     int erc = codec_reply_prepare(&sess->scratch, call_id, rc, msg, value, &p);
     if (erc == MPX_EVALUE) /* a result nested deeper than the codec carries */
@@ -365,6 +409,9 @@ static void become_ready(session *sess)
     sess->state = SESSION_READY;
     uv_timer_stop(&sess->auth_timer);
     frame_reader_set_max(&sess->reader, sess->srv->opts.max_message);
+    /* #WELCOME# gets no answer, and Python's client writes its first request right after
+     * it without TCP_NODELAY: that request would wait for our delayed ack */
+    listener_ack_now(sess->stream);
     server_log(sess->srv, MPX_LOG_INFO, "event=authenticated session=%llu peer=%s",
                (unsigned long long)sess->id, sess->peer);
 }
@@ -419,6 +466,13 @@ static void on_auth_timeout(uv_timer_t *timer)
 
 static void handle_request(session *sess, const uint8_t *frame, size_t len)
 {
+    if (sess->dialect == DIALECT_UNSET)
+        sess->dialect = python_frame_starts_dialect(frame, len) ? DIALECT_PYTHON
+                                                                : DIALECT_PROTOBUF;
+    if (sess->dialect == DIALECT_PYTHON) {
+        python_request(sess, frame, len);
+        return;
+    }
     mpx_request req;
     char err[160];
     if (codec_request_decode(frame, len, &req, err, sizeof err) != MPX_OK) {
@@ -491,6 +545,7 @@ static void on_handle_closed(uv_handle_t *handle)
     frame_reader_free(&sess->reader);
     arena_free(&sess->scratch);
     frame_buf_free(&sess->out);
+    python_state_free(&sess->py);
     free(sess);
 }
 

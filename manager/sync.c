@@ -26,7 +26,8 @@ int sync_acquire_args(call *c, size_t first, bool *blocking)
     *blocking = true;
     if (c->nargs > first)
         *blocking = mpx_value_truthy(&c->args[first]);
-    if (c->nargs > first + 1) {
+    /* None is Semaphore.acquire's default timeout: no deadline, as Lock's -1 */
+    if (c->nargs > first + 1 && mpx_value_kind(&c->args[first + 1]) != MPX_NONE) {
         int rc = sync_number_arg(c, first + 1, "timeout", &timeout);
         if (rc != MPX_OK)
             return rc;

@@ -497,14 +497,10 @@ static bool token_id(const mpx_value *s, uint64_t *id)
     return v != 0;
 }
 
-/* RebuildProxy(func, token, serializer, kwds): the proxy's object, as a reference. */
-static int reduce_rebuild_proxy(unpickler *u, const node *args)
+/* A Token's state (typeid, address, id) as a reference to the object it names. */
+static int token_ref(unpickler *u, const node *token, node **out)
 {
-    if (args->n != 4 || args->items[0]->kind != N_GLOBAL ||
-        args->items[0]->global != G_PROXY_CLASS || args->items[1]->kind != N_TOKEN)
-        return fail(u, MPX_EVALUE, "RebuildProxy expects (proxy class, Token, serializer, "
-                                   "kwds)");
-    const mpx_value *state = &args->items[1]->value;
+    const mpx_value *state = &token->value;
     const mpx_value *typeid = mpx_value_at(state, 0), *id = mpx_value_at(state, 2);
     uint64_t object_id;
     if (mpx_value_kind(state) != MPX_TUPLE || mpx_value_len(state) != 3 ||
@@ -514,7 +510,20 @@ static int reduce_rebuild_proxy(unpickler *u, const node *args)
     node *r = node_new(u, N_REF);
     if (r == NULL || mpx_value_ref(&r->value, object_id, mpx_value_str_data(typeid)) != MPX_OK)
         return fail(u, MPX_ENOMEM, "out of memory");
-    return push(u, r);
+    *out = r;
+    return MPX_OK;
+}
+
+/* RebuildProxy(func, token, serializer, kwds): the proxy's object, as a reference. */
+static int reduce_rebuild_proxy(unpickler *u, const node *args)
+{
+    if (args->n != 4 || args->items[0]->kind != N_GLOBAL ||
+        args->items[0]->global != G_PROXY_CLASS || args->items[1]->kind != N_TOKEN)
+        return fail(u, MPX_EVALUE, "RebuildProxy expects (proxy class, Token, serializer, "
+                                   "kwds)");
+    node *r;
+    int rc = token_ref(u, args->items[1], &r);
+    return rc == MPX_OK ? push(u, r) : rc;
 }
 
 static int reduce(unpickler *u)
@@ -806,7 +815,13 @@ static int convert(unpickler *u, node *n, int depth, bool copy, mpx_value *out)
             mpx_value_free(out);
         return rc;
     case N_GLOBAL: return fail(u, MPX_EVALUE, "a bare global is not a value");
-    case N_TOKEN: return fail(u, MPX_EVALUE, "a bare Token is not a value");
+    case N_TOKEN: { /* get_methods(token): the object it names */
+        node *r;
+        if ((rc = token_ref(u, n, &r)) != MPX_OK)
+            return rc;
+        mpx_value_move(out, &r->value);
+        return MPX_OK;
+    }
     }
     return fail(u, MPX_EPROTO, "bad node");
 }
@@ -993,6 +1008,18 @@ int pickle_tuple(pickle_out *o, size_t n)
     put_byte(o, n == PICKLE_MARKED ? OP_TUPLE : small[n < 4 ? n : 0]);
     if (n != PICKLE_MARKED && n > 3)
         o->err = MPX_EINVAL;
+    return o->err;
+}
+
+int pickle_newobj(pickle_out *o)
+{
+    put_byte(o, OP_NEWOBJ);
+    return o->err;
+}
+
+int pickle_build(pickle_out *o)
+{
+    put_byte(o, OP_BUILD);
     return o->err;
 }
 

@@ -58,4 +58,9 @@ int pickle_tuple(pickle_out *o, size_t n_or_marked);
 /* callable args REDUCE: the global and the argument tuple must be on the stack. */
 int pickle_reduce(pickle_out *o);
 
+/* cls args NEWOBJ (cls.__new__(cls, *args)), then state BUILD (__setstate__): how an
+ * object such as a manager Token is rebuilt. */
+int pickle_newobj(pickle_out *o);
+int pickle_build(pickle_out *o);
+
 #endif

@@ -197,3 +197,15 @@ void listener_close(listener *l)
         unlink(l->path);
     uv_close(&l->h.handle, free_on_close);
 }
+
+void listener_ack_now(uv_stream_t *stream)
+{
+#ifdef TCP_QUICKACK
+    uv_os_fd_t fd;
+    int on = 1;
+    if (stream->type == UV_TCP && uv_fileno((uv_handle_t *)stream, &fd) == 0)
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
+#else
+    (void)stream;
+#endif
+}

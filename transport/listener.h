@@ -28,5 +28,10 @@ int listener_open(uv_loop_t *loop, const mpx_address *a, int backlog, listener_a
 /* Stops accepting, unlinks a unix socket file it created, frees itself after the
  * handle closes (the loop must run once more). */
 void listener_close(listener *l);
+/* Acknowledges at once what the peer sent on an accepted TCP stream (Linux's
+ * TCP_QUICKACK; nothing elsewhere, or on unix sockets). For a message we answer with
+ * nothing: the peer's next small write, held by Nagle's algorithm until that ack, then
+ * does not wait for the delayed ack's 40 ms. */
+void listener_ack_now(uv_stream_t *stream);
 
 #endif

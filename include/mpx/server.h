@@ -40,6 +40,8 @@ typedef struct mpx_server_opts {
                                 the key out */
     int max_waiters_per_session; /* calls parked at once by one connection; default 10000;
                                     more are refused with MPX_ELIMIT */
+    int allow_shutdown;      /* Python's shutdown() over the wire stops the manager; 0 (the
+                                default) refuses it */
 } mpx_server_opts;
 
 void mpx_server_opts_init(mpx_server_opts *opts);
@@ -49,6 +51,10 @@ int mpx_server_new(const mpx_server_opts *opts, mpx_server **out);
  * bound (may be NULL) receives the address actually bound (the real port for :0). */
 int mpx_server_listen(mpx_server *s, const char *address, char *bound, size_t boundlen,
                       char *err, size_t errlen);
+/* Serves a named object to Python's clients under a typeid of their own, as
+ * BaseManager.register('get_queue') asks for it: spec is "typeid=Type:name", e.g.
+ * "get_queue=Queue:jobs", the object C clients open as name (made on first use). */
+int mpx_server_expose(mpx_server *s, const char *spec, char *err, size_t errlen);
 /* Serves until mpx_server_stop; then closes every connection. MPX_OK or MPX_EIO. */
 int mpx_server_run(mpx_server *s);
 /* Asks the running loop to stop; async-signal-safe and thread-safe. */
