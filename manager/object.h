@@ -112,6 +112,7 @@ typedef struct object {
     char *name;      /* registry name, or NULL */
     mpx_value value; /* the container of dict, list, Namespace */
     void *state;     /* for types with more than a value */
+    struct object *dying_next; /* in the server's objects to destroy, once refs is 0 */
 } object;
 
 extern const object_type type_dict;

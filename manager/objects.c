@@ -53,7 +53,39 @@ void objects_release(mpx_server *s, object *obj, uint32_t n)
     u64map_del(&s->objects, obj->id);
     server_log(s, MPX_LOG_DEBUG, "event=destroy object=%llu type=%s",
                (unsigned long long)obj->id, obj->type->name);
-    object_destroy(obj);
+    obj->dying_next = s->dying;
+    s->dying = obj;
+    if (s->releasing) /* the loop below, further up the stack, destroys it */
+        return;
+    s->releasing = true;
+    while ((obj = s->dying) != NULL) {
+        s->dying = obj->dying_next;
+        object_destroy(obj); /* may release what its value referred to: more dying ones */
+    }
+    s->releasing = false;
+}
+
+static int ref_take(void *ctx, uint64_t id)
+{
+    mpx_server *s = ctx;
+    object *obj = id != 0 ? objects_find(s, id) : NULL;
+    if (obj == NULL)
+        return MPX_ENOOBJECT;
+    obj->refs++;
+    return MPX_OK;
+}
+
+static void ref_drop(void *ctx, uint64_t id)
+{
+    mpx_server *s = ctx;
+    object *obj = s->tearing_down ? NULL : objects_find(s, id);
+    if (obj != NULL)
+        objects_release(s, obj, 1);
+}
+
+int objects_adopt_refs(mpx_server *s, mpx_value *v, uint64_t *missing)
+{
+    return value_refs_adopt(v, &s->ref_owner, missing);
 }
 
 const type_entry *objects_type_entry(const mpx_server *s, const object_type *type)
@@ -312,6 +344,7 @@ int objects_init(mpx_server *s)
     s->ntypes = n;
     u64map_init(&s->objects);
     s->next_object_id = 1;
+    s->ref_owner = (value_ref_owner){.take = ref_take, .drop = ref_drop, .ctx = s};
     if (mpx_value_dict(&s->registry) != MPX_OK)
         return MPX_ENOMEM;
     if (method_index_build(&s->manager_index, &manager_type) != MPX_OK)
@@ -353,6 +386,7 @@ int mpx_server_expose(mpx_server *s, const char *spec, char *err, size_t errlen)
 
 void objects_free(mpx_server *s)
 {
+    s->tearing_down = true;
     for (size_t i = 0; i < s->nexposures; i++) {
         free(s->exposures[i].typeid);
         free(s->exposures[i].name);

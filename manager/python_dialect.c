@@ -429,32 +429,6 @@ static object *ident_object(mpx_server *s, const mpx_value *ident)
     return id != 0 ? objects_find(s, id) : NULL;
 }
 
-/* Whether every reference inside v names an object that exists: a proxy passed as an
- * argument must not stand for nothing. The unpickler bounded the depth. */
-static bool refs_exist(mpx_server *s, const mpx_value *v, uint64_t *missing)
-{
-    switch (mpx_value_kind(v)) {
-    case MPX_REF:
-        *missing = mpx_value_ref_id(v);
-        return objects_find(s, *missing) != NULL;
-    case MPX_LIST:
-    case MPX_TUPLE:
-        for (size_t i = 0; i < mpx_value_len(v); i++)
-            if (!refs_exist(s, mpx_value_at(v, i), missing))
-                return false;
-        return true;
-    case MPX_DICT: {
-        size_t pos = 0;
-        mpx_value *k, *val;
-        while (mpx_value_dict_next(v, &pos, &k, &val))
-            if (!refs_exist(s, val, missing))
-                return false;
-        return true;
-    }
-    default: return true;
-    }
-}
-
 /* ---- BaseManager's server functions --------------------------------------------------- */
 
 typedef void (*server_fn)(session *sess, py_request *r);
@@ -961,7 +935,8 @@ void python_request(session *sess, const uint8_t *frame, size_t len)
         send_traceback(sess, rc, "mpx-manager refused the request: %s", err);
     } else if (!request_fields(&req, &r)) {
         send_traceback(sess, MPX_EVALUE, "a request is (ident, methodname, args, kwds)");
-    } else if (!refs_exist(s, r.args, &missing) || !refs_exist(s, r.kwds, &missing)) {
+    } else if (objects_adopt_refs(s, r.args, &missing) != MPX_OK ||
+               objects_adopt_refs(s, r.kwds, &missing) != MPX_OK) {
         send_traceback(sess, MPX_EKEY, "'%llx' (a proxy passed as an argument names no "
                                        "object)", (unsigned long long)missing);
     } else if (mpx_value_kind(r.ident) == MPX_NONE) {

@@ -19,6 +19,7 @@
 #include "mpx/server.h"
 #include "object.h"
 #include "u64map.h"
+#include "value_ref.h"
 
 #define SERVER_MAX_LISTENERS 16
 
@@ -62,6 +63,13 @@ struct mpx_server {
     mpx_value registry;     /* dict: name (str) -> id (int) */
     type_entry *types;      /* the creatable types */
     size_t ntypes;
+    /* References inside stored values keep their objects alive (value_ref.h); one object
+     * destroyed gives back what its value held, so destruction runs as a loop over the
+     * dying ones, never as a recursion a chain of nested objects could overflow. */
+    value_ref_owner ref_owner;
+    object *dying;
+    bool releasing;
+    bool tearing_down; /* objects_free: references given back count for nothing */
     server_exposure *exposures;
     size_t nexposures;
     object manager_obj;     /* object 0: create, open, incref, decref, methods, parked... */
@@ -86,6 +94,9 @@ int objects_create(mpx_server *s, call *c, const type_entry *te, size_t first, o
  * registry holds one reference). MPX_EEXIST when name is an object of another type. */
 int objects_open(mpx_server *s, call *c, const type_entry *te, const char *name,
                  size_t first, object **out);
+/* Adopts the references inside v (request arguments): each keeps its object alive while
+ * v or a copy of it lives. MPX_ENOOBJECT, with *missing, when one names no object. */
+int objects_adopt_refs(mpx_server *s, mpx_value *v, uint64_t *missing);
 /* Drops n references; the object is destroyed when none remain. */
 void objects_release(mpx_server *s, object *obj, uint32_t n);
 

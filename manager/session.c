@@ -482,8 +482,14 @@ static void handle_request(session *sess, const uint8_t *frame, size_t len)
     call c = {.srv = sess->srv, .sess = sess, .call_id = req.call_id, .args = req.args,
               .nargs = req.nargs, .timeout = req.timeout, .has_timeout = req.has_timeout};
     object *obj = objects_find(sess->srv, req.object_id);
-    int rc;
-    if (obj == NULL)
+    int rc = MPX_OK;
+    uint64_t missing = 0;
+    for (size_t i = 0; i < req.nargs && rc == MPX_OK; i++)
+        rc = objects_adopt_refs(sess->srv, &req.args[i], &missing);
+    if (rc != MPX_OK)
+        rc = call_fail(&c, MPX_ENOOBJECT, "no object with id %llu (a reference among the "
+                       "arguments)", (unsigned long long)missing);
+    else if (obj == NULL)
         rc = call_fail(&c, MPX_ENOOBJECT, "no object with id %llu",
                        (unsigned long long)req.object_id);
     else

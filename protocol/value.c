@@ -161,6 +161,7 @@ int mpx_value_ref(mpx_value *out, uint64_t object_id, const char *type_name)
     if (ref == NULL)
         return MPX_ENOMEM;
     ref->id = object_id;
+    ref->owner = NULL;
     memcpy(ref->type, type_name, n + 1);
     out->kind = MPX_REF;
     out->u.ref = ref;
@@ -205,6 +206,8 @@ void mpx_value_free(mpx_value *v)
         map_destroy(v->u.map);
         break;
     case MPX_REF:
+        if (v->u.ref->owner != NULL)
+            v->u.ref->owner->drop(v->u.ref->owner->ctx, v->u.ref->id);
         free(v->u.ref);
         break;
     case MPX_SLICE:
@@ -249,8 +252,14 @@ int mpx_value_copy(mpx_value *dst, const mpx_value *src)
         }
         return rc;
     }
-    case MPX_REF:
-        return mpx_value_ref(dst, src->u.ref->id, src->u.ref->type);
+    case MPX_REF: {
+        int rc = mpx_value_ref(dst, src->u.ref->id, src->u.ref->type);
+        const value_ref_owner *owner = src->u.ref->owner;
+        /* the object is alive (src holds it): the take cannot be refused */
+        if (rc == MPX_OK && owner != NULL && owner->take(owner->ctx, src->u.ref->id) == MPX_OK)
+            dst->u.ref->owner = owner;
+        return rc;
+    }
     case MPX_SLICE: {
         struct mpx_slice *sl = malloc(sizeof *sl);
         if (sl == NULL)
@@ -440,4 +449,42 @@ int mpx_value_resize(mpx_value *seq, size_t len)
         s->items[i] = mpx_value_none();
     s->len = len;
     return MPX_OK;
+}
+
+int value_refs_adopt(mpx_value *v, const value_ref_owner *owner, uint64_t *missing)
+{
+    switch (v->kind) {
+    case MPX_REF: {
+        if (v->u.ref->owner != NULL)
+            return MPX_OK;
+        int rc = owner->take(owner->ctx, v->u.ref->id);
+        if (rc != MPX_OK) {
+            *missing = v->u.ref->id;
+            return rc;
+        }
+        v->u.ref->owner = owner;
+        return MPX_OK;
+    }
+    case MPX_LIST:
+    case MPX_TUPLE:
+        for (size_t i = 0; i < v->u.seq->len; i++) {
+            int rc = value_refs_adopt(&v->u.seq->items[i], owner, missing);
+            if (rc != MPX_OK)
+                return rc;
+        }
+        return MPX_OK;
+    case MPX_DICT: {
+        size_t pos = 0;
+        mpx_value *key, *val;
+        while (mpx_value_dict_next(v, &pos, &key, &val)) {
+            int rc = value_refs_adopt(key, owner, missing); /* the owner is not hashed */
+            if (rc == MPX_OK)
+                rc = value_refs_adopt(val, owner, missing);
+            if (rc != MPX_OK)
+                return rc;
+        }
+        return MPX_OK;
+    }
+    default: return MPX_OK;
+    }
 }

@@ -8,6 +8,7 @@
 #define MPX_VALUE_INTERNAL_H
 
 #include "mpx/value.h"
+#include "value_ref.h"
 
 /* A 32-bit length keeps a 16-byte string in a 32-byte malloc chunk (with a size_t it
  * takes 48): a million such keys and values cost 32 MB less. */
@@ -26,6 +27,7 @@ struct mpx_seq {
 
 struct mpx_ref {
     uint64_t id;
+    const value_ref_owner *owner; /* counts this reference while it lives, or NULL */
     char type[]; /* NUL-terminated type name */
 };
 

@@ -9,6 +9,7 @@ whose SIGKILLed holder hands it to a waiting process, and hostile pickles refuse
 the session kept and nothing run. Run by this interpreter, and again (the cases that need
 only Python) by every other python3.X found here, 3.12 included where the machine has it.
 """
+import gc
 import glob
 import multiprocessing
 import os
@@ -190,6 +191,39 @@ def case_unix_socket():
     assert d["a"] == 1 and d._token.address == py_address(M.unix), d._token.address
 
 
+def alive(ident):
+    """Whether the object ident names still exists (asked on a connection of its own)."""
+    conn = connection.Client(py_address(M.tcp), authkey=M.key)
+    conn.send((ident, "__len__", (), {}))
+    kind, result = conn.recv()
+    conn.close()
+    assert kind in ("#RETURN", "#TRACEBACK"), (kind, result)
+    return kind == "#RETURN"
+
+
+def case_nested_proxies():
+    # Python rebuilds a nested proxy with its process's authkey, as its own server's
+    # clients do (managers.RebuildProxy): here that is the manager's key.
+    multiprocessing.current_process().authkey = M.key
+    sm = sync_manager()
+    d = sm.dict()
+    d["inner"] = sm.list([1, 2])  # its only proxy dies at once: the dict keeps it alive
+    d["ns"] = sm.Namespace(x=1)
+    gc.collect()
+    inner = d["inner"]
+    ident = inner._token.id
+    inner.append(3)
+    assert d["inner"][:] == [1, 2, 3] and d["ns"].x == 1
+    lst = sm.list([d["inner"], "plain"])
+    assert lst[0][:] == [1, 2, 3]
+    del d["inner"], d["ns"], lst
+    gc.collect()
+    assert alive(ident)  # the list lives while `inner` does
+    del inner
+    gc.collect()
+    assert not alive(ident), "the list outlived its last reference"
+
+
 # ---- across processes -----------------------------------------------------------------
 
 FORK = multiprocessing.get_context("fork")  # the child runs Python's after-fork hooks:
@@ -359,6 +393,7 @@ def case_proxy_argument_must_exist():
 PYTHON_ONLY = [
     case_dict_and_list, case_namespace_value_array, case_locks_and_semaphores,
     case_condition_event_barrier, case_queues, case_server_functions, case_unix_socket,
+    case_nested_proxies,
     case_killed_lock_holder, case_queue_between_processes,
     case_proxies_passed_to_processes, case_hostile_pickles,
     case_pipelined_call_closes_session, case_proxy_argument_must_exist,

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -71,12 +72,13 @@ static inline void fx_run(mpx_server *s)
     uv_run(&s->loop, UV_RUN_NOWAIT);
 }
 
+/* One write per frame: a unix socket's buffer counts writes, not only bytes. */
 static inline void fx_write_frame(fx_client *c, const void *payload, size_t len)
 {
     uint8_t head[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
                        (uint8_t)len};
-    assert_int_equal(write(c->fd, head, 4), 4);
-    assert_int_equal(write(c->fd, payload, len), (ssize_t)len);
+    struct iovec iov[2] = {{head, 4}, {(void *)payload, len}};
+    assert_int_equal(writev(c->fd, iov, 2), (ssize_t)(len + 4));
 }
 
 /* Runs the loop until a whole frame has arrived (MPX_OK, copied to out), the server
@@ -173,6 +175,20 @@ static inline fx_client *fx_connect(mpx_server *s)
     return c;
 }
 
+/* Sends a call with the n values of args; returns its call id. */
+static inline uint64_t fx_send_values(fx_client *c, uint64_t object_id, const char *method,
+                                      const mpx_value *args, size_t n)
+{
+    uint8_t *buf;
+    size_t len = 0;
+    uint64_t id = c->next_id++;
+    assert_int_equal(codec_request_encode(id, object_id, method, args, n, false, 0, &buf, &len),
+                     MPX_OK);
+    fx_write_frame(c, buf, len);
+    free(buf);
+    return id;
+}
+
 /* Sends a call: args is a Python tuple literal ("(True, 0.5)"); returns its call id. */
 static inline uint64_t fx_send(fx_client *c, uint64_t object_id, const char *method,
                                const char *args)
@@ -181,14 +197,8 @@ static inline uint64_t fx_send(fx_client *c, uint64_t object_id, const char *met
     char err[128] = "";
     if (mpx_value_parse(args, &tuple, err, sizeof err) != MPX_OK)
         fail_msg("cannot parse %s: %s", args, err);
-    uint8_t *buf;
-    size_t len = 0;
-    uint64_t id = c->next_id++;
-    assert_int_equal(codec_request_encode(id, object_id, method, mpx_value_items(&tuple),
-                                          mpx_value_len(&tuple), false, 0, &buf, &len),
-                     MPX_OK);
-    fx_write_frame(c, buf, len);
-    free(buf);
+    uint64_t id = fx_send_values(c, object_id, method, mpx_value_items(&tuple),
+                                 mpx_value_len(&tuple));
     mpx_value_free(&tuple);
     return id;
 }

@@ -1,0 +1,136 @@
+/* test_objects.c - manager/objects.c: the lives of objects, through a real server.
+ *
+ * A reference stored inside another object's value (a proxy in a dict) keeps its object
+ * alive until the value lets go of it; a reference to no object is refused, not stored;
+ * and a long chain of objects, each kept alive by the previous one, is destroyed by a
+ * loop, not by a recursion one frame per link deep.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "server_fixture.h"
+#include "server_internal.h"
+
+static mpx_value ref_to(uint64_t id, const char *type)
+{
+    mpx_value v;
+    assert_int_equal(mpx_value_ref(&v, id, type), MPX_OK);
+    return v;
+}
+
+/* setitem(dict, key, ref) */
+static uint64_t send_setitem_ref(fx_client *c, uint64_t dict, const char *key, uint64_t id,
+                                 const char *type)
+{
+    mpx_value args[2];
+    assert_int_equal(mpx_value_str(&args[0], key), MPX_OK);
+    args[1] = ref_to(id, type);
+    uint64_t call = fx_send_values(c, dict, "__setitem__", args, 2);
+    mpx_value_free(&args[0]);
+    mpx_value_free(&args[1]);
+    return call;
+}
+
+static void decref(mpx_server *s, fx_client *c, uint64_t id)
+{
+    mpx_value arg = mpx_value_int((int64_t)id);
+    fx_expect(s, c, fx_send_values(c, 0, "decref", &arg, 1), 2000, "ok None");
+}
+
+static void a_stored_reference_keeps_its_object_alive(void **state)
+{
+    (void)state;
+    mpx_server *s = fx_server();
+    fx_client *a = fx_connect(s);
+    uint64_t lst = fx_create(s, a, "list", "([1, 2],)");
+    uint64_t d = fx_create(s, a, "dict", "()");
+    fx_expect(s, a, send_setitem_ref(a, d, "inner", lst, "list"), 2000, "ok None");
+    decref(s, a, lst); /* the only proxy is gone: the dict holds the list */
+    fx_call(s, a, lst, "__len__", "()", "ok 2");
+    char copy[64];
+    snprintf(copy, sizeof copy, "ok {'inner': <ref list %llu>}", (unsigned long long)lst);
+    fx_call(s, a, d, "copy", "()", copy); /* a copy counts too, and gives it back */
+    fx_call(s, a, d, "__delitem__", "('inner',)", "ok None");
+    char gone[64];
+    snprintf(gone, sizeof gone, "LookupError: no object with id %llu", (unsigned long long)lst);
+    fx_call(s, a, lst, "__len__", "()", gone);
+    fx_free(s, &a, 1);
+}
+
+static void a_reference_to_no_object_is_refused(void **state)
+{
+    (void)state;
+    mpx_server *s = fx_server();
+    fx_client *a = fx_connect(s);
+    uint64_t d = fx_create(s, a, "dict", "()");
+    fx_expect(s, a, send_setitem_ref(a, d, "ghost", 999999, "list"), 2000,
+              "LookupError: no object with id 999999 (a reference among the arguments)");
+    fx_call(s, a, d, "__len__", "()", "ok 0");
+    fx_free(s, &a, 1);
+}
+
+#define CHAIN 20000
+#define BATCH 100 /* CHAIN is a multiple of it */
+
+/* Each list holds a reference to the one made before it; only the last is held by the
+ * session. Giving that one back frees all CHAIN, one by one, in a loop. */
+static void a_long_chain_is_destroyed_by_a_loop(void **state)
+{
+    (void)state;
+    mpx_server *s = fx_server();
+    fx_client *a = fx_connect(s);
+    size_t before = s->objects.len;
+    uint64_t *ids = malloc(CHAIN * sizeof *ids);
+    assert_non_null(ids);
+    for (size_t i = 0; i < CHAIN; i += BATCH) {
+        uint64_t calls[BATCH];
+        for (size_t j = 0; j < BATCH; j++)
+            calls[j] = fx_send(a, 0, "create", "('list',)");
+        for (size_t j = 0; j < BATCH; j++) {
+            char *got = fx_reply(s, a, calls[j], 2000);
+            unsigned long long id;
+            assert_non_null(got);
+            assert_int_equal(sscanf(got, "ok <ref list %llu>", &id), 1);
+            ids[i + j] = id;
+            free(got);
+        }
+    }
+    for (size_t i = 1; i < CHAIN; i += BATCH) {
+        uint64_t calls[BATCH];
+        size_t n = 0;
+        for (size_t j = i; j < i + BATCH && j < CHAIN; j++) {
+            mpx_value prev = ref_to(ids[j - 1], "list");
+            calls[n++] = fx_send_values(a, ids[j], "append", &prev, 1);
+            mpx_value_free(&prev);
+        }
+        for (size_t k = 0; k < n; k++)
+            fx_expect(s, a, calls[k], 2000, "ok None");
+    }
+    for (size_t i = 0; i + 1 < CHAIN; i += BATCH) {
+        uint64_t calls[BATCH];
+        size_t n = 0;
+        for (size_t j = i; j < i + BATCH && j + 1 < CHAIN; j++) {
+            mpx_value id = mpx_value_int((int64_t)ids[j]);
+            calls[n++] = fx_send_values(a, 0, "decref", &id, 1);
+        }
+        for (size_t k = 0; k < n; k++)
+            fx_expect(s, a, calls[k], 2000, "ok None");
+    }
+    assert_int_equal(s->objects.len, before + CHAIN); /* all alive, held by the chain */
+    decref(s, a, ids[CHAIN - 1]);
+    assert_int_equal(s->objects.len, before);
+    free(ids);
+    fx_free(s, &a, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_stored_reference_keeps_its_object_alive),
+        cmocka_unit_test(a_reference_to_no_object_is_refused),
+        cmocka_unit_test(a_long_chain_is_destroyed_by_a_loop),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
