@@ -17,7 +17,7 @@ static const object_type *const creatable_types[] = {
     &type_dict, &type_list, &type_namespace, &type_lock, &type_rlock, &type_condition,
     &type_semaphore, &type_bounded_semaphore, &type_event, &type_barrier,
     &type_queue, &type_joinable_queue, &type_task_pool,
-    &type_value, &type_array,
+    &type_value, &type_array, &type_iterator,
 };
 
 static const type_entry *type_lookup(const mpx_server *s, const char *name)

@@ -25,6 +25,7 @@
 #include "python_dialect.h"
 #include "python_types.h"
 #include "server_internal.h"
+#include "sync.h"
 #include "wait.h"
 
 #define MANAGERS "multiprocessing.managers"
@@ -94,6 +95,7 @@ static const py_exception exceptions[] = {
     [-MPX_EEXIST] = {"builtins", "TypeError", false},
     [-MPX_EPROTO] = {"builtins", "ValueError", false},
     [-MPX_ELIMIT] = {"builtins", "RuntimeError", false},
+    [-MPX_ESTOPITER] = {"builtins", "StopIteration", true},
 };
 
 static const py_exception *exception_of(int rc)
@@ -291,6 +293,35 @@ static int send_return(session *sess, const mpx_value *v)
     return send_pickle(sess, &o);
 }
 
+/* ('#ERROR', exception): what a method raised, as the class Python raises. */
+static int send_error(session *sess, int rc, const char *msg)
+{
+    pickle_out o = {0};
+    pickle_begin(&o);
+    pickle_str(&o, "#ERROR", 6);
+    put_exception(&o, rc, msg);
+    pickle_tuple(&o, 2);
+    return send_pickle(sess, &o);
+}
+
+/* ('#PROXY', (exposed, token)): a method's result is a new object, for which the client
+ * makes a proxy of the typeid's class (method_to_typeid). */
+static int send_proxy(session *sess, const py_typeid *t, uint64_t id)
+{
+    mpx_value exposed;
+    if (exposed_tuple(t, &exposed) != MPX_OK)
+        return MPX_ENOMEM;
+    pickle_out o = {0};
+    pickle_begin(&o);
+    pickle_str(&o, "#PROXY", 6);
+    pickle_value(&o, &exposed, NULL, NULL);
+    put_token(&o, sess, t->typeid, id);
+    pickle_tuple(&o, 2);
+    pickle_tuple(&o, 2);
+    mpx_value_free(&exposed);
+    return send_pickle(sess, &o);
+}
+
 int python_reply(session *sess, int rc, const char *msg, const mpx_value *value)
 {
     python_state *py = session_python(sess);
@@ -304,12 +335,7 @@ int python_reply(session *sess, int rc, const char *msg, const mpx_value *value)
     }
     if (rc == MPX_OK)
         return send_return(sess, value) == MPX_ENOMEM ? MPX_ENOMEM : MPX_OK;
-    pickle_out o = {0};
-    pickle_begin(&o);
-    pickle_str(&o, "#ERROR", 6);
-    put_exception(&o, rc, msg);
-    pickle_tuple(&o, 2);
-    return send_pickle(sess, &o) == MPX_ENOMEM ? MPX_ENOMEM : MPX_OK;
+    return send_error(sess, rc, msg) == MPX_ENOMEM ? MPX_ENOMEM : MPX_OK;
 }
 
 /* ---- arguments ------------------------------------------------------------------------ */
@@ -852,6 +878,28 @@ static bool run_fallback(session *sess, object *obj, py_request *r)
     return false;
 }
 
+/* __iter__: an Iterator object over the keys, held for the client as create's are. */
+static void iterate(session *sess, object *obj)
+{
+    mpx_server *s = session_server(sess);
+    call keys = {.srv = s, .sess = sess};
+    object *it = NULL;
+    int rc = object_invoke(obj, "keys", &keys);
+    if (rc == MPX_OK) {
+        call ctor = {.srv = s, .sess = sess, .args = &keys.result, .nargs = 1};
+        rc = objects_create(s, &ctor, objects_type_entry(s, &type_iterator), 0, &it);
+        if (rc != MPX_OK)
+            memcpy(keys.errmsg, ctor.errmsg, sizeof keys.errmsg);
+    }
+    mpx_value_free(&keys.result);
+    if (rc != MPX_OK) {
+        send_error(sess, rc, keys.errmsg);
+        return;
+    }
+    take_python_ref(it);
+    send_proxy(sess, py_typeid_of(&type_iterator), it->id);
+}
+
 static bool exposed_by(const py_typeid *t, object *obj, const char *name)
 {
     if (t != NULL)
@@ -878,6 +926,10 @@ static void method_call(session *sess, py_request *r)
         return;
     }
     const py_method *m = t != NULL ? py_method_find(t, r->method) : NULL;
+    if (m != NULL && m->result == PY_RESULT_ITERATOR) {
+        iterate(sess, obj);
+        return;
+    }
     call c = {.srv = s, .sess = sess, .obj = obj};
     py_args a = {0};
     const char *target;

@@ -73,7 +73,11 @@ static const char *const dict_exposed[] = {
     "values", NULL};
 static const py_method dict_methods[] = {
     {"update", NULL, PY_ARGS_UPDATE, PY_RESULT_VALUE},
+    {"__iter__", NULL, PY_ARGS_PARAMS, PY_RESULT_ITERATOR},
 };
+
+static const char *const iterator_exposed[] = {"__next__", "send", "throw", "close", NULL};
+static const char *const iterator_params[] = {"iterable", NULL};
 
 static const char *const namespace_exposed[] = {"__getattribute__", "__setattr__",
                                                 "__delattr__", NULL};
@@ -122,6 +126,8 @@ static const py_typeid typeids[] = {
      NULL},
     {"Array", &type_array, "ArrayProxy", array_exposed, array_params, PY_CTOR_PARAMS, NULL, 0,
      NULL},
+    {"Iterator", &type_iterator, "IteratorProxy", iterator_exposed, iterator_params,
+     PY_CTOR_PARAMS, NULL, 0, NULL},
     {"Pool", NULL, "PoolProxy", pool_exposed, NULL, PY_CTOR_REFUSED, NULL, 0,
      "a Pool runs functions, and mpx-manager runs no code sent over the wire: use mpx's "
      "TaskPool from C, or a local multiprocessing.Pool"},

@@ -19,6 +19,7 @@
 enum {
     PY_RESULT_VALUE = 0, /* as it is */
     PY_RESULT_ACQUIRED,  /* acquire: success is True, a timeout is False (not an error) */
+    PY_RESULT_ITERATOR,  /* __iter__: a proxy to an Iterator over the keys ('#PROXY') */
 };
 
 /* py_method.args: how Python's (args, kwds) become the handler's positional arguments. */

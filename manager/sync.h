@@ -52,5 +52,6 @@ extern const object_type type_joinable_queue;
 
 /* ---- type_pool.c ---- */
 extern const object_type type_task_pool;
+extern const object_type type_iterator; /* type_iterator.c: dict.__iter__ for Python */
 
 #endif

@@ -23,6 +23,7 @@
  *   MPX_ECLOSED    the peer closed the connection
  *   MPX_EADDR      an address that cannot be parsed or resolved
  *   MPX_ELIMIT     a configured limit (connections, parked calls)
+ *   MPX_ESTOPITER  an iterator has no more items (StopIteration)
  */
 #ifndef MPX_ERROR_H
 #define MPX_ERROR_H
@@ -57,7 +58,8 @@ extern "C" {
     X(MPX_EIO, -22, "OSError", "connection error")                                                \
     X(MPX_ECLOSED, -23, "EOFError", "connection closed")                                          \
     X(MPX_EADDR, -24, "ValueError", "bad address")                                                \
-    X(MPX_ELIMIT, -25, "LimitError", "limit reached")
+    X(MPX_ELIMIT, -25, "LimitError", "limit reached")                                             \
+    X(MPX_ESTOPITER, -26, "StopIteration", "iteration ended")
 
 #define MPX_ERR_ENUM_(code, value, name, sentence) code = value,
 #define MPX_ERR_ONE_(code, value, name, sentence) +1

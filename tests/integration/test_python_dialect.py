@@ -55,6 +55,10 @@ def case_dict_and_list():
     d.update({"c": 3}, e=5)
     assert d["c"] == 3 and d["e"] == 5
     assert str(d) == repr(d.copy()), str(d)
+    assert list(d) == ["a", "b", "x", "c", "e"] and sorted(iter(d)) == sorted(d.keys())
+    it = iter(d)
+    d["late"] = 1  # the iterator walks the keys as they were
+    assert list(it) == ["a", "b", "x", "c", "e"] and next(it, "end") == "end"
     e = expect(KeyError, d.__getitem__, "nope")
     assert e.args == ("nope",), e.args
     e = expect(KeyError, d.__getitem__, (1, "t"))
