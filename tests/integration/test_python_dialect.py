@@ -189,6 +189,19 @@ def case_server_functions():
     assert "runs no code" in str(e), e
 
 
+def case_shutdown_when_allowed():
+    own = Manager(["--allow-shutdown"])
+    try:
+        sm = SyncManager(address=py_address(own.tcp), authkey=own.key)
+        sm.connect()
+        conn = connection.Client(py_address(own.tcp), authkey=own.key)
+        conn.send((None, "shutdown", (), {}))
+        assert conn.recv() == ("#RETURN", None)
+        assert own.proc.wait(10) == 0
+    finally:
+        own.stop()
+
+
 def case_unix_socket():
     sm = sync_manager(M.unix)
     d = sm.dict(a=1)
@@ -402,7 +415,8 @@ PYTHON_ONLY = [
     case_proxies_passed_to_processes, case_hostile_pickles,
     case_pipelined_call_closes_session, case_proxy_argument_must_exist,
 ]
-WITH_C = [case_remote_manager_example, case_dict_shared_with_c]
+PARENT_ONLY = [  # C programs, or a manager of their own
+    case_remote_manager_example, case_dict_shared_with_c, case_shutdown_when_allowed]
 
 
 def other_pythons():
@@ -434,7 +448,7 @@ def main():
         return run_cases(PYTHON_ONLY, CASE_SECONDS)
     M = Manager(["--expose", "get_queue=Queue:remote", "--expose", "get_counts=dict:counts",
                  "--expose", "get_counts_log=list:counts.log"])
-    cases = PYTHON_ONLY + (WITH_C if EXAMPLES else [])
+    cases = PYTHON_ONLY + (PARENT_ONLY if EXAMPLES else [])
 
     def case_other_interpreters():
         for exe in other_pythons():
