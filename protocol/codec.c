@@ -21,7 +21,8 @@
 /* Field numbers and wire types of mpx.proto. */
 enum { WT_VARINT = 0, WT_FIXED64 = 1, WT_LEN = 2, WT_FIXED32 = 5 };
 enum {
-    V_NONE = 1, V_BOOL, V_INT, V_FLOAT, V_STR, V_BYTES, V_LIST, V_TUPLE, V_DICT, V_REF, V_SLICE
+    V_NONE = 1, V_BOOL, V_INT, V_FLOAT, V_STR, V_BYTES, V_LIST, V_TUPLE, V_DICT, V_REF, V_SLICE,
+    V_SET, V_FROZENSET
 };
 enum { RQ_CALL_ID = 1, RQ_OBJECT_ID, RQ_METHOD, RQ_ARGS, RQ_HAS_TIMEOUT, RQ_TIMEOUT };
 enum { RP_CALL_ID = 1, RP_ERROR, RP_MESSAGE, RP_VALUE };
@@ -123,7 +124,13 @@ static size_t slice_size(const mpx_value *v)
     return n;
 }
 
-/* The body of a Seq (items) or a Map (keys, then values): the sum of the Value fields. */
+static bool is_set_kind(mpx_kind k)
+{
+    return k == MPX_SET || k == MPX_FROZENSET;
+}
+
+/* The body of a Seq (items; a set's too) or a Map (keys, then values): the sum of the
+ * Value fields. */
 static int container_size(size_list *s, const mpx_value *v, int depth, size_t *out)
 {
     size_t *slot = sizes_reserve(s), body = 0, n;
@@ -141,6 +148,14 @@ static int container_size(size_list *s, const mpx_value *v, int depth, size_t *o
         pos = 0;
         while (mpx_value_dict_next(v, &pos, &key, &val)) {
             if ((rc = value_size(s, val, depth, &n)) != 0)
+                return rc;
+            body += field_size(n);
+        }
+    } else if (is_set_kind(mpx_value_kind(v))) {
+        size_t pos = 0;
+        mpx_value *item;
+        while (mpx_value_set_next(v, &pos, &item)) {
+            if ((rc = value_size(s, item, depth, &n)) != 0)
                 return rc;
             body += field_size(n);
         }
@@ -181,6 +196,8 @@ static int value_size(size_list *s, const mpx_value *v, int depth, size_t *out)
     case MPX_LIST:
     case MPX_TUPLE:
     case MPX_DICT:
+    case MPX_SET:
+    case MPX_FROZENSET:
         if ((rc = container_size(s, v, depth + 1, &body)) != 0)
             return rc;
         *out = field_size(body);
@@ -237,7 +254,9 @@ static uint8_t *write_value_field(size_list *s, uint8_t *p, unsigned field,
     switch (mpx_value_kind(v)) {
     case MPX_LIST:
     case MPX_TUPLE:
-    case MPX_DICT: {
+    case MPX_DICT:
+    case MPX_SET:
+    case MPX_FROZENSET: {
         /* peek the container's size: it is the next in pre-order */
         size_list peek = *s;
         body = field_size(sizes_next(&peek));
@@ -264,6 +283,11 @@ static uint8_t *write_container(size_list *s, uint8_t *p, unsigned field, const 
         pos = 0;
         while (mpx_value_dict_next(v, &pos, &key, &val))
             p = write_value_field(s, p, 2, val);
+    } else if (is_set_kind(mpx_value_kind(v))) {
+        size_t pos = 0;
+        mpx_value *item;
+        while (mpx_value_set_next(v, &pos, &item))
+            p = write_value_field(s, p, 1, item);
     } else {
         for (size_t i = 0; i < mpx_value_len(v); i++)
             p = write_value_field(s, p, 1, mpx_value_at(v, i));
@@ -298,6 +322,10 @@ static uint8_t *write_value(size_list *s, uint8_t *p, const mpx_value *v)
         return write_container(s, p, V_TUPLE, v);
     case MPX_DICT:
         return write_container(s, p, V_DICT, v);
+    case MPX_SET:
+        return write_container(s, p, V_SET, v);
+    case MPX_FROZENSET:
+        return write_container(s, p, V_FROZENSET, v);
     case MPX_REF: {
         *p++ = tag(V_REF, WT_LEN);
         p = put_varint(p, ref_size(v));
@@ -583,9 +611,12 @@ static int read_value(reader *r, int depth, mpx_value *out);
 
 /* A Seq body into a list or tuple. On failure *out holds the items read so far, for
  * read_kind to free; an item that failed was freed by read_value. */
-static int read_seq(reader *r, int depth, bool tuple, mpx_value *out)
+/* A Seq body as a list, tuple, set or frozenset (kind). */
+static int read_seq(reader *r, int depth, mpx_kind kind, mpx_value *out)
 {
-    int rc = tuple ? mpx_value_tuple(out, 0) : mpx_value_list(out, 0);
+    bool set = is_set_kind(kind);
+    int rc = set ? mpx_value_set(out, kind == MPX_FROZENSET)
+             : kind == MPX_TUPLE ? mpx_value_tuple(out, 0) : mpx_value_list(out, 0);
     if (rc != MPX_OK)
         return fail(r, rc, "out of memory");
     while (r->p < r->end) {
@@ -603,7 +634,14 @@ static int read_seq(reader *r, int depth, bool tuple, mpx_value *out)
         mpx_value item;
         if ((rc = read_value(&sub, depth, &item)) != MPX_OK)
             return rc;
-        if ((rc = mpx_value_append(out, &item)) != MPX_OK) {
+        if (set && !mpx_value_hashable(&item)) {
+            rc = fail(r, MPX_EPROTO, "unhashable set item of type '%s'",
+                      mpx_kind_name(mpx_value_kind(&item)));
+            mpx_value_free(&item);
+            return rc;
+        }
+        if ((rc = set ? mpx_value_set_add(out, &item) : mpx_value_append(out, &item)) !=
+            MPX_OK) {
             mpx_value_free(&item);
             return fail(r, rc, "out of memory");
         }
@@ -768,9 +806,14 @@ static int read_kind(reader *r, unsigned field, unsigned wt, int depth, mpx_valu
     case V_LIST:
     case V_TUPLE:
     case V_DICT:
+    case V_SET:
+    case V_FROZENSET: {
+        static const mpx_kind seq_kinds[] = {[V_LIST] = MPX_LIST, [V_TUPLE] = MPX_TUPLE,
+                                             [V_SET] = MPX_SET, [V_FROZENSET] = MPX_FROZENSET};
         rc = field == V_DICT ? read_map(&sub, depth + 1, out)
-                             : read_seq(&sub, depth + 1, field == V_TUPLE, out);
+                             : read_seq(&sub, depth + 1, seq_kinds[field], out);
         break;
+    }
     case V_REF:
         rc = read_ref(&sub, out);
         break;
@@ -796,7 +839,7 @@ static int read_value(reader *r, int depth, mpx_value *out)
         unsigned field, wt;
         if (!get_tag(r, &field, &wt)) {
             rc = malformed(r, "value");
-        } else if (field > V_SLICE) {
+        } else if (field > V_FROZENSET) {
             if (!skip_field(r, wt))
                 rc = malformed(r, "value");
         } else {

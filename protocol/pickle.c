@@ -23,6 +23,8 @@ typedef enum node_kind {
     N_LIST,
     N_TUPLE,
     N_DICT,   /* items: key, value, key, value, ... */
+    N_SET,
+    N_FROZENSET,
     N_GLOBAL, /* an allowed name, not yet applied */
     N_TOKEN,  /* a multiprocessing.managers.Token (typeid, address, id) */
     N_REF,    /* a proxy rebuilt from a Token: value is its MPX_REF */
@@ -46,7 +48,7 @@ typedef struct node {
     unsigned refs;        /* how many places hold it: one is moved, more are copied */
     bool converting;      /* being turned into a value: met again inside, it is a cycle */
     mpx_value value;      /* N_SCALAR, N_REF; N_TOKEN: its state tuple */
-    struct node **items;  /* N_LIST, N_TUPLE, N_DICT */
+    struct node **items;  /* N_LIST, N_TUPLE, N_DICT, N_SET, N_FROZENSET */
     size_t n, cap;
 } node;
 
@@ -292,7 +294,8 @@ static int add_items(unpickler *u, size_t first, size_t n, node_kind want)
         return rc;
     if (c->kind != want)
         return fail(u, MPX_EPROTO, "%s to something that is not a %s",
-                    want == N_LIST ? "APPENDS" : "SETITEMS", want == N_LIST ? "list" : "dict");
+                    want == N_LIST ? "APPENDS" : want == N_SET ? "ADDITEMS" : "SETITEMS",
+                    want == N_LIST ? "list" : want == N_SET ? "set" : "dict");
     if (want == N_DICT && n % 2 != 0)
         return fail(u, MPX_EPROTO, "odd number of items for SETITEMS");
     for (size_t i = 0; i < n; i++)
@@ -526,6 +529,22 @@ static int reduce_rebuild_proxy(unpickler *u, const node *args)
     return rc == MPX_OK ? push(u, r) : rc;
 }
 
+/* set(items) / frozenset(items), as protocols 2 and 3 write sets: the items of a list or
+ * tuple (or none). They stay where they were too, so they are copied, not moved. */
+static int reduce_set(unpickler *u, const node *args, bool frozen)
+{
+    const node *items = args->n == 1 ? args->items[0] : NULL;
+    if (args->n > 1 || (items != NULL && items->kind != N_LIST && items->kind != N_TUPLE))
+        return fail(u, MPX_EVALUE, "%s expects one list or tuple", frozen ? "frozenset" : "set");
+    node *c = node_new(u, frozen ? N_FROZENSET : N_SET);
+    if (c == NULL)
+        return fail(u, MPX_ENOMEM, "out of memory");
+    for (size_t i = 0; items != NULL && i < items->n; i++)
+        if (node_add(c, items->items[i]) != MPX_OK)
+            return fail(u, MPX_ENOMEM, "out of memory");
+    return push(u, c);
+}
+
 static int reduce(unpickler *u)
 {
     node *args = NULL, *callable = NULL;
@@ -540,8 +559,7 @@ static int reduce(unpickler *u)
     case G_REBUILD_PROXY: return reduce_rebuild_proxy(u, args);
     case G_CODECS_ENCODE: return reduce_latin1(u, args);
     case G_SET:
-    case G_FROZENSET:
-        return fail(u, MPX_EVALUE, "set and frozenset values are not in mpx's value model");
+    case G_FROZENSET: return reduce_set(u, args, callable->global == G_FROZENSET);
     default: return fail(u, MPX_EVALUE, "REDUCE of a name that is data only");
     }
 }
@@ -693,10 +711,13 @@ static int step(unpickler *u, bool *done)
         if ((rc = pop_mark(u, &first, &n)) != MPX_OK)
             return rc;
         return add_items(u, first, n, *b == OP_APPENDS ? N_LIST : N_DICT);
-    case OP_EMPTY_SET:
-    case OP_FROZENSET:
+    case OP_EMPTY_SET: return push(u, node_new(u, N_SET));
     case OP_ADDITEMS:
-        return fail(u, MPX_EVALUE, "set and frozenset values are not in mpx's value model");
+    case OP_FROZENSET:
+        if ((rc = pop_mark(u, &first, &n)) != MPX_OK)
+            return rc;
+        return *b == OP_ADDITEMS ? add_items(u, first, n, N_SET)
+                                 : make_container(u, N_FROZENSET, first, n);
     case OP_MARK:
         if (grow((void **)&u->marks, &u->marks_cap, u->nmarks, sizeof *u->marks) != MPX_OK)
             return fail(u, MPX_ENOMEM, "out of memory");
@@ -779,6 +800,25 @@ static int convert_dict(unpickler *u, node *n, int depth, bool copy, mpx_value *
     return MPX_OK;
 }
 
+static int convert_set(unpickler *u, node *n, int depth, bool copy, mpx_value *out)
+{
+    if (mpx_value_set(out, n->kind == N_FROZENSET) != MPX_OK)
+        return fail(u, MPX_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n->n; i++) {
+        mpx_value item;
+        int rc = convert(u, n->items[i], depth + 1, copy, &item);
+        if (rc != MPX_OK)
+            return rc;
+        if ((rc = mpx_value_set_add(out, &item)) != MPX_OK) {
+            const char *kind = mpx_kind_name(mpx_value_kind(&item));
+            mpx_value_free(&item);
+            return rc == MPX_ETYPE ? fail(u, MPX_EVALUE, "unhashable type: '%s'", kind)
+                                   : fail(u, MPX_ENOMEM, "out of memory");
+        }
+    }
+    return MPX_OK;
+}
+
 /* The node as a value. A node held in more than one place is copied (and so is all of
  * it: it will be met again), paid for from the budget; one held once, under no shared
  * node, is moved out. On error *out is None. */
@@ -805,11 +845,15 @@ static int convert(unpickler *u, node *n, int depth, bool copy, mpx_value *out)
     case N_LIST:
     case N_TUPLE:
     case N_DICT:
+    case N_SET:
+    case N_FROZENSET:
         if (shared && (rc = spend(u, 16 * (n->n + 1))) != MPX_OK)
             return rc;
         n->converting = true;
         rc = n->kind == N_DICT ? convert_dict(u, n, depth, shared, out)
-                               : convert_items(u, n, depth, shared, out);
+             : n->kind == N_SET || n->kind == N_FROZENSET
+                 ? convert_set(u, n, depth, shared, out)
+                 : convert_items(u, n, depth, shared, out);
         n->converting = false;
         if (rc != MPX_OK)
             mpx_value_free(out);
@@ -1054,6 +1098,33 @@ static void put_seq(pickle_out *o, const mpx_value *v, pickle_ref_fn ref, void *
     }
 }
 
+/* EMPTY_SET, then MARK items ADDITEMS in batches of 1000; a frozenset is MARK items
+ * FROZENSET. As CPython's pickler writes them (protocol 4). */
+static void put_set(pickle_out *o, const mpx_value *v, pickle_ref_fn ref, void *ctx,
+                    int depth)
+{
+    bool frozen = mpx_value_kind(v) == MPX_FROZENSET;
+    size_t pos = 0, batch = 0;
+    mpx_value *item;
+    if (frozen)
+        put_byte(o, OP_MARK);
+    else
+        put_byte(o, OP_EMPTY_SET);
+    while (o->err == MPX_OK && mpx_value_set_next(v, &pos, &item)) {
+        if (!frozen && batch == 0)
+            put_byte(o, OP_MARK);
+        put_value(o, item, ref, ctx, depth + 1);
+        if (!frozen && ++batch == 1000) {
+            put_byte(o, OP_ADDITEMS);
+            batch = 0;
+        }
+    }
+    if (frozen)
+        put_byte(o, OP_FROZENSET);
+    else if (batch > 0)
+        put_byte(o, OP_ADDITEMS);
+}
+
 static void put_dict(pickle_out *o, const mpx_value *v, pickle_ref_fn ref, void *ctx,
                      int depth)
 {
@@ -1107,6 +1178,8 @@ static int put_value(pickle_out *o, const mpx_value *v, pickle_ref_fn ref, void 
     case MPX_LIST:
     case MPX_TUPLE: put_seq(o, v, ref, ctx, depth); break;
     case MPX_DICT: put_dict(o, v, ref, ctx, depth); break;
+    case MPX_SET:
+    case MPX_FROZENSET: put_set(o, v, ref, ctx, depth); break;
     case MPX_SLICE: put_slice(o, v); break;
     case MPX_REF:
         if (ref == NULL)

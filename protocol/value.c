@@ -153,6 +153,14 @@ int mpx_value_dict(mpx_value *out)
     return MPX_OK;
 }
 
+int mpx_value_set(mpx_value *out, bool frozen)
+{
+    int rc = mpx_value_dict(out); /* a set is a map whose values are all None */
+    if (rc == MPX_OK)
+        out->kind = frozen ? MPX_FROZENSET : MPX_SET;
+    return rc;
+}
+
 int mpx_value_ref(mpx_value *out, uint64_t object_id, const char *type_name)
 {
     *out = mpx_value_none();
@@ -203,6 +211,8 @@ void mpx_value_free(mpx_value *v)
         free(v->u.seq);
         break;
     case MPX_DICT:
+    case MPX_SET:
+    case MPX_FROZENSET:
         map_destroy(v->u.map);
         break;
     case MPX_REF:
@@ -243,11 +253,13 @@ int mpx_value_copy(mpx_value *dst, const mpx_value *src)
     case MPX_LIST:
     case MPX_TUPLE:
         return seq_copy(dst, src);
-    case MPX_DICT: {
+    case MPX_DICT:
+    case MPX_SET:
+    case MPX_FROZENSET: {
         struct mpx_map *map;
         int rc = map_copy(&map, src->u.map);
         if (rc == MPX_OK) {
-            dst->kind = MPX_DICT;
+            dst->kind = src->kind;
             dst->u.map = map;
         }
         return rc;
@@ -321,6 +333,8 @@ size_t mpx_value_len(const mpx_value *v)
     case MPX_TUPLE:
         return v->u.seq->len;
     case MPX_DICT:
+    case MPX_SET:
+    case MPX_FROZENSET:
         return v->u.map->len;
     default:
         return 0;
@@ -352,7 +366,8 @@ const char *mpx_kind_name(mpx_kind kind)
         [MPX_NONE] = "NoneType", [MPX_BOOL] = "bool",   [MPX_INT] = "int",
         [MPX_FLOAT] = "float",   [MPX_STR] = "str",     [MPX_BYTES] = "bytes",
         [MPX_LIST] = "list",     [MPX_TUPLE] = "tuple", [MPX_DICT] = "dict",
-        [MPX_REF] = "ref",       [MPX_SLICE] = "slice",
+        [MPX_REF] = "ref",       [MPX_SLICE] = "slice", [MPX_SET] = "set",
+        [MPX_FROZENSET] = "frozenset",
     };
     if ((unsigned)kind >= MPX_KIND_COUNT_)
         return "unknown";

@@ -113,9 +113,27 @@ bool mpx_value_hashable(const mpx_value *v)
             if (!mpx_value_hashable(&v->u.seq->items[i]))
                 return false;
         return true;
+    case MPX_FROZENSET: /* its items are hashable, or they would not be in it */
+        return true;
     default:
         return false;
     }
+}
+
+/* Order-free, as CPython's frozenset hash: each item's hash is spread and the results
+ * xor'ed, so {1, 2} and {2, 1} hash alike and a few items cannot cancel out. */
+static uint64_t hash_frozenset(const struct mpx_map *m, bool *nan)
+{
+    uint64_t acc = 0x72b7b5a1e5f0c3d9ULL ^ (uint64_t)m->len;
+    for (size_t i = 0; i < m->nentries; i++) {
+        const map_entry *e = &m->entries[i];
+        if (e->key.kind == VALUE_DELETED)
+            continue;
+        if (e->key.kind == MPX_FLOAT && isnan(e->key.u.f))
+            *nan = true;
+        acc ^= mix64(e->hash ^ 0x5bd1e9955bd1e995ULL);
+    }
+    return mix64(acc);
 }
 
 /* Unhashable kinds hash to 0; callers check mpx_value_hashable first. *nan is set when v
@@ -145,6 +163,8 @@ static uint64_t hash_value(const mpx_value *v, bool *nan)
         return hash_bytes(v->u.buf->data, v->u.buf->len, 0x13198a2e03707344ULL);
     case MPX_TUPLE:
         return hash_tuple(v->u.seq, nan);
+    case MPX_FROZENSET:
+        return hash_frozenset(v->u.map, nan);
     default:
         return 0;
     }
@@ -190,10 +210,17 @@ static bool seq_equal(const struct mpx_seq *a, const struct mpx_seq *b)
     return true;
 }
 
+static bool is_set(mpx_kind k)
+{
+    return k == MPX_SET || k == MPX_FROZENSET;
+}
+
 bool mpx_value_equal(const mpx_value *a, const mpx_value *b)
 {
     if (is_number(a->kind) && is_number(b->kind))
         return number_equal(a, b);
+    if (is_set(a->kind) && is_set(b->kind)) /* {1} == frozenset({1}), as in Python */
+        return map_equal(a->u.map, b->u.map);
     if (a->kind != b->kind)
         return false;
     switch (a->kind) {
@@ -581,4 +608,29 @@ bool mpx_value_dict_next(const mpx_value *dict, size_t *pos, mpx_value **key,
     }
     *pos = m->nentries;
     return false;
+}
+
+/* ---- set API: a map whose values are all None ------------------------------------------- */
+
+int mpx_value_set_add(mpx_value *set, mpx_value *item)
+{
+    mpx_value none = mpx_value_none();
+    return mpx_value_dict_set(set, item, &none);
+}
+
+bool mpx_value_set_contains(const mpx_value *set, const mpx_value *item)
+{
+    mpx_value *found;
+    return mpx_value_dict_find(set, item, &found) == MPX_OK;
+}
+
+int mpx_value_set_discard(mpx_value *set, const mpx_value *item)
+{
+    return mpx_value_dict_pop(set, item, NULL, NULL);
+}
+
+bool mpx_value_set_next(const mpx_value *set, size_t *pos, mpx_value **item)
+{
+    mpx_value *none;
+    return mpx_value_dict_next(set, pos, item, &none);
 }

@@ -518,23 +518,118 @@ static int parse_dict_item(parser *p, mpx_value *dict)
     return rc;
 }
 
-static int parse_dict(parser *p, mpx_value *out)
+/* Adds item (taken) to a set literal's set. */
+static int set_take(parser *p, size_t at, mpx_value *set, mpx_value *item)
 {
-    int rc = mpx_value_dict(out);
+    mpx_kind kind = mpx_value_kind(item);
+    int rc = mpx_value_set_add(set, item);
+    if (rc != MPX_OK) { /* nothing was taken */
+        mpx_value_free(item);
+        if (rc == MPX_ETYPE)
+            rc = fail(p, at, "unhashable type: '%s'", mpx_kind_name(kind));
+    }
+    return rc;
+}
+
+static int parse_set_item(parser *p, mpx_value *set)
+{
+    size_t at = p->pos;
+    mpx_value item;
+    int rc = parse_value(p, &item);
+    return rc == MPX_OK ? set_take(p, at, set, &item) : rc;
+}
+
+/* The first item of a '{' literal decides what it is: a ':' after it makes a dict,
+ * anything else a set. The item is parsed once, never looked ahead at and parsed again
+ * (which nested literals would make exponential). */
+static int parse_first_item(parser *p, mpx_value *out)
+{
+    size_t at = p->pos;
+    mpx_value first;
+    int rc = parse_value(p, &first);
     if (rc != MPX_OK)
         return rc;
+    skip_space(p);
+    if (peek(p) != ':') {
+        if ((rc = mpx_value_set(out, false)) != MPX_OK) {
+            mpx_value_free(&first);
+            return rc;
+        }
+        return set_take(p, at, out, &first);
+    }
+    p->pos++;
+    mpx_value val;
+    if ((rc = mpx_value_dict(out)) != MPX_OK || (rc = parse_value(p, &val)) != MPX_OK) {
+        mpx_value_free(&first);
+        return rc;
+    }
+    mpx_kind kind = mpx_value_kind(&first);
+    if ((rc = mpx_value_dict_set(out, &first, &val)) != MPX_OK) { /* nothing was taken */
+        mpx_value_free(&first);
+        mpx_value_free(&val);
+        if (rc == MPX_ETYPE)
+            rc = fail(p, at, "unhashable type: '%s'", mpx_kind_name(kind));
+    }
+    return rc;
+}
+
+/* '{' items '}': a dict, or a set when its items have no ':' ({} is a dict). */
+static int parse_dict(parser *p, mpx_value *out)
+{
     if (peek(p) == '}') {
         p->pos++;
-        return MPX_OK;
+        return mpx_value_dict(out);
     }
-    for (bool more = true; more && rc == MPX_OK;) {
-        rc = parse_dict_item(p, out);
+    int rc = parse_first_item(p, out);
+    bool set = mpx_value_kind(out) == MPX_SET, more = true;
+    if (rc == MPX_OK)
+        rc = after_item(p, '}', &more);
+    while (more && rc == MPX_OK) {
+        rc = set ? parse_set_item(p, out) : parse_dict_item(p, out);
         if (rc == MPX_OK)
             rc = after_item(p, '}', &more);
     }
     if (rc != MPX_OK)
         mpx_value_free(out);
     return rc;
+}
+
+/* set() and frozenset(), frozenset({...}): how repr writes the sets a literal cannot. */
+static int parse_set_call(parser *p, mpx_value *out, bool *matched)
+{
+    static const char *const names[] = {"set()", "frozenset("};
+    *matched = false;
+    for (int k = 0; k < 2; k++) {
+        size_t n = strlen(names[k]);
+        if (strncmp(p->text + p->pos, names[k], n) != 0)
+            continue;
+        *matched = true;
+        p->pos += n;
+        if (k == 0)
+            return mpx_value_set(out, false);
+        skip_space(p);
+        if (peek(p) == ')') {
+            p->pos++;
+            return mpx_value_set(out, true);
+        }
+        size_t at = p->pos;
+        int rc = parse_value(p, out);
+        if (rc != MPX_OK)
+            return rc;
+        if (mpx_value_kind(out) != MPX_SET) {
+            mpx_value_free(out);
+            return fail(p, at, "frozenset() here takes a set literal");
+        }
+        skip_space(p);
+        if (peek(p) != ')') {
+            mpx_value_free(out);
+            return fail_unexpected(p);
+        }
+        p->pos++;
+        out->kind = MPX_FROZENSET;
+        return MPX_OK;
+    }
+    return MPX_OK;
 }
 
 /* ---- values ----------------------------------------------------------------------------- */
@@ -585,6 +680,10 @@ static int parse_value(parser *p, mpx_value *out)
     }
     if (parse_keyword(p, out))
         return MPX_OK;
+    bool matched;
+    int rc = parse_set_call(p, out, &matched);
+    if (matched)
+        return rc;
     return fail_unexpected(p);
 }
 

@@ -339,6 +339,25 @@ static void repr_dict(sbuf *b, const mpx_value *v)
     sb_putc(b, '}');
 }
 
+/* {1, 2}, set(), frozenset({1, 2}), frozenset(): Python's spellings. */
+static void repr_set(sbuf *b, const mpx_value *v)
+{
+    bool frozen = mpx_value_kind(v) == MPX_FROZENSET;
+    if (mpx_value_len(v) == 0) {
+        sb_puts(b, frozen ? "frozenset()" : "set()");
+        return;
+    }
+    sb_puts(b, frozen ? "frozenset({" : "{");
+    size_t pos = 0;
+    mpx_value *item;
+    for (bool first = true; mpx_value_set_next(v, &pos, &item) && !b->oom; first = false) {
+        if (!first)
+            sb_puts(b, ", ");
+        repr_value(b, item);
+    }
+    sb_puts(b, frozen ? "})" : "}");
+}
+
 static void repr_slice(sbuf *b, const struct mpx_slice *sl)
 {
     sb_puts(b, "slice(");
@@ -380,6 +399,10 @@ static void repr_value(sbuf *b, const mpx_value *v)
         break;
     case MPX_DICT:
         repr_dict(b, v);
+        break;
+    case MPX_SET:
+    case MPX_FROZENSET:
+        repr_set(b, v);
         break;
     case MPX_REF:
         sb_puts(b, "<ref ");

@@ -32,6 +32,9 @@ typedef enum mpx_kind {
     MPX_DICT,  /* insertion-ordered hash map */
     MPX_REF,   /* a reference to a shared object on a manager (a nested proxy) */
     MPX_SLICE, /* Python's slice(start, stop, step); each part an int or None */
+    MPX_SET,   /* hashable items, insertion-ordered as mpx keeps them (Python's order may
+                  differ: a set has none) */
+    MPX_FROZENSET, /* an immutable, hashable set */
     MPX_KIND_COUNT_
 } mpx_kind;
 
@@ -49,7 +52,7 @@ typedef struct mpx_value {
         double f;
         struct mpx_buf *buf;     /* str, bytes */
         struct mpx_seq *seq;     /* list, tuple */
-        struct mpx_map *map;     /* dict */
+        struct mpx_map *map;     /* dict, set, frozenset */
         struct mpx_ref *ref;     /* ref */
         struct mpx_slice *slice; /* slice */
     } u;
@@ -69,6 +72,8 @@ int mpx_value_list(mpx_value *out, size_t capacity_hint);
 int mpx_value_tuple(mpx_value *out, size_t capacity_hint); /* filled with append */
 int mpx_value_dict(mpx_value *out);
 int mpx_value_ref(mpx_value *out, uint64_t object_id, const char *type_name);
+/* An empty set, or frozenset when frozen (filled with mpx_value_set_add). */
+int mpx_value_set(mpx_value *out, bool frozen);
 /* NULL for a part means None, as in slice(None, 5, None). */
 int mpx_value_slice(mpx_value *out, const int64_t *start, const int64_t *stop,
                     const int64_t *step);
@@ -99,7 +104,7 @@ const char *mpx_value_ref_type(const mpx_value *v);
 /* Slice parts: false when that part is None. */
 bool mpx_value_slice_part(const mpx_value *v, int which /*0 start,1 stop,2 step*/,
                           int64_t *out);
-/* Number of items of a list, tuple or dict; byte length of str or bytes; 0 otherwise. */
+/* Number of items of a list, tuple, dict or set; byte length of str or bytes; 0 otherwise. */
 size_t mpx_value_len(const mpx_value *v);
 /* Python's truth value: None, False, 0, 0.0 and empty containers are false. */
 bool mpx_value_truthy(const mpx_value *v);
@@ -139,6 +144,17 @@ void mpx_value_dict_clear(mpx_value *dict);
 /* Iterates in insertion order: start with *pos = 0; false when done. Borrowed pointers. */
 bool mpx_value_dict_next(const mpx_value *dict, size_t *pos, mpx_value **key,
                          mpx_value **val);
+
+/* ---- set and frozenset --------------------------------------------------------------
+ * Items are hashable, as dict keys; equal items are one (1, 1.0 and True). */
+/* Takes item; an item equal to one present is freed. MPX_ETYPE (nothing taken) when it
+ * is unhashable. */
+int mpx_value_set_add(mpx_value *set, mpx_value *item);
+bool mpx_value_set_contains(const mpx_value *set, const mpx_value *item);
+/* Removes the item equal to item; MPX_EKEY when there is none, MPX_ETYPE unhashable. */
+int mpx_value_set_discard(mpx_value *set, const mpx_value *item);
+/* Iterates as mpx_value_dict_next does; *item is borrowed. */
+bool mpx_value_set_next(const mpx_value *set, size_t *pos, mpx_value **item);
 
 /* ---- comparison and text ------------------------------------------------------------- */
 bool mpx_value_equal(const mpx_value *a, const mpx_value *b); /* Python == */

@@ -59,6 +59,11 @@ def case_dict_and_list():
     it = iter(d)
     d["late"] = 1  # the iterator walks the keys as they were
     assert list(it) == ["a", "b", "x", "c", "e"] and next(it, "end") == "end"
+    d["s"] = {1, 2, "x"}
+    d[frozenset({1})] = frozenset({(1, 2)})
+    assert d["s"] == {1, 2, "x"} and type(d["s"]) is set
+    assert d[frozenset({1})] == frozenset({(1, 2)}) and type(d[frozenset({1})]) is frozenset
+    del d["s"], d[frozenset({1})]
     e = expect(KeyError, d.__getitem__, "nope")
     assert e.args == ("nope",), e.args
     e = expect(KeyError, d.__getitem__, (1, "t"))

@@ -267,6 +267,27 @@ static void test_bad_str_and_keys(void **state)
     buf = pack_one_arg(&d, &len);
     assert_int_equal(codec_request_decode(buf, len, &req, err, sizeof err), MPX_EPROTO);
     free(buf);
+
+    /* {[]}: a list as a set item; {1, 1}: repeated items are one */
+    Mpx__Value *items[] = {&key};
+    Mpx__Seq seq = MPX__SEQ__INIT;
+    seq.n_items = 1;
+    seq.items = items;
+    Mpx__Value set = MPX__VALUE__INIT;
+    set.kind_case = MPX__VALUE__KIND_SET_V;
+    set.set_v = &seq;
+    buf = pack_one_arg(&set, &len);
+    assert_int_equal(codec_request_decode(buf, len, &req, err, sizeof err), MPX_EPROTO);
+    assert_non_null(strstr(err, "unhashable set item of type 'list'"));
+    free(buf);
+    Mpx__Value *twice[] = {&val, &val};
+    seq.n_items = 2;
+    seq.items = twice;
+    buf = pack_one_arg(&set, &len);
+    assert_int_equal(codec_request_decode(buf, len, &req, err, sizeof err), MPX_OK);
+    assert_repr(&req.args[0], "{1}");
+    codec_request_clear(&req);
+    free(buf);
 }
 
 /* A method name that does not fit the request's buffer is refused, not cut. */
@@ -340,11 +361,27 @@ static Mpx__Seq *pb_seq(const mpx_value *v)
 {
     Mpx__Seq *seq = malloc(sizeof *seq);
     mpx__seq__init(seq);
-    seq->n_items = mpx_value_len(v);
-    seq->items = calloc(seq->n_items + 1, sizeof *seq->items);
-    for (size_t i = 0; i < seq->n_items; i++)
-        seq->items[i] = pb_from(mpx_value_at(v, i));
+    size_t n = mpx_value_len(v), pos = 0;
+    seq->items = calloc(n + 1, sizeof *seq->items);
+    mpx_value *item;
+    if (mpx_value_kind(v) == MPX_SET || mpx_value_kind(v) == MPX_FROZENSET)
+        while (mpx_value_set_next(v, &pos, &item))
+            seq->items[seq->n_items++] = pb_from(item);
+    else
+        for (size_t i = 0; i < n; i++)
+            seq->items[seq->n_items++] = pb_from(mpx_value_at(v, i));
     return seq;
+}
+
+static Mpx__Seq *pb_seq_of(const Mpx__Value *pv)
+{
+    switch (pv->kind_case) {
+    case MPX__VALUE__KIND_LIST_V: return pv->list_v;
+    case MPX__VALUE__KIND_TUPLE_V: return pv->tuple_v;
+    case MPX__VALUE__KIND_SET_V: return pv->set_v;
+    case MPX__VALUE__KIND_FROZENSET_V: return pv->frozenset_v;
+    default: return NULL;
+    }
 }
 
 /* mpx_value -> a protobuf-c tree, the way a protobuf user would build it. */
@@ -387,6 +424,14 @@ static Mpx__Value *pb_from(const mpx_value *v)
         pv->kind_case = MPX__VALUE__KIND_TUPLE_V;
         pv->tuple_v = pb_seq(v);
         break;
+    case MPX_SET:
+        pv->kind_case = MPX__VALUE__KIND_SET_V;
+        pv->set_v = pb_seq(v);
+        break;
+    case MPX_FROZENSET:
+        pv->kind_case = MPX__VALUE__KIND_FROZENSET_V;
+        pv->frozenset_v = pb_seq(v);
+        break;
     case MPX_DICT: {
         Mpx__Map *map = malloc(sizeof *map);
         mpx__map__init(map);
@@ -425,8 +470,8 @@ static Mpx__Value *pb_from(const mpx_value *v)
 
 static void pb_free(Mpx__Value *pv)
 {
-    if (pv->kind_case == MPX__VALUE__KIND_LIST_V || pv->kind_case == MPX__VALUE__KIND_TUPLE_V) {
-        Mpx__Seq *seq = pv->kind_case == MPX__VALUE__KIND_LIST_V ? pv->list_v : pv->tuple_v;
+    Mpx__Seq *seq = pb_seq_of(pv);
+    if (seq != NULL) {
         for (size_t i = 0; i < seq->n_items; i++)
             pb_free(seq->items[i]);
         free(seq->items);
@@ -457,6 +502,7 @@ static void test_matches_protobuf_c(void **state)
         "0.0", "-2.5", "1e300", "''", "'h\\xe9llo \\U0001f600'", "b''", "b'\\x00\\xff'",
         "[]", "()", "{}", "[[], [[]], ((),)]", "{1: {2: {3: [None]}}}",
         "{'a': 1, 'b': [1, 2.5, 'x'], (1, 2): {b'k': None}}", "[" "1, " "2, " "3]",
+        "set()", "{1, 'a', (2, 3)}", "frozenset()", "{frozenset({1, 2}): {3}}",
     };
     size_t n = sizeof texts / sizeof texts[0];
     mpx_value args[32];

@@ -923,6 +923,57 @@ static void test_compare(void **state)
                          seq(MPX_LIST, 1, dict(1, mpx_value_int(1), mpx_value_int(1))));
 }
 
+static mpx_value literal(const char *text)
+{
+    mpx_value v;
+    char err[128];
+    if (mpx_value_parse(text, &v, err, sizeof err) != MPX_OK)
+        fail_msg("%s: %s", text, err);
+    return v;
+}
+
+/* Sets behave as Python's: equal items are one, set == frozenset, only frozenset hashes
+ * (order-free), and a frozenset is a dict key. */
+static void test_sets(void **state)
+{
+    (void)state;
+    mpx_value s, item = mpx_value_int(1), one = mpx_value_float(1.0), list;
+    assert_int_equal(mpx_value_set(&s, false), MPX_OK);
+    assert_false(mpx_value_truthy(&s));
+    assert_int_equal(mpx_value_set_add(&s, &item), MPX_OK);
+    assert_int_equal(mpx_value_set_add(&s, &one), MPX_OK); /* 1.0 is 1: still one item */
+    assert_int_equal(mpx_value_len(&s), 1);
+    item = mpx_value_int(1); /* the set took the first one */
+    assert_true(mpx_value_set_contains(&s, &item) && mpx_value_truthy(&s));
+    assert_int_equal(mpx_value_list(&list, 0), MPX_OK);
+    assert_int_equal(mpx_value_set_add(&s, &list), MPX_ETYPE); /* nothing taken */
+    mpx_value_free(&list);
+    assert_string_equal(mpx_kind_name(mpx_value_kind(&s)), "set");
+    assert_false(mpx_value_hashable(&s));
+    assert_int_equal(mpx_value_set_discard(&s, &item), MPX_OK);
+    assert_int_equal(mpx_value_set_discard(&s, &item), MPX_EKEY);
+    mpx_value_free(&s);
+
+    mpx_value a = literal("frozenset({1, 'x', (2, 3)})"), b = literal("{(2, 3), 'x', 1}");
+    mpx_value c = literal("frozenset({(2, 3), 'x', 1.0})"), copy;
+    assert_true(mpx_value_equal(&a, &b) && mpx_value_equal(&b, &a));
+    assert_true(mpx_value_hashable(&a) && mpx_value_hash(&a) == mpx_value_hash(&c));
+    assert_int_equal(mpx_value_copy(&copy, &a), MPX_OK);
+    assert_int_equal(mpx_value_kind(&copy), MPX_FROZENSET);
+    assert_true(mpx_value_equal(&copy, &c));
+    mpx_value d = literal("{}"), val = mpx_value_int(7), *found;
+    assert_int_equal(mpx_value_dict_set(&d, &copy, &val), MPX_OK);
+    assert_int_equal(mpx_value_dict_find(&d, &c, &found), MPX_OK); /* equal, other order */
+    assert_int_equal(mpx_value_get_int(found), 7);
+    char *r = mpx_value_repr(&d);
+    assert_string_equal(r, "{frozenset({1, 'x', (2, 3)}): 7}");
+    free(r);
+    mpx_value_free(&a);
+    mpx_value_free(&b);
+    mpx_value_free(&c);
+    mpx_value_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -945,6 +996,7 @@ int main(void)
         cmocka_unit_test(test_dict_iteration_and_values),
         cmocka_unit_test(test_dict_nan_keys),
         cmocka_unit_test(test_compare),
+        cmocka_unit_test(test_sets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

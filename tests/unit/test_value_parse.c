@@ -91,6 +91,11 @@ static const char *const accepted[][2] = {
         {"{(1, 'a'): {}, 2.5: [()], None: b''}", "{(1, 'a'): {}, 2.5: [()], None: b''}"},
         {"[[[[[]]]]]", "[[[[[]]]]]"},
         {"{1: 'a', 1.0: 'b', True: 'c'}", "{1: 'c'}"},
+        {"{1, 2, 1.0}", "{1, 2}"},
+        {"set()", "set()"},
+        {"frozenset()", "frozenset()"},
+        {"frozenset({'a', (1, 2)})", "frozenset({'a', (1, 2)})"},
+        {"{frozenset({1}): {2}}", "{frozenset({1}): {2}}"},
         {"1e-5", "1e-05"},
         {"0.0001", "0.0001"},
         {"1_0e1_0", "100000000000.0"},
@@ -159,7 +164,10 @@ static void test_errors(void **state)
     check_error("1 2", "unexpected character '2' at offset 2");
     check_error("[,]", "unexpected character ',' at offset 1");
     check_error("(1,,)", "unexpected character ',' at offset 3");
-    check_error("{1, 2}", "unexpected character ',' at offset 2");
+    check_error("{1: 2, 3}", "unexpected character '}' at offset 8");
+    check_error("{1, 2: 3}", "unexpected character ':' at offset 5");
+    check_error("{[1], 2}", "unhashable type: 'list' at offset 1");
+    check_error("frozenset([1])", "frozenset() here takes a set literal at offset 10");
     check_error("{1: }", "unexpected character '}' at offset 4");
     check_error("{'a' 1}", "unexpected character '1' at offset 5");
     check_error("\x01", "unexpected character '\\x01' at offset 0");
