@@ -3,8 +3,8 @@
  *
  * pickle_decode reads protocols 2 to 5 as CPython 3.8-3.14 writes them for data: None,
  * bool, int (64 bits; a bigger one is refused), float, str, bytes, bytearray, tuple, list,
- * dict, set, frozenset, slice, the memo and framing, and a proxy passed as an argument (RebuildProxy of a
- * manager Token) as an MPX_REF. No global is ever imported or called: a short allow-list
+ * dict, set, frozenset, slice, the memo and framing, and a proxy passed as an argument
+ * (RebuildProxy of a manager Token) as an MPX_REF. No global is ever imported or called: a short allow-list
  * of names is read as data, anything else is refused with a clear error. Nesting and the
  * work done are bounded (CODEC_MAX_DEPTH; copies made for the memo stay within a budget
  * linear in the input), so a hostile pickle of n bytes costs O(n).
@@ -23,8 +23,8 @@
 
 /* Decodes one pickle into *out (the caller's, None on error). MPX_OK; MPX_EPROTO for a
  * malformed or truncated pickle; MPX_EVALUE for data mpx does not take (a global that is
- * not allowed, an unhashable set item, a recursive structure, too deep or too large); MPX_EOVERFLOW for an
- * int beyond 64 bits; MPX_ENOMEM. The reason goes to err. */
+ * not allowed, an unhashable set item, a recursive structure, too deep or too large);
+ * MPX_EOVERFLOW for an int beyond 64 bits; MPX_ENOMEM. The reason goes to err. */
 int pickle_decode(const uint8_t *buf, size_t len, mpx_value *out, char *err, size_t errlen);
 
 /* A growing buffer a pickle is written into. Zeroed is empty; pickle_out_free frees. */
