@@ -4,9 +4,9 @@
  * pickle_decode reads protocols 2 to 5 as CPython 3.8-3.14 writes them for data: None,
  * bool, int (64 bits; a bigger one is refused), float, str, bytes, bytearray, tuple, list,
  * dict, set, frozenset, slice, the memo and framing, and a proxy passed as an argument
- * (RebuildProxy of a manager Token) as an MPX_REF. No global is ever imported or called: a short allow-list
- * of names is read as data, anything else is refused with a clear error. Nesting and the
- * work done are bounded (CODEC_MAX_DEPTH; copies made for the memo stay within a budget
+ * (RebuildProxy of a manager Token) as an MPX_REF. No global is ever imported or called:
+ * a short allow-list of names is read as data, anything else is refused with a clear
+ * error. Nesting and the work done are bounded (CODEC_MAX_DEPTH; copies made for the memo stay within a budget
  * linear in the input), so a hostile pickle of n bytes costs O(n).
  * The pickle_out functions write protocol 4 pickles that every Python 3.8+ reads.
  */
