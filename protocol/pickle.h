@@ -6,8 +6,9 @@
  * dict, set, frozenset, slice, the memo and framing, and a proxy passed as an argument
  * (RebuildProxy of a manager Token) as an MPX_REF. No global is ever imported or called:
  * a short allow-list of names is read as data, anything else is refused with a clear
- * error. Nesting and the work done are bounded (CODEC_MAX_DEPTH; copies made for the memo stay within a budget
- * linear in the input), so a hostile pickle of n bytes costs O(n).
+ * error. Nesting and the work done are bounded (CODEC_MAX_DEPTH; copies made for the
+ * memo stay within a budget linear in the input), so a hostile pickle of n bytes costs
+ * O(n).
  * The pickle_out functions write protocol 4 pickles that every Python 3.8+ reads.
  */
 #ifndef MPX_PROTOCOL_PICKLE_H
