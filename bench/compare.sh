@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # compare.sh - mpx against its references, measured in one run on loopback: the raw TCP
 # floor (bench/rawtcp), mpx-manager driven by mpx-bench, redis-server driven by
-# redis-benchmark, and Python's SyncManager driven by bench/python_bench.py. Prints ops/s
+# redis-benchmark, and Python's SyncManager driven by bench/python_bench.py (which also
+# drives mpx-manager, as unmodified Python clients of its pickle dialect). Prints ops/s
 # and the ratios mpx/raw, mpx/Redis, mpx/Python per (configuration, operation), then the
 # resident memory of mpx-manager and redis-server holding 1,000,000 16-byte str entries.
 # These machines are noisy: absolute numbers mean little, ratios within a run do.
@@ -198,10 +199,24 @@ run_redis() {
     ' | record_csv redis "$cfg" || say "compare: redis-benchmark ($cfg) failed"
 }
 
+# The same Python clients on Python's own SyncManager ("python") and on mpx-manager's
+# pickle dialect ("pympx"). create (a new manager.dict() per op: three connections in
+# Python's protocol) gets 20 ops per client: Python's server takes 40 ms a connection.
 run_python() {
-    local cfg=$1 c=$2 n=$3
-    timeout "$limit" python3 "$here/python_bench.py" -c "$c" -n "$n" -t set,get,queue,lock \
-        --csv | record_csv python "$cfg" || say "compare: python_bench.py ($cfg) failed"
+    local cfg=$1 c=$2 n=$3 target
+    for target in python pympx; do
+        local connect=()
+        if [[ $target == pympx ]]; then
+            ((have_mpx)) && ! skipped mpx || continue
+            connect=(--connect "$manager_addr" --authkey-file "$tmp/key")
+        fi
+        {
+            timeout "$limit" python3 "$here/python_bench.py" -c "$c" -n "$n" \
+                -t set,get,queue,lock --csv "${connect[@]}"
+            timeout "$limit" python3 "$here/python_bench.py" -c "$c" -n $((c * 20)) \
+                -t create "${connect[@]}"
+        } | record_csv "$target" "$cfg" || say "compare: python_bench.py ($target, $cfg) failed"
+    done
 }
 
 # ---- the run ------------------------------------------------------------------------------
@@ -308,6 +323,24 @@ awk -F, -v configs="$(printf '%s\n' "${configs[@]}" | cut -d'|' -f1 | paste -sd'
             r = v["raw", c, o]; m = v["mpx", c, o]; d = v["redis", c, o]; p = v["python", c, o]
             printf fmt, c, o, num(r), num(m), num(d), (c ~ /P16/ ? "n/a" : num(p)),
                 ratio(m, r), ratio(m, d), (c ~ /P16/ ? "n/a" : ratio(m, p))
+        }
+    }' "$results"
+
+echo
+echo "the same Python clients (bench/python_bench.py: multiprocessing.managers, unchanged)"
+echo "on Python's SyncManager and on mpx-manager; create = manager.dict() per op:"
+awk -F, -v configs="$(printf '%s\n' "${configs[@]}" | cut -d'|' -f1 | paste -sd'|')" '
+    $4 > v[$1, $2, $3] { v[$1, $2, $3] = $4 }
+    END {
+        nc = split(configs, cfg, "|"); no = split("set get queue lock create", op, " ")
+        fmt = "  %-15s %-6s %10s %12s %8s\n"
+        printf fmt, "config", "op", "Python", "mpx-manager", "ratio"
+        for (i = 1; i <= nc; i++) for (j = 1; j <= no; j++) {
+            p = v["python", cfg[i], op[j]]; m = v["pympx", cfg[i], op[j]]
+            if (p == "" && m == "") continue
+            printf fmt, cfg[i], op[j], (p == "" ? "-" : sprintf("%.0f", p)),
+                (m == "" ? "-" : sprintf("%.0f", m)),
+                (p == "" || m == "" ? "-" : sprintf("%.2f", m / p))
         }
     }' "$results"
 

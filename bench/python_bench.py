@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """python_bench.py - Python's SyncManager under the load mpx-bench puts on mpx-manager.
 
-One multiprocessing.managers.SyncManager on 127.0.0.1 holds a dict, a Queue and a Lock;
+One multiprocessing.managers.SyncManager on 127.0.0.1 holds a dict, a Queue and a Lock
+(or, with --connect, mpx-manager does: the same Python clients, unchanged, on its pickle
+dialect);
 CLIENTS worker processes, each with its own connection to the manager, make REQUESTS calls
 in all and time each one with time.perf_counter. Workers connect and warm up before a
 shared start event, so the rate covers only the calls. Pair tests (queue put+get, lock
-acquire+release) count one pair as one op, as mpx-bench does. Python's proxies are
-synchronous: there is no pipelining, so only -P 1 is accepted.
+acquire+release) count one pair as one op, as mpx-bench does. "create" makes a new
+manager.dict() per op: Python's create, incref and decref, each on a connection of its
+own. Python's proxies are synchronous: there is no pipelining, so only -P 1 is accepted.
 
 Prints mpx-bench's CSV: test,clients,pipeline,requests,ops_per_sec,p50_ms,p99_ms,p999_ms
 """
@@ -19,7 +22,7 @@ import time
 from multiprocessing.managers import SyncManager
 
 KEYSPACE = 100000
-TESTS = ("set", "get", "queue", "lock")
+TESTS = ("set", "get", "queue", "lock", "create")
 HEADER = "test,clients,pipeline,requests,ops_per_sec,p50_ms,p99_ms,p999_ms"
 
 
@@ -29,7 +32,7 @@ def key(i):
 
 def worker(test, count, value, objs, ready, start, results):
     """Runs `count` ops of `test`; puts (first start, last end, latencies) on results."""
-    d, q, lock = objs
+    d, q, lock, manager = objs
     rng = random.Random(os.getpid())
     # the first call on each proxy opens this process's connection to the manager
     d.get(key(0))
@@ -64,6 +67,11 @@ def worker(test, count, value, objs, ready, start, results):
             t = clock()
             lock.acquire()
             lock.release()
+            lat.append(clock() - t)
+    elif test == "create":
+        for _ in range(count):
+            t = clock()
+            manager.dict()  # created, then given back when the proxy goes
             lat.append(clock() - t)
     results.put((t0, clock(), lat))
 
@@ -119,6 +127,9 @@ def main():
     ap.add_argument("-T", "--time-limit", type=float, default=120,
                     help="seconds allowed for each test")
     ap.add_argument("--csv", action="store_true", help="print the CSV header too")
+    ap.add_argument("--connect", metavar="tcp://HOST:PORT",
+                    help="use this running manager (mpx-manager) instead of starting one")
+    ap.add_argument("--authkey-file", help="its key (for --connect)")
     args = ap.parse_args()
     tests = [t for t in args.tests.split(",") if t]
     bad = [t for t in tests if t not in TESTS]
@@ -126,8 +137,16 @@ def main():
         ap.error("tests are %s; -P must be 1 (Python has no pipelining); -n >= -c"
                  % ",".join(TESTS))
 
-    manager = SyncManager(address=("127.0.0.1", 0), authkey=os.urandom(16))
-    manager.start()
+    if args.connect:
+        host, _, port = args.connect[len("tcp://"):].rpartition(":")
+        with open(args.authkey_file, "rb") as f:
+            authkey = f.read().rstrip(b"\n")
+        manager = SyncManager(address=(host, int(port)), authkey=authkey)
+        manager.connect()
+        mp.current_process().authkey = authkey  # the workers' connections use it
+    else:
+        manager = SyncManager(address=("127.0.0.1", 0), authkey=os.urandom(16))
+        manager.start()
     try:
         d, q, lock = manager.dict(), manager.Queue(), manager.Lock()
         value = "x" * args.data_size
@@ -136,9 +155,10 @@ def main():
         if args.csv:
             print(HEADER, flush=True)
         for test in tests:
-            print(run(test, args, (d, q, lock), value), flush=True)
+            print(run(test, args, (d, q, lock, manager), value), flush=True)
     finally:
-        manager.shutdown()
+        if not args.connect:
+            manager.shutdown()
 
 
 if __name__ == "__main__":
