@@ -291,6 +291,21 @@ def fill(d, lst, key):
     lst.append(key)
 
 
+def case_proxies_pickled_to_spawned_processes():
+    # spawn pickles the arguments: each proxy goes as RebuildProxy(..., Token, ...) with
+    # the authkey, and the child rebuilds it and increfs on its own connection
+    sm = sync_manager()
+    d, lst = sm.dict(), sm.list()
+    spawn = multiprocessing.get_context("spawn")
+    workers = [spawn.Process(target=fill, args=(d, lst, "s%d" % i)) for i in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+        assert w.exitcode == 0, w.exitcode
+    assert sorted(d.keys()) == ["s0", "s1"] and sorted(lst[:]) == ["s0", "s1"]
+
+
 def case_proxies_passed_to_processes():
     sm = sync_manager()
     d, lst = sm.dict(), sm.list()
@@ -417,7 +432,8 @@ PYTHON_ONLY = [
     case_condition_event_barrier, case_queues, case_server_functions, case_unix_socket,
     case_nested_proxies,
     case_killed_lock_holder, case_queue_between_processes,
-    case_proxies_passed_to_processes, case_hostile_pickles,
+    case_proxies_passed_to_processes, case_proxies_pickled_to_spawned_processes,
+    case_hostile_pickles,
     case_pipelined_call_closes_session, case_proxy_argument_must_exist,
 ]
 PARENT_ONLY = [  # C programs, or a manager of their own
