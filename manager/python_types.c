@@ -17,11 +17,14 @@
 static const char *const acquirer_exposed[] = {"acquire", "release", NULL};
 
 static const char *const lock_acquire_params[] = {"blocking=True", "timeout=-1", NULL};
+/* mpx's lease is a third parameter of Lock's and RLock's acquire, for who wants it */
+static const char *const lease_acquire_params[] = {"blocking=True", "timeout=-1", "lease=None",
+                                                   NULL};
 static const char *const sem_acquire_params[] = {"blocking=True", "timeout=None", NULL};
 static const char *const timeout_params[] = {"timeout=None", NULL};
 
 static const py_method lock_methods[] = {
-    {"acquire", lock_acquire_params, PY_ARGS_PARAMS, PY_RESULT_ACQUIRED},
+    {"acquire", lease_acquire_params, PY_ARGS_PARAMS, PY_RESULT_ACQUIRED},
 };
 static const py_method semaphore_methods[] = {
     {"acquire", sem_acquire_params, PY_ARGS_PARAMS, PY_RESULT_ACQUIRED},

@@ -6,10 +6,16 @@
  * after it died. Waiters are served strictly FIFO; a free lock is never taken past a
  * parked waiter: a release signals the wait list, and the oldest parked acquire re-runs.
  * A session that ends while holding the lock releases it (session_ended).
+ * An acquire may ask for a lease (acquire(blocking, timeout, lease)): after that many
+ * seconds the grant ends on its own (deadline.h), so a holder that is alive but stuck (a
+ * SIGSTOPped process) cannot hold the lock forever; the next waiter gets it with a larger
+ * token, and the lapsed holder's release is refused instead of releasing the new grant.
+ * Without a lease a lock is Python's: held until released.
  */
 #include <assert.h>
 #include <stdlib.h>
 
+#include "deadline.h"
 #include "server_internal.h"
 #include "sync.h"
 
@@ -22,6 +28,10 @@ typedef struct lock_state {
     uint64_t own_fences;
     wait_list waiters; /* parked acquires, and Condition waiters regaining the lock */
     object *watched;   /* what a holder's session watches: the lock, or its Condition */
+    mpx_server *srv;   /* NULL in unit tests: then no leases */
+    deadline *lease;   /* while the current grant has a lease */
+    uint64_t lapsed_owner; /* the session whose lease ended last, until it hears so */
+    uint64_t lapsed_fence;
 } lock_state;
 
 /* Unit tests call without a session: they all act as one caller. */
@@ -58,6 +68,8 @@ static int take(call *c, uint32_t levels)
 static void set_free(object *obj)
 {
     lock_state *st = state_of(obj);
+    deadline_stop(st->lease);
+    st->lease = NULL;
     st->owner = 0;
     st->levels = 0;
     wait_signal(&st->waiters);
@@ -102,11 +114,62 @@ void lock_regain(object *lock, waiter *w, uint32_t levels)
         wait_signal(&st->waiters);
 }
 
+/* The grant's lease ran out: it ends as a release would, and its session is told when it
+ * next releases. A lease of an earlier grant (token) has nothing left to end. */
+static void lease_lapsed(object *obj, uint64_t token)
+{
+    lock_state *st = state_of(obj);
+    st->lease = NULL; /* it frees itself */
+    if (st->owner == 0 || st->fence != token)
+        return;
+    server_log(st->srv, MPX_LOG_WARN, "event=lease-expired object=%llu session=%llu token=%llu",
+               (unsigned long long)obj->id, (unsigned long long)st->owner,
+               (unsigned long long)token);
+    st->lapsed_owner = st->owner;
+    st->lapsed_fence = token;
+    set_free(obj);
+}
+
+/* acquire's third argument: None, or the lease in seconds (> 0). */
+static int lease_arg(call *c, size_t i, double *lease)
+{
+    *lease = 0;
+    if (c->nargs <= i || mpx_value_kind(&c->args[i]) == MPX_NONE)
+        return MPX_OK;
+    int rc = sync_number_arg(c, i, "lease", lease);
+    if (rc == MPX_OK && !(*lease > 0))
+        return call_fail(c, MPX_EVALUE, "lease must be a positive number of seconds");
+    if (rc == MPX_OK && c->srv == NULL)
+        return call_fail(c, MPX_EVALUE, "a lease needs a server");
+    return rc;
+}
+
+/* A new grant to c's session, with its lease when it asked for one. */
+static int grant_to(call *c, double lease)
+{
+    lock_state *st = state_of(c->obj);
+    int rc = take(c, 1);
+    if (rc != MPX_OK)
+        return rc;
+    if (lease > 0 &&
+        (st->lease = deadline_start(c->srv, c->obj, lease, st->fence, lease_lapsed)) == NULL) {
+        set_free(c->obj);
+        return call_fail(c, MPX_ENOMEM, "out of memory");
+    }
+    if (st->lapsed_owner == st->owner)
+        st->lapsed_owner = 0; /* it holds the lock again: its old lease is old news */
+    c->result = mpx_value_int((int64_t)st->fence);
+    return MPX_OK;
+}
+
 static int lock_acquire(call *c)
 {
     lock_state *st = state_of(c->obj);
     bool blocking;
+    double lease;
     int rc = sync_acquire_args(c, 0, &blocking);
+    if (rc == MPX_OK)
+        rc = lease_arg(c, 2, &lease);
     if (rc != MPX_OK)
         return rc;
     if (st->reentrant && st->owner == caller_id(c)) {
@@ -114,19 +177,33 @@ static int lock_acquire(call *c)
         c->result = mpx_value_int((int64_t)st->fence);
         return MPX_OK;
     }
-    if (st->owner == 0 && call_first_in_line(c, &st->waiters)) {
-        if ((rc = take(c, 1)) == MPX_OK)
-            c->result = mpx_value_int((int64_t)st->fence);
-        return rc;
-    }
+    if (st->owner == 0 && call_first_in_line(c, &st->waiters))
+        return grant_to(c, lease);
     if (!blocking || (c->has_timeout && c->timeout <= 0))
         return call_fail(c, MPX_ETIMEOUT, "the lock is held");
     return call_park(c, &st->waiters, NULL, NULL);
 }
 
+/* release(token=None). A session whose lease lapsed is refused, once, rather than
+ * releasing a grant that is someone else's now; so is a token that is not the current
+ * grant's. */
 static int lock_release(call *c)
 {
     lock_state *st = state_of(c->obj);
+    uint64_t caller = caller_id(c);
+    if (c->nargs > 0 && mpx_value_kind(&c->args[0]) != MPX_NONE) {
+        int rc = call_expect_kind(c, 0, MPX_INT, "token");
+        if (rc != MPX_OK)
+            return rc;
+        if (st->owner == 0 || (uint64_t)mpx_value_get_int(&c->args[0]) != st->fence)
+            return call_fail(c, MPX_ENOTOWNER, "token %lld is not the lock's current grant",
+                             (long long)mpx_value_get_int(&c->args[0]));
+    }
+    if (st->lapsed_owner != 0 && st->lapsed_owner == caller && st->owner != caller) {
+        st->lapsed_owner = 0;
+        return call_fail(c, MPX_ENOTOWNER, "the lease of token %llu expired: the lock was "
+                         "not released", (unsigned long long)st->lapsed_fence);
+    }
     if (st->reentrant) {
         if (st->owner != caller_id(c))
             return call_fail(c, MPX_ENOTOWNER, "cannot release un-acquired lock");
@@ -160,6 +237,7 @@ static int lock_init_common(object *obj, call *c, bool reentrant)
         return call_fail(c, MPX_ENOMEM, "out of memory");
     st->reentrant = reentrant;
     st->fences = c->srv != NULL ? &c->srv->next_fence : &st->own_fences;
+    st->srv = c->srv;
     st->watched = obj;
     obj->state = st;
     return MPX_OK;
@@ -181,6 +259,7 @@ static void lock_destroy(object *obj)
     if (st == NULL)
         return;
     wait_list_close(&st->waiters, MPX_ENOOBJECT, "the lock was destroyed");
+    deadline_stop(st->lease);
     free(st);
     obj->state = NULL;
 }
@@ -210,8 +289,8 @@ int lock_call_locked(call *c, object *lock)
 }
 
 static const method_def lock_methods[] = {
-    {"acquire", lock_acquire, 0, 2, METHOD_MAY_WAIT},
-    {"release", lock_release, 0, 0, 0},
+    {"acquire", lock_acquire, 0, 3, METHOD_MAY_WAIT},
+    {"release", lock_release, 0, 1, 0},
     {"locked", lock_locked, 0, 0, 0},
 };
 

@@ -1,7 +1,8 @@
 /* lock.c - the Lock and RLock proxies: the same four calls on two types.
  *
  * acquire's timeout travels as Python's (blocking, timeout) arguments and as the call's
- * own wait, so the socket waits a little longer than the manager will.
+ * own wait, so the socket waits a little longer than the manager will. A lease is the
+ * third argument.
  */
 #include "mpx/lock.h"
 #include "proxy_internal.h"
@@ -14,11 +15,17 @@ struct mpx_rlock {
     struct mpx_proxy base;
 };
 
-static int acquire(mpx_proxy *p, double timeout, uint64_t *fence)
+/* acquire(blocking, timeout[, lease]): a lease (> 0) makes the arguments three. */
+static int acquire(mpx_proxy *p, double timeout, double lease, uint64_t *fence)
 {
-    mpx_value args[2], token;
-    int rc = mpx_proxy_call_timeout(p, "acquire", args, proxy_block_args(timeout, args),
-                                    timeout, &token);
+    mpx_value args[3], token;
+    size_t nargs = proxy_block_args(timeout, args);
+    if (lease > 0) {
+        if (nargs == 1)
+            args[nargs++] = mpx_value_int(-1); /* no deadline of its own */
+        args[nargs++] = mpx_value_float(lease);
+    }
+    int rc = mpx_proxy_call_timeout(p, "acquire", args, nargs, timeout, &token);
     if (rc != MPX_OK)
         return rc;
     if (mpx_value_kind(&token) != MPX_INT) {
@@ -46,7 +53,14 @@ PROXY_HANDLE_FUNCS(mpx_lock, mpx_lock, "Lock");
 
 int mpx_lock_acquire(mpx_lock *l, double timeout, uint64_t *fence)
 {
-    return acquire(&l->base, timeout, fence);
+    return acquire(&l->base, timeout, 0, fence);
+}
+
+int mpx_lock_acquire_lease(mpx_lock *l, double timeout, double lease, uint64_t *fence)
+{
+    if (!(lease > 0))
+        return client_fail(l->base.client, MPX_EINVAL, "a lease must be > 0 seconds");
+    return acquire(&l->base, timeout, lease, fence);
 }
 
 int mpx_lock_release(mpx_lock *l)
@@ -75,7 +89,14 @@ PROXY_HANDLE_FUNCS(mpx_rlock, mpx_rlock, "RLock");
 
 int mpx_rlock_acquire(mpx_rlock *l, double timeout, uint64_t *fence)
 {
-    return acquire(&l->base, timeout, fence);
+    return acquire(&l->base, timeout, 0, fence);
+}
+
+int mpx_rlock_acquire_lease(mpx_rlock *l, double timeout, double lease, uint64_t *fence)
+{
+    if (!(lease > 0))
+        return client_fail(l->base.client, MPX_EINVAL, "a lease must be > 0 seconds");
+    return acquire(&l->base, timeout, lease, fence);
 }
 
 int mpx_rlock_release(mpx_rlock *l)

@@ -35,6 +35,12 @@ MPX_PROXY_HANDLE_API(mpx_lock, mpx_lock);
  * many seconds; MPX_ETIMEOUT when the lock was not taken. *fence (may be NULL) gets the
  * fencing token of this grant. */
 int mpx_lock_acquire(mpx_lock *l, double timeout, uint64_t *fence);
+/* As mpx_lock_acquire, with a lease: lease seconds (> 0) after the grant, the manager
+ * ends it as if released, so a holder that stops (SIGSTOP, a hung process) cannot keep
+ * it; the next waiter gets it with a larger *fence. A resource that remembers the largest
+ * token it has seen then refuses the late holder's writes. That holder's next release
+ * fails with MPX_ENOTOWNER ("the lease ... expired") and releases nothing. */
+int mpx_lock_acquire_lease(mpx_lock *l, double timeout, double lease, uint64_t *fence);
 /* Releases it; MPX_ERUNTIME when it is not held. */
 int mpx_lock_release(mpx_lock *l);
 int mpx_lock_locked(mpx_lock *l, bool *out);
@@ -44,6 +50,8 @@ int mpx_rlock_create(mpx_client *c, mpx_rlock **out);
 MPX_PROXY_HANDLE_API(mpx_rlock, mpx_rlock);
 /* As mpx_lock_acquire; the owner may acquire again (the token stays the same). */
 int mpx_rlock_acquire(mpx_rlock *l, double timeout, uint64_t *fence);
+/* As mpx_lock_acquire_lease; a re-entrant acquire by the owner keeps the first lease. */
+int mpx_rlock_acquire_lease(mpx_rlock *l, double timeout, double lease, uint64_t *fence);
 /* Gives back one level; MPX_ENOTOWNER when this session does not own it. */
 int mpx_rlock_release(mpx_rlock *l);
 int mpx_rlock_locked(mpx_rlock *l, bool *out);

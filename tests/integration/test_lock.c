@@ -261,6 +261,52 @@ static void case_killed_waiter_takes_nothing(void *arg)
     mpx_client_close(c);
 }
 
+/* The hardening issue's case: a holder that is alive but stopped (SIGSTOP) holds a plain
+ * lock forever; with a lease the lock passes to the waiter when the lease ends, with a
+ * larger token, and the holder's late release, once it runs again, releases nothing. */
+static void case_stopped_holder_loses_its_lease(void *arg)
+{
+    (void)arg;
+    int p[2], go[2];
+    T_CHECK(pipe(p) == 0 && pipe(go) == 0);
+    pid_t holder = fork();
+    if (holder == 0) {
+        mpx_client *c = t_connect(&M, NULL);
+        mpx_lock *l;
+        uint64_t f;
+        char byte;
+        T_OK(c, mpx_lock_open(c, "lease.lock", &l));
+        T_OK(c, mpx_lock_acquire_lease(l, -1, 1.0, &f));
+        T_CHECK(write(p[1], &f, sizeof f) == (ssize_t)sizeof f);
+        raise(SIGSTOP); /* stuck, as a debugged or swapped-out process is */
+        T_CHECK(read(go[0], &byte, 1) == 1);
+        T_RC(c, mpx_lock_release(l), MPX_ENOTOWNER);
+        T_ERRMSG_HAS(c, "expired");
+        _exit(0);
+    }
+    close(p[1]);
+    close(go[0]);
+    uint64_t held, fence;
+    T_CHECK(read(p[0], &held, sizeof held) == (ssize_t)sizeof held);
+    close(p[0]);
+    mpx_client *c = t_connect(&M, NULL);
+    mpx_lock *l;
+    T_OK(c, mpx_lock_open(c, "lease.lock", &l));
+    T_RC(c, mpx_lock_acquire(l, 0, NULL), MPX_ETIMEOUT); /* held, lease running */
+    T_OK(c, mpx_lock_acquire(l, 20, &fence));           /* the lease ends it */
+    T_CHECK(fence > held);
+    kill(holder, SIGCONT);
+    T_CHECK(write(go[1], "x", 1) == 1);
+    close(go[1]);
+    T_EQ_INT(t_wait_pid(holder, 20000), 0);
+    bool locked;
+    T_OK(c, mpx_lock_locked(l, &locked));
+    T_CHECK(locked); /* the late release did not free our grant */
+    T_OK(c, mpx_lock_release(l));
+    mpx_lock_close(l);
+    mpx_client_close(c);
+}
+
 int main(void)
 {
     const char *listen[] = {"tcp", "unix", NULL};
@@ -273,5 +319,6 @@ int main(void)
     T_RUN(case_killed_waiter_takes_nothing, NULL);
     T_RUN(case_generic_call_waits_past_call_timeout, NULL);
     T_RUN(case_timed_out_call_ends_connection, NULL);
+    T_RUN(case_stopped_holder_loses_its_lease, NULL);
     return t_finish_with_manager(&M);
 }

@@ -39,6 +39,46 @@ static void lock_waiters_are_served_in_order(void **state)
     fx_free(s, all, 3);
 }
 
+/* A lease ends a grant its holder never releases: the next waiter gets the lock with a
+ * larger token, and the old holder's release is refused instead of freeing that grant. */
+static void a_lapsed_lease_passes_the_lock_on(void **state)
+{
+    (void)state;
+    mpx_server *s = fx_server();
+    fx_client *a = fx_connect(s), *b = fx_connect(s);
+    uint64_t lock = fx_create(s, a, "Lock", "()");
+    fx_call(s, a, lock, "acquire", "(True, -1, 0.1)", "ok 1");
+    uint64_t b_acq = fx_send(b, lock, "acquire", "()");
+    fx_expect(s, b, b_acq, 2000, "ok 2"); /* a never released: its lease did */
+    fx_call(s, a, lock, "release", "()",
+            "RuntimeError: the lease of token 1 expired: the lock was not released");
+    fx_call(s, b, lock, "locked", "()", "ok True"); /* b's grant stands */
+    fx_call(s, a, lock, "release", "(1,)", "RuntimeError: token 1 is not the lock's current "
+                                           "grant");
+    fx_call(s, b, lock, "release", "(2,)", "ok None");
+    fx_call(s, a, lock, "acquire", "(True, -1, 0)",
+            "ValueError: lease must be a positive number of seconds");
+    fx_client *all[] = {a, b};
+    fx_free(s, all, 2);
+}
+
+/* A grant released before its lease ends is not ended again by it later. */
+static void a_released_lease_is_forgotten(void **state)
+{
+    (void)state;
+    mpx_server *s = fx_server();
+    fx_client *a = fx_connect(s), *b = fx_connect(s);
+    uint64_t lock = fx_create(s, a, "Lock", "()");
+    fx_call(s, a, lock, "acquire", "(True, -1, 0.05)", "ok 1");
+    fx_call(s, a, lock, "release", "()", "ok None");
+    fx_call(s, b, lock, "acquire", "()", "ok 2");
+    fx_expect_none(s, b, 150); /* past a's lease */
+    fx_call(s, b, lock, "locked", "()", "ok True");
+    fx_call(s, b, lock, "release", "()", "ok None");
+    fx_client *all[] = {a, b};
+    fx_free(s, all, 2);
+}
+
 static void lock_never_taken_past_a_parked_call(void **state)
 {
     (void)state;
@@ -364,6 +404,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lock_waiters_are_served_in_order),
         cmocka_unit_test(lock_never_taken_past_a_parked_call),
+        cmocka_unit_test(a_lapsed_lease_passes_the_lock_on),
+        cmocka_unit_test(a_released_lease_is_forgotten),
         cmocka_unit_test(lock_wait_times_out_and_leaves_the_line),
         cmocka_unit_test(lock_holder_gone_passes_it_on),
         cmocka_unit_test(lock_waiter_gone_takes_nothing),
