@@ -51,12 +51,15 @@ static const py_method barrier_methods[] = {
     {"__getattribute__", NULL, PY_ARGS_ATTRIBUTE, PY_RESULT_VALUE},
 };
 
+/* with mpx's get_acked and ack: AutoProxy gives Python's clients a method for each name */
 static const char *const queue_exposed[] = {"empty", "full", "get", "get_nowait", "join",
-                                            "put", "put_nowait", "qsize", "task_done", NULL};
+                                            "put", "put_nowait", "qsize", "task_done",
+                                            "get_acked", "ack", NULL};
 static const char *const put_params[] = {"item", "block=True", "timeout=None", NULL};
 static const char *const get_params[] = {"block=True", "timeout=None", NULL};
 static const char *const put_nowait_params[] = {"item", NULL};
 static const py_method queue_methods[] = {
+    {"get_acked", get_params, PY_ARGS_PARAMS, PY_RESULT_VALUE},
     {"put", put_params, PY_ARGS_PARAMS, PY_RESULT_VALUE},
     {"get", get_params, PY_ARGS_PARAMS, PY_RESULT_VALUE},
     {"put_nowait", put_nowait_params, PY_ARGS_PARAMS, PY_RESULT_VALUE},

@@ -7,16 +7,34 @@
  * written, the item comes back to the head of the queue, so nothing put is lost while
  * the manager runs, even if that briefly holds more than maxsize.
  * A JoinableQueue counts items put and not yet marked done (join waits for zero) and items
- * taken and not yet marked done (task_done beyond them is an error).
+ * taken and not yet marked done (task_done beyond them is an error); a plain Queue does
+ * too, as Python's queue.Queue (and so its manager's Queue) has task_done and join.
+ * Once the reply is in the socket, a plain get's item is the consumer's: one killed an
+ * instant later loses it (the kernel took the bytes). get_acked closes that window: the
+ * item stays the manager's, recorded for its session under a ticket, until ack(ticket);
+ * when the session ends first, its unacknowledged items go back to the head of the queue,
+ * in the order they were taken. Records are kept per session (inflight_by_session), so a
+ * session that ends costs its own items, not everyone's.
  */
 #include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "list.h"
+#include "server_internal.h"
 #include "sync.h"
+#include "u64map.h"
 
 #define QUEUE_MIN_CAP 8
+
+/* An item handed out by get_acked and not yet acknowledged. */
+typedef struct inflight {
+    list_node link;   /* in its session's list, oldest first */
+    uint64_t ticket;
+    uint64_t session;
+    mpx_value item;
+} inflight;
 
 typedef struct queue_state {
     mpx_value *ring;   /* cap slots; items at head, head+1, ... (mod cap) */
@@ -29,6 +47,9 @@ typedef struct queue_state {
     wait_list getters;
     wait_list putters;
     wait_list joiners;  /* each re-runs when unfinished reaches 0 */
+    u64map inflight_by_ticket;  /* ticket -> inflight* */
+    u64map inflight_by_session; /* session id -> list* of its inflight records */
+    uint64_t next_ticket;
 } queue_state;
 
 static queue_state *state_of(const object *obj)
@@ -308,6 +329,127 @@ static int queue_get_many(call *c)
     return get_common(c, true, (size_t)max, block);
 }
 
+/* Unit tests call without a session: they all act as one caller. */
+static uint64_t caller_id(const call *c)
+{
+    return c->sess != NULL ? session_id(c->sess) : UINT64_MAX;
+}
+
+/* The session's list of records, made on its first one (and watched, so that its end
+ * gives them back). NULL when out of memory. */
+static list *session_inflight(call *c, queue_state *q)
+{
+    uint64_t sid = caller_id(c);
+    list *l = u64map_get(&q->inflight_by_session, sid);
+    if (l != NULL)
+        return l;
+    if ((l = calloc(1, sizeof *l)) == NULL)
+        return NULL;
+    if (u64map_put(&q->inflight_by_session, sid, l) != MPX_OK ||
+        (c->sess != NULL && session_watch(c->sess, c->obj) != MPX_OK)) {
+        u64map_del(&q->inflight_by_session, sid);
+        free(l);
+        return NULL;
+    }
+    return l;
+}
+
+static void inflight_forget(queue_state *q, inflight *f, list *l)
+{
+    list_remove(l, &f->link);
+    u64map_del(&q->inflight_by_ticket, f->ticket);
+    if (list_empty(l)) {
+        u64map_del(&q->inflight_by_session, f->session);
+        free(l);
+    }
+    mpx_value_free(&f->item);
+    free(f);
+}
+
+/* Records the item just taken (c->result) for the caller and answers (ticket, copy). */
+static int record_inflight(call *c)
+{
+    queue_state *q = state_of(c->obj);
+    inflight *f = calloc(1, sizeof *f);
+    list *l = f != NULL ? session_inflight(c, q) : NULL;
+    mpx_value pair, copy, ticket;
+    if (l == NULL || mpx_value_tuple(&pair, 2) != MPX_OK) {
+        free(f);
+        return MPX_ENOMEM;
+    }
+    f->ticket = ++q->next_ticket;
+    f->session = caller_id(c);
+    ticket = mpx_value_int((int64_t)f->ticket);
+    if (mpx_value_copy(&copy, &c->result) != MPX_OK ||
+        u64map_put(&q->inflight_by_ticket, f->ticket, f) != MPX_OK) {
+        mpx_value_free(&copy);
+        mpx_value_free(&pair);
+        free(f);
+        if (list_empty(l)) {
+            u64map_del(&q->inflight_by_session, caller_id(c));
+            free(l);
+        }
+        return MPX_ENOMEM;
+    }
+    mpx_value_move(&f->item, &c->result);
+    list_push_back(l, &f->link);
+    mpx_value_append(&pair, &ticket); /* within the capacity asked for */
+    mpx_value_append(&pair, &copy);
+    mpx_value_move(&c->result, &pair);
+    return MPX_OK;
+}
+
+/* get_acked(block=True, timeout=None) -> (ticket, item): as get, but the item stays the
+ * manager's until ack(ticket); if this connection ends first, it goes back to the queue. */
+static int queue_get_acked(call *c)
+{
+    bool block;
+    int rc = block_args(c, 0, &block);
+    if (rc == MPX_OK)
+        rc = get_common(c, false, 1, block);
+    if (rc != MPX_OK)
+        return rc;
+    c->undelivered = NULL; /* the record keeps the item: the session's end returns it */
+    if (record_inflight(c) != MPX_OK) {
+        put_back(state_of(c->obj), &c->result, 1);
+        mpx_value_free(&c->result);
+        return call_fail(c, MPX_ENOMEM, "out of memory");
+    }
+    return MPX_OK;
+}
+
+/* ack(ticket): the item of get_acked is the consumer's for good. */
+static int queue_ack(call *c)
+{
+    queue_state *q = state_of(c->obj);
+    int rc = call_expect_kind(c, 0, MPX_INT, "ticket");
+    if (rc != MPX_OK)
+        return rc;
+    uint64_t ticket = (uint64_t)mpx_value_get_int(&c->args[0]);
+    inflight *f = u64map_get(&q->inflight_by_ticket, ticket);
+    if (f == NULL || f->session != caller_id(c))
+        return call_fail(c, MPX_EVALUE, "ticket %llu is not an item this connection holds",
+                         (unsigned long long)ticket);
+    inflight_forget(q, f, u64map_get(&q->inflight_by_session, f->session));
+    return MPX_OK;
+}
+
+/* A consumer's connection ended: its unacknowledged items go back to the head, the
+ * newest first, so that they come out again in the order they were taken. */
+static void queue_session_ended(object *obj, uint64_t sid)
+{
+    queue_state *q = state_of(obj);
+    list *l = u64map_get(&q->inflight_by_session, sid);
+    while (l != NULL && l->tail != NULL) {
+        inflight *f = list_entry(l->tail, inflight, link);
+        bool last = l->len == 1;
+        put_back(q, &f->item, 1); /* takes it, unless out of memory: then it is lost */
+        inflight_forget(q, f, l);
+        if (last)
+            break;
+    }
+}
+
 /* qsize() -> int */
 static int queue_qsize(call *c)
 {
@@ -374,6 +516,8 @@ static int queue_init(object *obj, call *c)
         return call_fail(c, MPX_ENOMEM, "out of memory");
     q->maxsize = maxsize;
     q->joiners.each = true;
+    u64map_init(&q->inflight_by_ticket);
+    u64map_init(&q->inflight_by_session);
     obj->state = q;
     return MPX_OK;
 }
@@ -391,6 +535,18 @@ static void queue_destroy(object *obj)
         ring_pop_front(q, &item);
         mpx_value_free(&item);
     }
+    size_t pos = 0;
+    uint64_t key;
+    void *v;
+    while (u64map_next(&q->inflight_by_ticket, &pos, &key, &v)) {
+        mpx_value_free(&((inflight *)v)->item);
+        free(v);
+    }
+    pos = 0;
+    while (u64map_next(&q->inflight_by_session, &pos, &key, &v))
+        free(v);
+    u64map_free(&q->inflight_by_ticket);
+    u64map_free(&q->inflight_by_session);
     free(q->ring);
     free(q);
     obj->state = NULL;
@@ -402,20 +558,19 @@ static void queue_destroy(object *obj)
         {"get", queue_get, 0, 2, METHOD_MAY_WAIT}, {"get_nowait", queue_get_nowait, 0, 0, 0}, \
         {"get_many", queue_get_many, 1, 3, METHOD_MAY_WAIT},                              \
         {"qsize", queue_qsize, 0, 0, 0}, {"empty", queue_empty, 0, 0, 0},                       \
-        {"full", queue_full, 0, 0, 0}
+        {"full", queue_full, 0, 0, 0}, {"task_done", queue_task_done, 0, 0, 0},             \
+        {"join", queue_join, 0, 1, METHOD_MAY_WAIT},                                      \
+        {"get_acked", queue_get_acked, 0, 2, METHOD_MAY_WAIT}, {"ack", queue_ack, 1, 1, 0}
 
+/* Python's queue.Queue has task_done and join: a JoinableQueue differs only by name. */
 static const method_def queue_methods[] = {QUEUE_METHODS};
-
-static const method_def joinable_queue_methods[] = {
-    QUEUE_METHODS,
-    {"task_done", queue_task_done, 0, 0, 0},
-    {"join", queue_join, 0, 1, METHOD_MAY_WAIT},
-};
+static const method_def joinable_queue_methods[] = {QUEUE_METHODS};
 
 const object_type type_queue = {
     .name = "Queue",
     .init = queue_init,
     .destroy = queue_destroy,
+    .session_ended = queue_session_ended,
     .methods = queue_methods,
     .nmethods = sizeof queue_methods / sizeof queue_methods[0],
     .min_init_args = 0,
@@ -426,6 +581,7 @@ const object_type type_joinable_queue = {
     .name = "JoinableQueue",
     .init = queue_init, /* the same state: only the methods differ */
     .destroy = queue_destroy,
+    .session_ended = queue_session_ended,
     .methods = joinable_queue_methods,
     .nmethods = sizeof joinable_queue_methods / sizeof joinable_queue_methods[0],
     .min_init_args = 0,

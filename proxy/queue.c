@@ -78,6 +78,32 @@ int mpx_queue_get(mpx_queue *q, double timeout, mpx_value *out)
     return mpx_proxy_call_timeout(&q->base, "get", args, n, timeout, out);
 }
 
+int mpx_queue_get_acked(mpx_queue *q, double timeout, mpx_value *out, uint64_t *ticket)
+{
+    mpx_value args[2], pair;
+    *out = mpx_value_none();
+    size_t n = proxy_block_args(timeout, args);
+    int rc = mpx_proxy_call_timeout(&q->base, "get_acked", args, n, timeout, &pair);
+    if (rc != MPX_OK)
+        return rc;
+    if (mpx_value_kind(&pair) != MPX_TUPLE || mpx_value_len(&pair) != 2 ||
+        mpx_value_kind(mpx_value_at(&pair, 0)) != MPX_INT) {
+        mpx_value_free(&pair);
+        return client_fail(q->base.client, MPX_EPROTO, "get_acked did not return (ticket, "
+                           "item)");
+    }
+    *ticket = (uint64_t)mpx_value_get_int(mpx_value_at(&pair, 0));
+    mpx_value_move(out, mpx_value_at(&pair, 1));
+    mpx_value_free(&pair);
+    return MPX_OK;
+}
+
+int mpx_queue_ack(mpx_queue *q, uint64_t ticket)
+{
+    mpx_value arg = mpx_value_int((int64_t)ticket);
+    return proxy_call_void(&q->base, "ack", &arg, 1);
+}
+
 int mpx_queue_put_many(mpx_queue *q, const mpx_value *items, double timeout)
 {
     mpx_value args[3] = {*items};

@@ -47,6 +47,15 @@ int mpx_queue_put(mpx_queue *q, const mpx_value *item, double timeout);
 /* Takes the item at the head into *out (None on failure). */
 int mpx_queue_get(mpx_queue *q, double timeout, mpx_value *out);
 
+/* Takes the item at the head into *out, as mpx_queue_get, but the item stays the
+ * manager's until mpx_queue_ack(q, *ticket): if this client's connection ends first (the
+ * process is killed even an instant after the item arrived), it goes back to the head of
+ * the queue for the next consumer. Without it, an item whose reply the kernel has taken
+ * belongs to the consumer, and dies with it. */
+int mpx_queue_get_acked(mpx_queue *q, double timeout, mpx_value *out, uint64_t *ticket);
+/* The item of that ticket is done with (MPX_EVALUE: not a ticket this connection holds). */
+int mpx_queue_ack(mpx_queue *q, uint64_t ticket);
+
 /* ---- batches ------------------------------------------------------------------------------
  * One call each way for many items: the throughput path. */
 
@@ -63,8 +72,8 @@ int mpx_queue_qsize(mpx_queue *q, int64_t *out);
 int mpx_queue_empty(mpx_queue *q, bool *out);
 int mpx_queue_full(mpx_queue *q, bool *out);
 
-/* ---- JoinableQueue -----------------------------------------------------------------------
- * On a plain Queue these are MPX_ENOMETHOD. */
+/* ---- task_done and join ------------------------------------------------------------------
+ * Both kinds of queue have them, as Python's queue.Queue does. */
 
 /* Marks one item taken as finished; more calls than items taken is MPX_EVALUE. */
 int mpx_queue_task_done(mpx_queue *q);

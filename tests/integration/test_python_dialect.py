@@ -154,6 +154,10 @@ def case_queues():
         for _ in range(3):
             q.task_done()
         q.join()
+        q.put("acked")
+        ticket, item = q.get_acked(timeout=1)
+        assert item == "acked" and q.ack(ticket) is None
+        expect(ValueError, q.ack, ticket)
     small = sm.Queue(maxsize=1)
     small.put("x")
     expect(queue.Full, small.put, "y", timeout=0.05)

@@ -91,7 +91,7 @@ static void case_errors(void *arg)
     T_ERRMSG_IS(c, "items must be a list or tuple, not str");
     mpx_value_free(&x);
     T_RC(c, mpx_proxy_call(p, "get", args, 3, &out), MPX_ETYPE);
-    T_RC(c, mpx_queue_task_done(q), MPX_ENOMETHOD);
+    T_RC(c, mpx_queue_task_done(q), MPX_EVALUE); /* a plain Queue has it, as Python's */
     T_RC(c, mpx_queue_task_done(jq), MPX_EVALUE);
     T_ERRMSG_IS(c, "task_done() called too many times");
     T_RC(c, mpx_queue_join(jq, 0), MPX_OK); /* nothing unfinished */
@@ -360,6 +360,52 @@ static void case_killed_consumer_loses_nothing(void *arg)
     mpx_client_close(c);
 }
 
+/* The window a plain get leaves: the consumer dies after its item arrived, before it did
+ * anything with it. With get_acked the unacknowledged item goes back to the head: a
+ * consumer acks 49 items, dies holding the 50th, and the next consumer gets that one
+ * first, then the other 50; nothing is lost. */
+static void case_acked_get_survives_the_consumer(void *arg)
+{
+    (void)arg;
+    mpx_client *c = t_connect(&M, NULL);
+    mpx_queue *q;
+    T_OK(c, mpx_queue_open(c, "acked", 0, false, &q));
+    for (int i = 0; i < 100; i++) {
+        mpx_value item = mpx_value_int(i);
+        T_OK(c, mpx_queue_put(q, &item, -1));
+    }
+    pid_t consumer = fork();
+    if (consumer == 0) {
+        mpx_client *cc = t_connect(&M, NULL);
+        mpx_queue *cq;
+        T_OK(cc, mpx_queue_open(cc, "acked", 0, false, &cq));
+        for (int i = 0; i < 50; i++) {
+            mpx_value got;
+            uint64_t ticket;
+            T_OK(cc, mpx_queue_get_acked(cq, 10, &got, &ticket));
+            T_CHECK(mpx_value_kind(&got) == MPX_INT && mpx_value_get_int(&got) == i);
+            if (i == 49)
+                raise(SIGKILL); /* it has the item, and dies before anything is done */
+            T_OK(cc, mpx_queue_ack(cq, ticket));
+        }
+        _exit(1);
+    }
+    T_EQ_INT(t_wait_pid(consumer, 20000), -1); /* killed */
+    mpx_value got;
+    uint64_t ticket;
+    T_OK(c, mpx_queue_get_acked(q, 10, &got, &ticket));
+    T_REPR(&got, "49"); /* back at the head */
+    T_RC(c, mpx_queue_ack(q, ticket + 1000), MPX_EVALUE);
+    T_OK(c, mpx_queue_ack(q, ticket));
+    mpx_value_free(&got);
+    T_OK(c, mpx_queue_get_many(q, 100, 10, &got));
+    T_EQ_INT(mpx_value_len(&got), 50);
+    T_REPR(mpx_value_at(&got, 0), "50");
+    mpx_value_free(&got);
+    mpx_queue_close(q);
+    mpx_client_close(c);
+}
+
 /* join() returns only once every item taken has been marked done. */
 static long *DONE;
 
@@ -421,6 +467,7 @@ int main(void)
                180000);
     T_RUN(case_bounded_blocks_producer, NULL);
     T_RUN(case_killed_consumer_loses_nothing, NULL);
+    T_RUN(case_acked_get_survives_the_consumer, NULL);
     T_RUN(case_join_waits_for_task_done, NULL);
     return t_finish_with_manager(&M);
 }

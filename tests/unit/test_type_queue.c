@@ -103,10 +103,30 @@ static void test_arguments(void **state)
     th_check(&f, "get", "(True, 'x')", "TypeError: timeout must be a number, not 'str'");
     th_check(&f, "get", "(False, -5)", "Empty: the queue is empty"); /* ignored, as Python */
     th_check(&f, "put", "()", "TypeError: put expected at least 1 argument, got 0");
-    th_check(&f, "task_done", "()", "AttributeError: 'Queue' object has no method 'task_done'");
+    th_check(&f, "task_done", "()", "ValueError: task_done() called too many times");
     th_check(&f, "put", "({'a': [1, (2, None)]},)", "None");
     th_check(&f, "get", "()", "{'a': [1, (2, None)]}");
+    th_check(&f, "task_done", "()", "None"); /* a plain Queue has it too, as Python's */
     object_clear(&f.obj);
+}
+
+/* get_acked hands out (ticket, item); the item is the caller's once acked, and a ticket
+ * is good once. */
+static void test_acked_get(void **state)
+{
+    (void)state;
+    type_fixture f;
+    th_make_ok(&f, &type_queue, "()");
+    th_check(&f, "put", "('a',)", "None");
+    th_check(&f, "put", "('b',)", "None");
+    th_check(&f, "get_acked", "()", "(1, 'a')");
+    th_check(&f, "get_acked", "(False,)", "(2, 'b')");
+    th_check(&f, "get_acked", "(False,)", "Empty: the queue is empty");
+    th_check(&f, "ack", "(2,)", "None");
+    th_check(&f, "ack", "(2,)", "ValueError: ticket 2 is not an item this connection holds");
+    th_check(&f, "ack", "('x',)", "TypeError: ticket must be int, not str");
+    th_check(&f, "qsize", "()", "0");
+    object_clear(&f.obj); /* ticket 1 is still held: destroy frees it */
 }
 
 static void test_joinable_counts(void **state)
@@ -138,6 +158,7 @@ int main(void)
         cmocka_unit_test(test_bounded),
         cmocka_unit_test(test_batches),
         cmocka_unit_test(test_arguments),
+        cmocka_unit_test(test_acked_get),
         cmocka_unit_test(test_joinable_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
