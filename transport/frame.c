@@ -109,6 +109,18 @@ int frame_reader_reserve(frame_reader *r, size_t want, uint8_t **ptr, size_t *av
     return MPX_OK;
 }
 
+size_t frame_reader_missing(const frame_reader *r)
+{
+    size_t have = r->end - r->start, hdr;
+    uint64_t payload;
+    int rc = parse_header(r, &hdr, &payload);
+    if (rc < 0)
+        return 0;
+    if (rc == 0) /* 4 bytes first; a -1 then asks for its 8-byte length */
+        return have < 4 ? 4 - have : 12 - have;
+    return have - hdr >= payload ? 0 : (size_t)(payload - (have - hdr));
+}
+
 size_t frame_reader_capacity(const frame_reader *r)
 {
     return r->cap;

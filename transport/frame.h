@@ -34,6 +34,12 @@ void frame_reader_free(frame_reader *r);
  * with the bytes received (doubling), never to the length a header announces before its
  * payload arrives, and never past the frame in progress. MPX_OK or MPX_ENOMEM. */
 int frame_reader_reserve(frame_reader *r, size_t want, uint8_t **ptr, size_t *avail);
+/* How many more bytes the next frame needs: what its header lacks while the header is
+ * incomplete (4 bytes, 12 for a long one), then what its payload lacks. A reader that
+ * must not read past one frame (mpx_conn: a poll on its fd then says exactly whether a
+ * message is coming, as in Python) receives at most this. 0 when a whole frame or a bad
+ * header is buffered: frame_reader_next says which. */
+size_t frame_reader_missing(const frame_reader *r);
 /* Bytes the reader has allocated for its buffer: what the connection costs in memory. */
 size_t frame_reader_capacity(const frame_reader *r);
 /* Marks n bytes of the reserved space as received. */

@@ -1,4 +1,4 @@
-/* sock.c - blocking client sockets with deadlines, for the proxy side.
+/* sock.c - blocking sockets with deadlines, for the proxy side and the connection API.
  *
  * Every wait goes through poll() against an absolute monotonic deadline, so a call never
  * blocks longer than its caller allowed, whatever the peer does. Sends use MSG_NOSIGNAL:
@@ -232,6 +232,157 @@ int sock_recv_frame(int fd, size_t max, uint8_t **payload, size_t *len, int64_t 
     *payload = buf;
     *len = (size_t)n;
     return MPX_OK;
+}
+
+int sock_poll_readable(int fd, int64_t deadline, bool *ready)
+{
+    *ready = false;
+    for (;;) {
+        int timeout = 0;
+        if (deadline < 0) {
+            timeout = -1;
+        } else {
+            int64_t left = deadline - sock_now_ms();
+            if (left > 0)
+                timeout = left > 1000000 ? 1000000 : (int)left;
+        }
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int n = poll(&p, 1, timeout);
+        if (n > 0) {
+            *ready = true; /* POLLIN, or POLLHUP/POLLERR: a read will say which */
+            return MPX_OK;
+        }
+        if (n < 0 && errno != EINTR)
+            return MPX_EIO;
+        if (n == 0 && timeout >= 0 && (timeout == 0 || sock_now_ms() >= deadline))
+            return MPX_OK;
+    }
+}
+
+int sock_recv_avail(int fd, void *buf, size_t cap, int64_t deadline, size_t *got)
+{
+    *got = 0;
+    for (;;) {
+        ssize_t n = recv(fd, buf, cap, MSG_DONTWAIT);
+        if (n > 0) {
+            *got = (size_t)n;
+            return MPX_OK;
+        }
+        if (n == 0)
+            return MPX_ECLOSED;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return MPX_EIO;
+        bool ready;
+        if (sock_poll_readable(fd, deadline, &ready) != MPX_OK)
+            return MPX_EIO;
+        if (!ready)
+            return MPX_ETIMEOUT;
+    }
+}
+
+static int listen_fail(char *err, size_t errlen, int code, int fd, const char *what,
+                       const char *where)
+{
+    snprintf(err, errlen, "%s %s: %s", what, where, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return code;
+}
+
+static int listen_unix(const mpx_address *a, int backlog, int *fd_out, mpx_address *bound,
+                       char *err, size_t errlen)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return listen_fail(err, errlen, MPX_EIO, -1, "socket for", a->path);
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    snprintf(sun.sun_path, sizeof sun.sun_path, "%s", a->path);
+    if (bind(fd, (struct sockaddr *)&sun, sizeof sun) != 0)
+        return listen_fail(err, errlen, errno == EADDRINUSE ? MPX_EADDR : MPX_EIO, fd,
+                           "bind", a->path);
+    if (listen(fd, backlog) != 0) {
+        int e = errno;
+        unlink(a->path); /* bound by us a moment ago */
+        errno = e;
+        return listen_fail(err, errlen, MPX_EIO, fd, "listen on", a->path);
+    }
+    *bound = *a;
+    *fd_out = fd;
+    return MPX_OK;
+}
+
+static int listen_tcp(const mpx_address *a, int backlog, int *fd_out, mpx_address *bound,
+                      char *err, size_t errlen)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res;
+    char port[8];
+    snprintf(port, sizeof port, "%u", a->port);
+    int gai = getaddrinfo(a->host, port, &hints, &res);
+    if (gai != 0) {
+        snprintf(err, errlen, "cannot resolve '%s': %s", a->host, gai_strerror(gai));
+        return MPX_EADDR;
+    }
+    /* The first address only, as Python's SocketListener binds the one it is given. */
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
+    if (fd < 0) {
+        freeaddrinfo(res);
+        return listen_fail(err, errlen, MPX_EIO, -1, "socket for", a->host);
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    int rc = bind(fd, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    if (rc != 0)
+        return listen_fail(err, errlen, errno == EADDRINUSE ? MPX_EADDR : MPX_EIO, fd, "bind",
+                           a->host);
+    if (listen(fd, backlog) != 0)
+        return listen_fail(err, errlen, MPX_EIO, fd, "listen on", a->host);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    char host[INET6_ADDRSTRLEN + 1], serv[NI_MAXSERV]; /* numeric: fits bound->host */
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0 ||
+        getnameinfo((struct sockaddr *)&ss, len, host, sizeof host, serv, sizeof serv,
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+        return listen_fail(err, errlen, MPX_EIO, fd, "getsockname of", a->host);
+    *bound = *a;
+    snprintf(bound->host, sizeof bound->host, "%s", host);
+    bound->port = (uint16_t)atoi(serv);
+    *fd_out = fd;
+    return MPX_OK;
+}
+
+int sock_listen(const mpx_address *a, int backlog, int *fd_out, mpx_address *bound,
+                char *err, size_t errlen)
+{
+    *fd_out = -1;
+    return a->scheme == ADDR_UNIX ? listen_unix(a, backlog, fd_out, bound, err, errlen)
+                                  : listen_tcp(a, backlog, fd_out, bound, err, errlen);
+}
+
+int sock_accept(int listen_fd, int64_t deadline, int *fd_out)
+{
+    *fd_out = -1;
+    for (;;) {
+        int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd >= 0) {
+            int domain = AF_UNIX;
+            socklen_t len = sizeof domain;
+            getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len);
+            if (domain != AF_UNIX)
+                set_tcp_options(fd);
+            *fd_out = fd;
+            return MPX_OK;
+        }
+        /* A peer that gave up between the SYN and our accept is not our failure. */
+        if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return MPX_EIO;
+        int rc = wait_fd(listen_fd, POLLIN, deadline);
+        if (rc != MPX_OK)
+            return rc;
+    }
 }
 
 int sock_set_blocking(int fd)

@@ -1,4 +1,5 @@
-/* sock.h - blocking client sockets with deadlines (the proxy side needs no libuv).
+/* sock.h - blocking sockets with deadlines (the proxy side and mpx/connection.h need no
+ * libuv): connecting, and for a blocking listener, listening and accepting.
  *
  * Every call takes an absolute deadline on the monotonic clock in milliseconds
  * (sock_deadline(timeout_ms)); -1 means wait forever. Sockets are close-on-exec, TCP ones
@@ -8,6 +9,7 @@
 #ifndef MPX_TRANSPORT_SOCK_H
 #define MPX_TRANSPORT_SOCK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +30,24 @@ int sock_send_frame(int fd, const void *payload, size_t len, int64_t deadline);
  * never returned: a zero-length frame gives a 1-byte buffer and *len = 0). MPX_ETOOBIG
  * when the header announces more than max (nothing more is read). */
 int sock_recv_frame(int fd, size_t max, uint8_t **payload, size_t *len, int64_t deadline);
+
+/* Receives what has arrived, at least one byte and at most cap, into buf (*got), waiting
+ * for it until the deadline. It looks once even when the deadline has passed, so a
+ * deadline of now takes what is there. MPX_OK, MPX_ETIMEOUT, MPX_ECLOSED, MPX_EIO. */
+int sock_recv_avail(int fd, void *buf, size_t cap, int64_t deadline, size_t *got);
+/* Whether fd has something to read (input, EOF or an error), waiting until the deadline;
+ * it too looks once when the deadline has passed. MPX_OK with *ready, or MPX_EIO. */
+int sock_poll_readable(int fd, int64_t deadline, bool *ready);
+
+/* Binds and listens on a (SO_REUSEADDR for TCP, as Python's SocketListener; a unix path
+ * that exists is an error, as in Python: nothing is unlinked here). *bound gets the
+ * address really bound: the port the kernel chose for port 0, the numeric host.
+ * The socket is non-blocking and close-on-exec. MPX_OK, MPX_EADDR or MPX_EIO (err). */
+int sock_listen(const mpx_address *a, int backlog, int *fd_out, mpx_address *bound,
+                char *err, size_t errlen);
+/* Accepts one connection until the deadline: close-on-exec, non-blocking, TCP_NODELAY and
+ * keepalive for TCP. MPX_OK, MPX_ETIMEOUT or MPX_EIO. */
+int sock_accept(int listen_fd, int64_t deadline, int *fd_out);
 
 /* The fast path of a client waiting for replies. sock_set_blocking clears O_NONBLOCK once
  * (the functions above never block: they pass MSG_DONTWAIT and poll). sock_recv_some

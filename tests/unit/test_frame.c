@@ -5,6 +5,7 @@
  * uv_buf_t pieces. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <limits.h>
 #include <stdint.h>
@@ -32,6 +33,39 @@ static void test_header_encode(void **state)
     /* 2 GiB and more: -1, then the length as 8 bytes (Python's "!i" -1 + "!Q") */
     assert_int_equal(frame_header_encode(0x80000000ULL, h), 12);
     assert_memory_equal(h, "\xff\xff\xff\xff\x00\x00\x00\x00\x80\x00\x00\x00", 12);
+}
+
+/* What the frame in progress lacks: a reader that reads no further asks for exactly it. */
+static void test_missing(void **state)
+{
+    (void)state;
+    frame_reader r;
+    frame_reader_init(&r, 100);
+    assert_int_equal(frame_reader_missing(&r), 4);
+    assert_int_equal(frame_reader_feed(&r, "\x00\x00", 2), MPX_OK);
+    assert_int_equal(frame_reader_missing(&r), 2);
+    assert_int_equal(frame_reader_feed(&r, "\x00\x05" "ab", 4), MPX_OK);
+    assert_int_equal(frame_reader_missing(&r), 3);
+    assert_int_equal(frame_reader_feed(&r, "cde", 3), MPX_OK);
+    assert_int_equal(frame_reader_missing(&r), 0);
+    const uint8_t *p;
+    size_t len;
+    assert_int_equal(frame_reader_next(&r, &p, &len), 1);
+    assert_int_equal(frame_reader_missing(&r), 4);
+    /* a long header: 4 bytes, then the 8 of its length */
+    assert_int_equal(frame_reader_feed(&r, "\xff\xff\xff\xff\x00", 5), MPX_OK);
+    assert_int_equal(frame_reader_missing(&r), 7);
+    assert_int_equal(frame_reader_feed(&r, "\x00\x00\x00\x00\x00\x00\x02", 7), MPX_OK);
+    assert_int_equal(frame_reader_missing(&r), 2);
+    assert_int_equal(frame_reader_feed(&r, "xy", 2), MPX_OK);
+    assert_int_equal(frame_reader_missing(&r), 0);
+    assert_int_equal(frame_reader_next(&r, &p, &len), 1);
+    assert_int_equal(len, 2);
+    /* over the limit: nothing more to ask for, next() says why */
+    assert_int_equal(frame_reader_feed(&r, "\x00\x00\x00\x65", 4), MPX_OK);
+    assert_int_equal(frame_reader_missing(&r), 0);
+    assert_int_equal(frame_reader_next(&r, &p, &len), MPX_ETOOBIG);
+    frame_reader_free(&r);
 }
 
 static void test_byte_by_byte(void **state)
@@ -140,6 +174,39 @@ static void test_limit_before_allocation(void **state)
     assert_int_equal(frame_reader_feed(&r, h, hn), MPX_OK);
     assert_int_equal(frame_reader_next(&r, &p, &len), MPX_ETOOBIG);
     frame_reader_free(&r);
+}
+
+/* sock_recv_avail and sock_poll_readable look once even with the deadline gone (a poll
+ * of 0 s), wait when given time, and tell EOF from nothing yet. */
+static void test_socket_avail_and_poll(void **state)
+{
+    (void)state;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    bool ready = true;
+    uint8_t buf[16];
+    size_t got;
+    assert_int_equal(sock_poll_readable(sv[1], sock_deadline(0), &ready), MPX_OK);
+    assert_false(ready);
+    int64_t t0 = sock_now_ms();
+    assert_int_equal(sock_poll_readable(sv[1], sock_deadline(60), &ready), MPX_OK);
+    assert_false(ready);
+    assert_true(sock_now_ms() - t0 >= 55);
+    assert_int_equal(sock_recv_avail(sv[1], buf, sizeof buf, sock_deadline(0), &got),
+                     MPX_ETIMEOUT);
+    assert_int_equal(sock_write_all(sv[0], "abcdef", 6, sock_deadline(1000)), MPX_OK);
+    assert_int_equal(sock_poll_readable(sv[1], sock_deadline(0), &ready), MPX_OK);
+    assert_true(ready);
+    assert_int_equal(sock_recv_avail(sv[1], buf, 4, sock_deadline(0), &got), MPX_OK);
+    assert_int_equal(got, 4); /* at most cap: the rest stays in the socket */
+    assert_int_equal(sock_recv_avail(sv[1], buf, sizeof buf, -1, &got), MPX_OK);
+    assert_int_equal(got, 2);
+    assert_memory_equal(buf, "ef", 2);
+    close(sv[0]);
+    assert_int_equal(sock_poll_readable(sv[1], -1, &ready), MPX_OK);
+    assert_true(ready); /* EOF is something to read */
+    assert_int_equal(sock_recv_avail(sv[1], buf, sizeof buf, -1, &got), MPX_ECLOSED);
+    close(sv[1]);
 }
 
 static void test_socket_frames(void **state)
@@ -294,10 +361,12 @@ int main(void)
         cmocka_unit_test(test_byte_by_byte),
         cmocka_unit_test(test_many_in_one_feed_and_big_frame),
         cmocka_unit_test(test_limit_before_allocation),
+        cmocka_unit_test(test_missing),
         cmocka_unit_test(test_first_read),
         cmocka_unit_test(test_buffer_grows_with_bytes_not_header),
         cmocka_unit_test(test_stream_split),
         cmocka_unit_test(test_socket_frames),
+        cmocka_unit_test(test_socket_avail_and_poll),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
