@@ -189,7 +189,7 @@ int auth_client_handshake(int fd, const void *key, size_t keylen, int64_t deadli
     if ((rc = recv_small(fd, frame, &len, deadline, err, errlen)) != MPX_OK)
         return rc;
     if (len != strlen(AUTH_WELCOME) || memcmp(frame, AUTH_WELCOME, len) != 0)
-        return fail(err, errlen, "the manager refused the key (digest received was wrong)");
+        return fail(err, errlen, "the server refused the key (digest sent was rejected)");
     /* 2. challenge the server: mutual authentication */
     uint8_t challenge[AUTH_CHALLENGE_MAX];
     size_t challenge_len;
@@ -202,7 +202,43 @@ int auth_client_handshake(int fd, const void *key, size_t keylen, int64_t deadli
     if (auth_response_verify(key, keylen, challenge, challenge_len, frame, len, err,
                              errlen) != MPX_OK) {
         send_text(fd, AUTH_FAILURE, deadline);
-        return fail(err, errlen, "the manager does not know the key (its answer was wrong)");
+        return fail(err, errlen, "the server does not know the key (its answer was wrong)");
     }
     return send_text(fd, AUTH_WELCOME, deadline);
+}
+
+int auth_server_handshake(int fd, const void *key, size_t keylen, int64_t deadline,
+                          char *err, size_t errlen)
+{
+    uint8_t frame[AUTH_MAX_FRAME], challenge[AUTH_CHALLENGE_MAX], answer[AUTH_RESPONSE_MAX];
+    size_t len, challenge_len, answer_len;
+    /* 1. deliver_challenge: the client proves the key first */
+    int rc = auth_challenge_make(challenge, &challenge_len);
+    if (rc != MPX_OK) {
+        snprintf(err, errlen, "no randomness for a challenge");
+        return rc;
+    }
+    if ((rc = sock_send_frame(fd, challenge, challenge_len, deadline)) != MPX_OK)
+        return rc;
+    if ((rc = recv_small(fd, frame, &len, deadline, err, errlen)) != MPX_OK)
+        return rc;
+    if (auth_response_verify(key, keylen, challenge, challenge_len, frame, len, err,
+                             errlen) != MPX_OK) {
+        send_text(fd, AUTH_FAILURE, deadline);
+        return MPX_EAUTH; /* err says why: Python's "digest received was wrong" */
+    }
+    if ((rc = send_text(fd, AUTH_WELCOME, deadline)) != MPX_OK)
+        return rc;
+    /* 2. answer_challenge: then we prove it to the client */
+    if ((rc = recv_small(fd, frame, &len, deadline, err, errlen)) != MPX_OK)
+        return rc;
+    if ((rc = auth_response_make(key, keylen, frame, len, answer, &answer_len, err, errlen)))
+        return rc;
+    if ((rc = sock_send_frame(fd, answer, answer_len, deadline)) != MPX_OK)
+        return rc;
+    if ((rc = recv_small(fd, frame, &len, deadline, err, errlen)) != MPX_OK)
+        return rc;
+    if (len != strlen(AUTH_WELCOME) || memcmp(frame, AUTH_WELCOME, len) != 0)
+        return fail(err, errlen, "the client refused our answer (digest sent was rejected)");
+    return MPX_OK;
 }

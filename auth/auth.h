@@ -44,4 +44,10 @@ int auth_response_verify(const void *key, size_t keylen, const uint8_t *challeng
 int auth_client_handshake(int fd, const void *key, size_t keylen, int64_t deadline,
                           char *err, size_t errlen);
 
+/* The server's side, as Python's Listener.accept: challenge the client and send #WELCOME#
+ * or #FAILURE# (then return MPX_EAUTH), then answer the client's challenge and read its
+ * #WELCOME#. The same results as auth_client_handshake. */
+int auth_server_handshake(int fd, const void *key, size_t keylen, int64_t deadline,
+                          char *err, size_t errlen);
+
 #endif

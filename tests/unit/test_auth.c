@@ -1,5 +1,6 @@
 /* test_auth.c - auth/auth.c against HMAC vectors computed with Python's hmac module, the
- * legacy (3.11) forms, the refusals, and a full handshake over a socketpair. */
+ * legacy (3.11) forms, the refusals, and full handshakes over a socketpair: the client's
+ * against a hand-written server, and auth_server_handshake against the client's. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -213,6 +214,58 @@ static void test_handshake_times_out(void **state)
     close(sv[1]);
 }
 
+/* auth_server_handshake (Listener.accept's order) with auth_client_handshake in a child;
+ * the child exits with the client's result, negated. */
+static int server_handshake_with(const char *server_key, const char *client_key, char *err,
+                                 size_t errlen, int *client_rc)
+{
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(sv[0]);
+        char cerr[160];
+        _exit(-auth_client_handshake(sv[1], client_key, strlen(client_key),
+                                     sock_deadline(5000), cerr, sizeof cerr));
+    }
+    close(sv[1]);
+    int rc = auth_server_handshake(sv[0], server_key, strlen(server_key), sock_deadline(5000),
+                                   err, errlen);
+    close(sv[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    *client_rc = WIFEXITED(status) ? -WEXITSTATUS(status) : 1;
+    return rc;
+}
+
+static void test_server_handshake(void **state)
+{
+    (void)state;
+    char err[160] = "";
+    int client_rc;
+    assert_int_equal(server_handshake_with(KEY, KEY, err, sizeof err, &client_rc), MPX_OK);
+    assert_int_equal(client_rc, MPX_OK);
+    assert_int_equal(server_handshake_with(KEY, "wrong", err, sizeof err, &client_rc),
+                     MPX_EAUTH);
+    assert_non_null(strstr(err, "digest received was wrong"));
+    assert_int_equal(client_rc, MPX_EAUTH);
+}
+
+static void test_server_handshake_times_out(void **state)
+{
+    (void)state;
+    int sv[2];
+    char err[160];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    int64_t t0 = sock_now_ms();
+    assert_int_equal(auth_server_handshake(sv[0], KEY, strlen(KEY), sock_deadline(200), err,
+                                           sizeof err),
+                     MPX_ETIMEOUT); /* the challenge went out; no answer comes */
+    assert_true(sock_now_ms() - t0 >= 190);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +276,8 @@ int main(void)
         cmocka_unit_test(test_challenges_are_fresh),
         cmocka_unit_test(test_full_handshake),
         cmocka_unit_test(test_handshake_times_out),
+        cmocka_unit_test(test_server_handshake),
+        cmocka_unit_test(test_server_handshake_times_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
