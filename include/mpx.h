@@ -26,5 +26,6 @@
 #include "mpx/array.h"
 #include "mpx/server.h"    /* the manager as an embeddable server */
 #include "mpx/manager.h"   /* a private manager in a forked child */
+#include "mpx/connection.h" /* Listener, Client and Pipe, as multiprocessing.connection */
 
 #endif
