@@ -27,5 +27,6 @@
 #include "mpx/server.h"    /* the manager as an embeddable server */
 #include "mpx/manager.h"   /* a private manager in a forked child */
 #include "mpx/connection.h" /* Listener, Client and Pipe, as multiprocessing.connection */
+#include "mpx/process.h"   /* a child process running a C function */
 
 #endif
