@@ -35,12 +35,15 @@ extern "C" {
 typedef struct mpx_conn mpx_conn;
 typedef struct mpx_listener mpx_listener;
 
+/* A field left 0 takes its default, so a zeroed struct is the defaults too. */
 typedef struct mpx_conn_opts {
     size_t max_message;           /* largest message a recv accepts; default 64 MiB */
     int64_t handshake_timeout_ms; /* connect + handshake (mpx_conn_connect), or the
                                      handshake of each accepted peer; default 5000 */
     int64_t send_timeout_ms;      /* how long a send may wait for room; default -1: as
-                                     long as it takes, as in Python */
+                                     long as it takes, as in Python. A send that times
+                                     out (MPX_ETIMEOUT) may have sent part of its message:
+                                     the connection can no longer send */
     int backlog;                  /* the listener's; default 128 */
 } mpx_conn_opts;
 
