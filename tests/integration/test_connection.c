@@ -796,6 +796,57 @@ static void case_refused_values_keep_connection(void *arg)
     mpx_conn_close(b);
 }
 
+/* A peer that does not read: a send with a timeout gives up, and sending is over (part of
+ * a message may have gone), while receiving still works. */
+typedef struct unread {
+    mpx_listener *l;
+    int done; /* readable when the sender is through */
+} unread;
+
+static void unread_peer(void *arg)
+{
+    unread *u = arg;
+    mpx_conn *c = connect_to(u->l, NULL, 0);
+    send_str(c, "not reading");
+    struct pollfd p = {.fd = u->done, .events = POLLIN};
+    T_EQ_INT(poll(&p, 1, 20000), 1); /* and reads nothing meanwhile */
+    mpx_conn_close(c);
+}
+
+static void case_send_timeout(void *arg)
+{
+    (void)arg;
+    mpx_conn_opts o = {0};
+    o.send_timeout_ms = 200;
+    int done[2];
+    T_CHECK(pipe(done) == 0);
+    unread u = {listen_on("unix", "sendtimeout", NULL, 0, &o), done[0]};
+    mpx_listener *l = u.l;
+    pid_t pid = spawn(unread_peer, &u);
+    mpx_conn *c = accept_one(l);
+    expect_bytes(c, "not reading");
+    uint8_t *chunk = pattern((size_t)1 << 20, 5);
+    int rc = MPX_OK;
+    for (int i = 0; i < 256 && rc == MPX_OK; i++) /* the socket buffers are far smaller */
+        rc = mpx_conn_send_bytes(c, chunk, (size_t)1 << 20);
+    free(chunk);
+    C_RC(c, rc, MPX_ETIMEOUT);
+    HAS(mpx_conn_errmsg(c), "timed out");
+    C_RC(c, mpx_conn_send_bytes(c, "x", 1), MPX_ETIMEOUT);
+    HAS(mpx_conn_errmsg(c), "can no longer send");
+    T_EQ_INT(write(done[1], "x", 1), 1);
+    close(done[0]);
+    close(done[1]);
+    expect_peer_ok(pid);
+    uint8_t *buf;
+    size_t len;
+    /* it closed with our bytes unread: a reset (OSError in Python too), not an EOF */
+    C_RC(c, mpx_conn_recv_bytes(c, 10, &buf, &len), MPX_EIO);
+    HAS(mpx_conn_errmsg(c), "reset");
+    mpx_conn_close(c);
+    mpx_listener_close(l);
+}
+
 /* ---- mpx_pipe across fork ----------------------------------------------------------- */
 
 typedef struct pipe_pair {
@@ -1122,6 +1173,7 @@ int main(void)
     T_RUN(case_stalled_message_resumes, NULL);
     T_RUN(case_peer_killed_mid_message, NULL);
     T_RUN(case_refused_values_keep_connection, NULL);
+    T_RUN(case_send_timeout, NULL);
     T_RUN(case_pipe_across_fork, NULL);
     T_RUN(case_python_client_tcp, NULL);
     T_RUN(case_python_client_unix, NULL);
@@ -1131,7 +1183,7 @@ int main(void)
     /* every case closed its listeners, so the dir is empty unless one failed */
     char path[256];
     const char *left[] = {"echo", "big", "wrongkey", "oneside", "keyless", "taken",
-                          "pylistener"};
+                          "pylistener", "sendtimeout"};
     for (size_t i = 0; i < sizeof left / sizeof left[0]; i++) {
         snprintf(path, sizeof path, "%s/%s.sock", dir, left[i]);
         unlink(path);
