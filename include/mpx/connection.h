@@ -106,9 +106,10 @@ int mpx_conn_recv_bytes(mpx_conn *c, double timeout, uint8_t **buf, size_t *len)
 int mpx_conn_send(mpx_conn *c, const mpx_value *v);
 /* Receives one message and unpickles it into *out, owned by the caller (None on error).
  * A message that is no pickle mpx takes (MPX_EPROTO: not a pickle or a malformed one;
- * MPX_EVALUE: a global outside the data kinds, a set, a recursive structure; MPX_EOVERFLOW:
- * an int over 64 bits) is consumed whole: the error says why and the connection stays
- * usable for the next message. Otherwise as mpx_conn_recv_bytes. */
+ * MPX_EVALUE: a global outside the data kinds, an unhashable set item, a recursive
+ * structure; MPX_EOVERFLOW: an int over 64 bits) is consumed whole: the error says why
+ * and the connection stays usable for the next message. Otherwise as
+ * mpx_conn_recv_bytes. */
 int mpx_conn_recv(mpx_conn *c, double timeout, mpx_value *out);
 
 /* Whether a message is ready to be received, waiting at most timeout seconds (0: look

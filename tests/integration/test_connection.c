@@ -776,8 +776,9 @@ static void case_refused_values_keep_connection(void *arg)
     mpx_value v;
     C_RC(b, mpx_conn_recv(b, 5, &v), MPX_EPROTO);
     HAS(mpx_conn_errmsg(b), "not a pickle");
-    C_RC(b, mpx_conn_recv(b, 5, &v), MPX_EVALUE);
-    HAS(mpx_conn_errmsg(b), "cannot unpickle");
+    C_OK(b, mpx_conn_recv(b, 5, &v)); /* a set is data now */
+    T_REPR(&v, "{1}");
+    mpx_value_free(&v);
     C_RC(b, mpx_conn_recv(b, 5, &v), MPX_EVALUE);
     HAS(mpx_conn_errmsg(b), "system");
     C_RC(b, mpx_conn_recv(b, 5, &v), MPX_EPROTO);
@@ -1008,7 +1009,9 @@ static void check_python_client(const char *kind)
     }
     send_literal(c, "{'from': 'C', 'n': [1, 2.5, None], 't': (True,), 'b': b'\\x01'}");
     mpx_value v;
-    C_RC(c, mpx_conn_recv(c, 10, &v), MPX_EVALUE); /* a set */
+    C_OK(c, mpx_conn_recv(c, 10, &v)); /* a set */
+    T_REPR(&v, "{1, 2}");
+    mpx_value_free(&v);
     C_RC(c, mpx_conn_recv(c, 10, &v), MPX_EOVERFLOW);
     C_RC(c, mpx_conn_recv(c, 10, &v), MPX_EVALUE); /* a function: a global, never imported */
     send_literal(c, "'refused 3'");
