@@ -51,8 +51,8 @@ static int split_message(const uint8_t *msg, size_t len, const char **openssl_na
     }
     if (len < 2 || msg[0] != '{')
         return -1;
-    const uint8_t *close = memchr(msg + 1, '}', len - 1 < MAX_DIGEST_NAME + 1 ? len - 1
-                                                                              : MAX_DIGEST_NAME + 1);
+    size_t scan = len - 1 < MAX_DIGEST_NAME + 1 ? len - 1 : MAX_DIGEST_NAME + 1;
+    const uint8_t *close = memchr(msg + 1, '}', scan);
     if (close == NULL)
         return -1;
     size_t namelen = (size_t)(close - msg - 1);
