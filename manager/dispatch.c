@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "object.h"
 
 static uint32_t name_hash(const char *name, size_t len)
@@ -132,6 +133,8 @@ int object_invoke(object *obj, const char *method, call *c)
         return rc;
     c->obj = obj;
     c->fn = m->fn;
+    if (c->srv != NULL)
+        admin_count_call(c->srv, obj->type, m);
     return m->fn(c);
 }
 

@@ -59,6 +59,9 @@ static void usage(FILE *out)
             "                         register TYPEID (BaseManager.register('get_queue'));\n"
             "                         repeatable, e.g. --expose get_queue=Queue:jobs\n"
             "  --allow-shutdown       let Python clients stop the manager (shutdown())\n"
+            "  --admin-key-file PATH  a second key (0600): a client that proves it may list,\n"
+            "                         inspect and delete objects, read info, shut down\n"
+            "  --allow-admin          every client may make those admin calls\n"
             "  --log-level LEVEL      error, warn, info (default) or debug\n"
             "  --ready-fd FD          once listening, write the bound addresses (one per\n"
             "                         line, then an empty line) to FD and close it\n"
@@ -98,6 +101,7 @@ typedef struct config {
     const char *expose[MAX_EXPOSE];
     int nexpose;
     const char *authkey_file;
+    const char *admin_key_file;
     int ready_fd;
     mpx_server_opts opts;
 } config;
@@ -107,7 +111,7 @@ static int parse_args(int argc, char **argv, config *cfg)
 {
     enum {
         O_MAXMSG = 256, O_MAXCONN, O_AUTHTO, O_LOG, O_READY, O_MAXWAIT, O_MAXUNAUTH, O_MAXWPS,
-        O_EXPOSE, O_SHUTDOWN
+        O_EXPOSE, O_SHUTDOWN, O_ADMINKEY, O_ALLOWADMIN
     };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, 'l'},
@@ -122,6 +126,8 @@ static int parse_args(int argc, char **argv, config *cfg)
         {"max-waiters-per-session", required_argument, NULL, O_MAXWPS},
         {"expose", required_argument, NULL, O_EXPOSE},
         {"allow-shutdown", no_argument, NULL, O_SHUTDOWN},
+        {"admin-key-file", required_argument, NULL, O_ADMINKEY},
+        {"allow-admin", no_argument, NULL, O_ALLOWADMIN},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -188,6 +194,12 @@ static int parse_args(int argc, char **argv, config *cfg)
             break;
         case O_SHUTDOWN:
             cfg->opts.allow_shutdown = 1;
+            break;
+        case O_ADMINKEY:
+            cfg->admin_key_file = optarg;
+            break;
+        case O_ALLOWADMIN:
+            cfg->opts.allow_admin = 1;
             break;
         case 'h':
             usage(stdout);
@@ -298,16 +310,32 @@ int main(int argc, char **argv)
         return 1;
     cfg.opts.authkey = key;
     cfg.opts.keylen = keylen;
+    uint8_t *admin_key = NULL;
+    if (cfg.admin_key_file != NULL) {
+        char err[256];
+        size_t admin_len;
+        if (mpx_authkey_load(cfg.admin_key_file, &admin_key, &admin_len, err, sizeof err) !=
+            MPX_OK) {
+            fprintf(stderr, "mpx-manager: --admin-key-file: %s\n", err);
+            free(key);
+            remove_generated_key(generated);
+            return 1;
+        }
+        cfg.opts.admin_key = admin_key;
+        cfg.opts.admin_keylen = admin_len;
+    }
     raise_fd_limit(cfg.opts.max_connections);
 
     mpx_server *s;
     if ((rc = mpx_server_new(&cfg.opts, &s)) != MPX_OK) {
         fprintf(stderr, "mpx-manager: cannot start: %s\n", mpx_strerror(rc));
         free(key);
+        free(admin_key);
         remove_generated_key(generated);
         return 1;
     }
     free(key);
+    free(admin_key); /* the server keeps copies */
 
     for (int i = 0; i < cfg.nexpose; i++) {
         char err[256];

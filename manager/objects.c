@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "server_internal.h"
 #include "sync.h"
 #include "typecode.h"
@@ -63,6 +64,20 @@ void objects_release(mpx_server *s, object *obj, uint32_t n)
         object_destroy(obj); /* may release what its value referred to: more dying ones */
     }
     s->releasing = false;
+}
+
+char *objects_repr(mpx_server *s, object *obj)
+{
+    call c = {.srv = s};
+    char *text = NULL;
+    if (method_index_find(obj->methods, "__repr__", 8) != NULL &&
+        object_invoke(obj, "__repr__", &c) == MPX_OK && mpx_value_kind(&c.result) == MPX_STR)
+        text = strdup(mpx_value_str_data(&c.result));
+    else if (asprintf(&text, "<%s object, id %llx>", obj->type->name,
+                      (unsigned long long)obj->id) < 0)
+        text = NULL;
+    mpx_value_free(&c.result);
+    return text;
 }
 
 static int ref_take(void *ctx, uint64_t id)
@@ -322,6 +337,7 @@ static const method_def manager_methods[] = {
     {"types", manager_types, 0, 0, 0},
     {"methods", manager_methods_of, 1, 1, 0},
     {"parked", manager_parked, 0, 0, 0},
+    ADMIN_METHOD_ROWS,
 };
 
 static const object_type manager_type = {
@@ -343,6 +359,8 @@ int objects_init(mpx_server *s)
     }
     s->ntypes = n;
     u64map_init(&s->objects);
+    u64map_init(&s->call_counts);
+    s->started_ms = uv_now(&s->loop);
     s->next_object_id = 1;
     s->ref_owner = (value_ref_owner){.take = ref_take, .drop = ref_drop, .ctx = s};
     if (mpx_value_dict(&s->registry) != MPX_OK)
@@ -387,6 +405,7 @@ int mpx_server_expose(mpx_server *s, const char *spec, char *err, size_t errlen)
 void objects_free(mpx_server *s)
 {
     s->tearing_down = true;
+    admin_free(s);
     for (size_t i = 0; i < s->nexposures; i++) {
         free(s->exposures[i].typeid);
         free(s->exposures[i].name);

@@ -681,21 +681,6 @@ static void py_number_of_objects(session *sess, py_request *r)
         send_return(sess, &n);
 }
 
-/* The object's repr: its type's __repr__, or a generic one. */
-static char *object_repr(mpx_server *s, object *obj)
-{
-    call c = {.srv = s};
-    char *text = NULL;
-    if (method_index_find(obj->methods, "__repr__", 8) != NULL &&
-        object_invoke(obj, "__repr__", &c) == MPX_OK && mpx_value_kind(&c.result) == MPX_STR)
-        text = strdup(mpx_value_str_data(&c.result));
-    else if (asprintf(&text, "<%s object, id %llx>", obj->type->name,
-                      (unsigned long long)obj->id) < 0)
-        text = NULL;
-    mpx_value_free(&c.result);
-    return text;
-}
-
 /* debug_info() -> a line pair per object with its references, as Python's server lists
  * them; at most DEBUG_INFO_MAX_OBJECTS, so that the answer stays bounded. */
 static void py_debug_info(session *sess, py_request *r)
@@ -710,7 +695,7 @@ static void py_debug_info(session *sess, py_request *r)
     while (text != NULL && u64map_next(&s->objects, &pos, &id, &p) &&
            listed++ < DEBUG_INFO_MAX_OBJECTS) {
         object *obj = p;
-        char *repr = object_repr(s, obj);
+        char *repr = objects_repr(s, obj);
         char line[256];
         int n = snprintf(line, sizeof line, "%s  %llx:       refcount=%u\n    %.75s",
                          len ? "\n" : "", (unsigned long long)id, obj->refs,
@@ -854,7 +839,7 @@ static bool run_fallback(session *sess, object *obj, py_request *r)
 {
     mpx_server *s = session_server(sess);
     if (strcmp(r->method, "__repr__") == 0 || strcmp(r->method, "__str__") == 0) {
-        char *text = object_repr(s, obj);
+        char *text = objects_repr(s, obj);
         mpx_value v;
         if (text == NULL || mpx_value_str(&v, text) != MPX_OK)
             send_traceback(sess, MPX_ENOMEM, "out of memory");

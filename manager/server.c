@@ -85,13 +85,19 @@ int mpx_server_new(const mpx_server_opts *opts, mpx_server **out)
     if (s->opts.auth_timeout_ms <= 0)
         s->opts.auth_timeout_ms = 2000;
     s->authkey = malloc(opts->keylen);
-    if (s->authkey == NULL || uv_loop_init(&s->loop) != 0) {
+    bool admin = opts->admin_key != NULL && opts->admin_keylen > 0;
+    s->admin_key = admin ? malloc(opts->admin_keylen) : NULL;
+    if (s->authkey == NULL || (admin && s->admin_key == NULL) || uv_loop_init(&s->loop) != 0) {
         free(s->authkey);
+        free(s->admin_key);
         free(s);
         return MPX_ENOMEM;
     }
     memcpy(s->authkey, opts->authkey, opts->keylen);
     s->opts.authkey = s->authkey;
+    if (s->admin_key != NULL)
+        memcpy(s->admin_key, opts->admin_key, opts->admin_keylen);
+    s->opts.admin_key = s->admin_key;
     uv_async_init(&s->loop, &s->stop_async, on_stop);
     s->stop_async.data = s;
     uv_prepare_init(&s->loop, &s->safe_point);
@@ -169,5 +175,6 @@ void mpx_server_free(mpx_server *s)
     uv_loop_close(&s->loop);
     objects_free(s);
     free(s->authkey);
+    free(s->admin_key);
     free(s);
 }

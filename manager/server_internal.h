@@ -43,6 +43,7 @@ struct mpx_server {
     uv_async_t stop_async;
     mpx_server_opts opts;
     uint8_t *authkey;
+    uint8_t *admin_key;     /* opts.admin_key's copy, or NULL */
     listener *listeners[SERVER_MAX_LISTENERS];
     int nlisteners;
     list sessions;          /* open sessions (session.link), until they end */
@@ -70,6 +71,8 @@ struct mpx_server {
     object *dying;
     bool releasing;
     bool tearing_down; /* objects_free: references given back count for nothing */
+    u64map call_counts;     /* method_def* -> its count (admin.c) */
+    uint64_t started_ms;    /* uv_now when made: info's uptime */
     server_exposure *exposures;
     size_t nexposures;
     object manager_obj;     /* object 0: create, open, incref, decref, methods, parked... */
@@ -97,6 +100,9 @@ int objects_open(mpx_server *s, call *c, const type_entry *te, const char *name,
 /* Adopts the references inside v (request arguments): each keeps its object alive while
  * v or a copy of it lives. MPX_ENOOBJECT, with *missing, when one names no object. */
 int objects_adopt_refs(mpx_server *s, mpx_value *v, uint64_t *missing);
+/* The object's repr (its type's __repr__, or "<Type object, id N>"), malloc'd; NULL
+ * when out of memory. */
+char *objects_repr(mpx_server *s, object *obj);
 /* Drops n references; the object is destroyed when none remain. */
 void objects_release(mpx_server *s, object *obj, uint32_t n);
 
@@ -111,6 +117,12 @@ void sessions_close_all(mpx_server *s, const char *reason);
 void sessions_close_flagged(mpx_server *s);
 void sessions_flush(mpx_server *s);
 uint64_t session_id(const session *sess);
+/* The session proved the admin key (admin.c); its pending admin challenge (len <=
+ * AUTH_CHALLENGE_MAX), which take hands out once. */
+bool session_admin(const session *sess);
+void session_set_admin(session *sess);
+void session_set_admin_challenge(session *sess, const uint8_t *challenge, size_t len);
+bool session_take_admin_challenge(session *sess, const uint8_t **challenge, size_t *len);
 mpx_server *session_server(session *sess);
 /* Queues a reply to call_id. MPX_ECLOSED when the session is closing: nothing is sent. */
 int session_reply(session *sess, uint64_t call_id, int rc, const char *msg,

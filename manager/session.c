@@ -85,6 +85,9 @@ struct session {
     u64map watched;         /* object ids whose type wants to hear that we ended */
     list waiters;           /* our parked calls (waiter.session_link) */
     python_state py;        /* DIALECT_PYTHON's */
+    bool admin;             /* proved the admin key (admin.h) */
+    uint8_t admin_challenge[AUTH_CHALLENGE_MAX]; /* the last admin_challenge, unanswered */
+    size_t admin_challenge_len;
 };
 
 typedef struct write_req {
@@ -129,6 +132,30 @@ static void release_all_refs(session *sess)
 uint64_t session_id(const session *sess)
 {
     return sess->id;
+}
+
+bool session_admin(const session *sess)
+{
+    return sess->admin;
+}
+
+void session_set_admin(session *sess)
+{
+    sess->admin = true;
+}
+
+void session_set_admin_challenge(session *sess, const uint8_t *challenge, size_t len)
+{
+    memcpy(sess->admin_challenge, challenge, len);
+    sess->admin_challenge_len = len;
+}
+
+bool session_take_admin_challenge(session *sess, const uint8_t **challenge, size_t *len)
+{
+    *challenge = sess->admin_challenge;
+    *len = sess->admin_challenge_len;
+    sess->admin_challenge_len = 0; /* answered once, right or wrong */
+    return *len > 0;
 }
 
 mpx_server *session_server(session *sess)

@@ -689,3 +689,29 @@ int mpx_client_ping(mpx_client *c)
     mpx_value_free(&pong);
     return rc;
 }
+
+int mpx_client_admin_login(mpx_client *c, const void *key, size_t keylen)
+{
+    mpx_value challenge, answer, none;
+    int rc = mpx_client_call(c, 0, "admin_challenge", NULL, 0, -1, &challenge);
+    if (rc != MPX_OK)
+        return rc;
+    uint8_t response[AUTH_RESPONSE_MAX];
+    size_t len;
+    char err[128];
+    rc = mpx_value_kind(&challenge) == MPX_BYTES
+             ? auth_response_make(key, keylen, (const uint8_t *)mpx_value_str_data(&challenge),
+                                  mpx_value_str_len(&challenge), response, &len, err,
+                                  sizeof err)
+             : MPX_EPROTO;
+    mpx_value_free(&challenge);
+    if (rc != MPX_OK)
+        return client_fail(c, rc, "the manager's admin challenge is not one: %s",
+                           rc == MPX_EPROTO ? "not bytes" : err);
+    if ((rc = mpx_value_bytes(&answer, response, len)) != MPX_OK)
+        return client_fail(c, rc, "out of memory");
+    rc = mpx_client_call(c, 0, "admin_prove", &answer, 1, -1, &none);
+    mpx_value_free(&answer);
+    mpx_value_free(&none);
+    return rc;
+}

@@ -103,6 +103,12 @@ int mpx_client_incref(mpx_client *c, uint64_t object_id, char **type_out);
 int mpx_client_decref(mpx_client *c, uint64_t object_id);
 int mpx_client_ping(mpx_client *c);
 
+/* Proves the manager's admin key (mpx-manager --admin-key-file) for this connection: from
+ * then on it may make object 0's admin calls (objects, lookup, repr, delete, info,
+ * shutdown). The key never crosses the wire: the manager's challenge is answered with its
+ * HMAC, as in the handshake. MPX_EAUTH for a wrong key or a manager without one. */
+int mpx_client_admin_login(mpx_client *c, const void *key, size_t keylen);
+
 #ifdef __cplusplus
 }
 #endif

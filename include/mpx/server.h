@@ -42,6 +42,10 @@ typedef struct mpx_server_opts {
                                     more are refused with MPX_ELIMIT */
     int allow_shutdown;      /* Python's shutdown() over the wire stops the manager; 0 (the
                                 default) refuses it */
+    int allow_admin;         /* every session may make admin calls (objects, info, delete,
+                                shutdown...); default 0: only one that proved admin_key */
+    const void *admin_key;   /* copied; NULL: no session proves it (mpx_client_admin_login) */
+    size_t admin_keylen;
 } mpx_server_opts;
 
 void mpx_server_opts_init(mpx_server_opts *opts);

@@ -125,12 +125,58 @@ static void a_long_chain_is_destroyed_by_a_loop(void **state)
     fx_free(s, &a, 1);
 }
 
+/* objects() pages through the whole table with its cursor: every object once, none
+ * twice, at most limit a page; and the admin calls are refused without the right. */
+static void objects_pages_through_the_table(void **state)
+{
+    (void)state;
+    mpx_server_opts opts = fx_opts();
+    opts.allow_admin = 1;
+    mpx_server *s = fx_server_with(&opts);
+    fx_client *a = fx_connect(s);
+    enum { N = 250 };
+    for (int i = 0; i < N; i++)
+        fx_create(s, a, "list", "()");
+    size_t seen = 0, pages = 0;
+    int64_t cursor = 0;
+    do {
+        mpx_value args[2] = {mpx_value_int(cursor), mpx_value_int(100)};
+        char *got = fx_reply(s, a, fx_send_values(a, 0, "objects", args, 2), 2000);
+        assert_non_null(got);
+        mpx_value page;
+        char err[64];
+        assert_int_equal(mpx_value_parse(got + 3, &page, err, sizeof err), MPX_OK);
+        free(got);
+        cursor = mpx_value_get_int(mpx_value_at(&page, 0));
+        size_t rows = mpx_value_len(mpx_value_at(&page, 1));
+        assert_true(rows <= 100);
+        seen += rows;
+        pages++;
+        mpx_value_free(&page);
+    } while (cursor != 0 && pages < 10);
+    assert_int_equal(seen, N);
+    assert_int_equal(pages, 3);
+    fx_free(s, &a, 1);
+
+    s = fx_server(); /* without --allow-admin or the admin key */
+    a = fx_connect(s);
+    fx_call(s, a, 0, "info", "()", "AuthenticationError: admin calls need the admin key "
+            "(mpx_client_admin_login, mpx --admin-key-file) or a manager started with "
+            "--allow-admin");
+    fx_call(s, a, 0, "admin_challenge", "()", "AuthenticationError: this manager has no "
+            "admin key");
+    fx_call(s, a, 0, "admin_prove", "(b'x',)", "AuthenticationError: no admin challenge to "
+            "answer: call admin_challenge");
+    fx_free(s, &a, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_stored_reference_keeps_its_object_alive),
         cmocka_unit_test(a_reference_to_no_object_is_refused),
         cmocka_unit_test(a_long_chain_is_destroyed_by_a_loop),
+        cmocka_unit_test(objects_pages_through_the_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
