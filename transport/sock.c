@@ -23,6 +23,8 @@
 #include "mpx/error.h"
 #include "sock.h"
 
+#define RECV_CHUNK ((size_t)64 << 10) /* sock_recv_frame's first buffer, at most */
+
 int64_t sock_now_ms(void)
 {
     struct timespec ts;
@@ -222,15 +224,32 @@ int sock_recv_frame(int fd, size_t max, uint8_t **payload, size_t *len, int64_t 
     }
     if (n > max)
         return MPX_ETOOBIG;
-    uint8_t *buf = malloc(n ? (size_t)n : 1);
+    /* The buffer grows with the bytes that came (doubling from RECV_CHUNK, never past the
+     * frame), as the manager's frame reader does: a peer announcing max bytes and sending
+     * ten costs one chunk, not max. */
+    size_t want = (size_t)n, cap = want < RECV_CHUNK ? want : RECV_CHUNK, got = 0;
+    uint8_t *buf = malloc(cap ? cap : 1);
     if (buf == NULL)
         return MPX_ENOMEM;
-    if ((rc = sock_read_all(fd, buf, (size_t)n, deadline)) != MPX_OK) {
-        free(buf);
-        return rc;
+    while (got < want) {
+        if (got == cap) {
+            size_t grown = cap > want / 2 ? want : 2 * cap;
+            uint8_t *p = realloc(buf, grown);
+            if (p == NULL) {
+                free(buf);
+                return MPX_ENOMEM;
+            }
+            buf = p;
+            cap = grown;
+        }
+        if ((rc = sock_read_all(fd, buf + got, cap - got, deadline)) != MPX_OK) {
+            free(buf);
+            return rc;
+        }
+        got = cap;
     }
     *payload = buf;
-    *len = (size_t)n;
+    *len = want;
     return MPX_OK;
 }
 

@@ -28,7 +28,8 @@ int sock_read_all(int fd, void *buf, size_t len, int64_t deadline);
 int sock_send_frame(int fd, const void *payload, size_t len, int64_t deadline);
 /* One frame in, into a malloc'd buffer the caller frees (NULL for an empty payload is
  * never returned: a zero-length frame gives a 1-byte buffer and *len = 0). MPX_ETOOBIG
- * when the header announces more than max (nothing more is read). */
+ * when the header announces more than max (nothing more is read). The buffer grows with
+ * the payload's bytes as they arrive, never to the announced length before they do. */
 int sock_recv_frame(int fd, size_t max, uint8_t **payload, size_t *len, int64_t deadline);
 
 /* Receives what has arrived, at least one byte and at most cap, into buf (*got), waiting

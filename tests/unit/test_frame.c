@@ -1,8 +1,8 @@
 /* test_frame.c - transport/frame.c and the framed socket calls: headers as Python's
  * multiprocessing.connection writes them, partial reads, limits checked before any
  * allocation, a buffer that grows with the bytes received rather than the length announced,
- * the socket paths (timeout, EOF, oversized), and stream_out's cutting of a batch into
- * uv_buf_t pieces. */
+ * the socket paths (timeout, EOF, oversized, a buffer that grows with the bytes there too),
+ * and stream_out's cutting of a batch into uv_buf_t pieces. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -242,6 +243,72 @@ static void test_socket_frames(void **state)
     close(sv[1]);
 }
 
+/* A field of /proc/self/status in kB (VmPeak, VmSize), 0 when it cannot be read. */
+static size_t status_kb(const char *field)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    size_t kb = 0, n = strlen(field);
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (strncmp(line, field, n) == 0 && line[n] == ':')
+            kb = strtoull(line + n + 1, NULL, 10);
+    if (f != NULL)
+        fclose(f);
+    return kb;
+}
+
+/* sock_recv_frame, as the frame reader: a peer that announces 1 GiB and sends ten bytes
+ * costs a chunk, not the announced length (an allocation shows in the process's peak
+ * virtual size even when its pages are never touched); a frame larger than the first
+ * chunk, written by another process in pieces as the socket takes them, arrives whole. */
+static void test_socket_frame_grows_with_bytes(void **state)
+{
+    (void)state;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    size_t peak0 = status_kb("VmPeak"), size0 = status_kb("VmSize");
+    size_t before = peak0 > size0 ? peak0 : size0;
+    assert_true(before > 0);
+    uint8_t h[FRAME_HEADER_MAX];
+    size_t hn = frame_header_encode((size_t)1 << 30, h);
+    assert_int_equal(sock_write_all(sv[0], h, hn, sock_deadline(1000)), MPX_OK);
+    assert_int_equal(sock_write_all(sv[0], "0123456789", 10, sock_deadline(1000)), MPX_OK);
+    uint8_t *p = NULL;
+    size_t len = 0;
+    assert_int_equal(sock_recv_frame(sv[1], (size_t)2 << 30, &p, &len, sock_deadline(100)),
+                     MPX_ETIMEOUT);
+    size_t grew = status_kb("VmPeak") - before;
+    printf("# 1 GiB announced, 10 bytes sent: peak virtual size grew %zu KiB\n", grew);
+    assert_true(grew < (size_t)256 << 10); /* far below the 1 GiB (in KiB) announced */
+    close(sv[0]);
+    close(sv[1]);
+
+    const size_t big = (size_t)3 << 20;
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        close(sv[1]);
+        uint8_t *data = malloc(big);
+        for (size_t i = 0; data != NULL && i < big; i++)
+            data[i] = (uint8_t)(i * 7 + i / 4096);
+        int rc = data != NULL ? sock_send_frame(sv[0], data, big, sock_deadline(10000)) : -1;
+        _exit(rc == MPX_OK ? 0 : 1);
+    }
+    close(sv[0]);
+    assert_int_equal(sock_recv_frame(sv[1], big, &p, &len, sock_deadline(10000)), MPX_OK);
+    assert_int_equal(len, big);
+    size_t wrong = 0;
+    for (size_t i = 0; i < big; i++)
+        wrong += p[i] != (uint8_t)(i * 7 + i / 4096);
+    assert_int_equal(wrong, 0);
+    free(p);
+    int status = -1;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(sv[1]);
+}
+
 /* A fresh reader has no buffer: asking it for a frame or for room must not do arithmetic
  * on its NULL pointer (UBSan's "applying zero offset to null pointer"). */
 static void test_first_read(void **state)
@@ -367,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_stream_split),
         cmocka_unit_test(test_socket_frames),
         cmocka_unit_test(test_socket_avail_and_poll),
+        cmocka_unit_test(test_socket_frame_grows_with_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
