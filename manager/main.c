@@ -62,6 +62,10 @@ static void usage(FILE *out)
             "  --admin-key-file PATH  a second key (0600): a client that proves it may list,\n"
             "                         inspect and delete objects, read info, shut down\n"
             "  --allow-admin          every client may make those admin calls\n"
+            "  --turn-frames N        requests served per connection per turn of the loop\n"
+            "                         (default 1000); the rest wait for the next turn\n"
+            "  --turn-budget-us US    microseconds per connection per turn (default 1000):\n"
+            "                         a client's flood delays the others by about that much\n"
             "  --log-level LEVEL      error, warn, info (default) or debug\n"
             "  --ready-fd FD          once listening, write the bound addresses (one per\n"
             "                         line, then an empty line) to FD and close it\n"
@@ -111,7 +115,7 @@ static int parse_args(int argc, char **argv, config *cfg)
 {
     enum {
         O_MAXMSG = 256, O_MAXCONN, O_AUTHTO, O_LOG, O_READY, O_MAXWAIT, O_MAXUNAUTH, O_MAXWPS,
-        O_EXPOSE, O_SHUTDOWN, O_ADMINKEY, O_ALLOWADMIN
+        O_EXPOSE, O_SHUTDOWN, O_ADMINKEY, O_ALLOWADMIN, O_TURNFRAMES, O_TURNUS
     };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, 'l'},
@@ -128,6 +132,8 @@ static int parse_args(int argc, char **argv, config *cfg)
         {"allow-shutdown", no_argument, NULL, O_SHUTDOWN},
         {"admin-key-file", required_argument, NULL, O_ADMINKEY},
         {"allow-admin", no_argument, NULL, O_ALLOWADMIN},
+        {"turn-frames", required_argument, NULL, O_TURNFRAMES},
+        {"turn-budget-us", required_argument, NULL, O_TURNUS},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -175,6 +181,16 @@ static int parse_args(int argc, char **argv, config *cfg)
             if (parse_size(optarg, "--max-waiters-per-session", INT_MAX, &v) != 0)
                 return -1;
             cfg->opts.max_waiters_per_session = (int)v;
+            break;
+        case O_TURNFRAMES:
+            if (parse_size(optarg, "--turn-frames", INT_MAX, &v) != 0)
+                return -1;
+            cfg->opts.turn_frames = (int)v;
+            break;
+        case O_TURNUS:
+            if (parse_size(optarg, "--turn-budget-us", 60000000, &v) != 0)
+                return -1;
+            cfg->opts.turn_budget_us = (int)v;
             break;
         case O_LOG:
             if (parse_level(optarg, &cfg->opts.log_level) != 0)

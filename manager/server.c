@@ -21,6 +21,8 @@ void mpx_server_opts_init(mpx_server_opts *opts)
     opts->log_level = MPX_LOG_INFO;
     opts->max_waiters = 1000000;
     opts->max_waiters_per_session = 10000;
+    opts->turn_frames = 1000;
+    opts->turn_budget_us = 1000;
 }
 
 /* The safe point, once per turn of the loop before it polls (Redis's beforeSleep): ends
@@ -40,6 +42,13 @@ static void on_safe_point(uv_prepare_t *p)
     run_safe_point(p->data);
 }
 
+/* After the poll: the sessions whose requests outlasted their turn's budget get another
+ * one, once the reads that poll found have had theirs. */
+static void on_backlog(uv_check_t *c)
+{
+    sessions_serve_backlog(c->data);
+}
+
 /* Closes every listener and session; the loop then drains and run returns. */
 static void shut_down(mpx_server *s, const char *reason)
 {
@@ -50,6 +59,8 @@ static void shut_down(mpx_server *s, const char *reason)
     sessions_close_all(s, reason);
     run_safe_point(s);
     uv_close((uv_handle_t *)&s->safe_point, NULL);
+    uv_close((uv_handle_t *)&s->backlog_check, NULL);
+    uv_close((uv_handle_t *)&s->backlog_idle, NULL);
 }
 
 static void on_stop(uv_async_t *async)
@@ -84,6 +95,10 @@ int mpx_server_new(const mpx_server_opts *opts, mpx_server **out)
         s->opts.max_waiters_per_session = 10000;
     if (s->opts.auth_timeout_ms <= 0)
         s->opts.auth_timeout_ms = 2000;
+    if (s->opts.turn_frames <= 0)
+        s->opts.turn_frames = 1000;
+    if (s->opts.turn_budget_us <= 0)
+        s->opts.turn_budget_us = 1000;
     s->authkey = malloc(opts->keylen);
     bool admin = opts->admin_key != NULL && opts->admin_keylen > 0;
     s->admin_key = admin ? malloc(opts->admin_keylen) : NULL;
@@ -103,6 +118,11 @@ int mpx_server_new(const mpx_server_opts *opts, mpx_server **out)
     uv_prepare_init(&s->loop, &s->safe_point);
     s->safe_point.data = s;
     uv_prepare_start(&s->safe_point, on_safe_point);
+    uv_check_init(&s->loop, &s->backlog_check);
+    s->backlog_check.data = s;
+    uv_check_start(&s->backlog_check, on_backlog);
+    uv_idle_init(&s->loop, &s->backlog_idle); /* session.c runs it while there is one */
+    s->backlog_idle.data = s;
     int rc = objects_init(s);
     if (rc != MPX_OK) {
         mpx_server_free(s);

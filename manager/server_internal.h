@@ -5,7 +5,8 @@
  * mpx_server_stop crosses threads (through a uv_async_t). Work that must not happen in
  * the middle of a call waits for the safe point, once per turn of the loop before it
  * polls (server.c): sessions flagged to close end, signalled wait lists re-run their
- * parked calls, and the replies gathered are written.
+ * parked calls, and the replies gathered are written. After the poll, sessions that had
+ * more requests than one turn's budget get the next budget (srv->backlog).
  */
 #ifndef MPX_MANAGER_SERVER_INTERNAL_H
 #define MPX_MANAGER_SERVER_INTERNAL_H
@@ -56,6 +57,13 @@ struct mpx_server {
     list pending_writes;    /* sessions with replies to write at the safe point */
     list signalled;         /* wait lists whose parked calls re-run (wait_list.ready) */
     uv_prepare_t safe_point;
+    /* Sessions whose requests outlasted one turn's budget (opts.turn_frames,
+     * turn_budget_us): their sockets are not read until the frames they hold are served,
+     * a budget a turn, by backlog_check after the poll; backlog_idle runs meanwhile so that
+     * the poll does not block. */
+    list backlog;           /* session.backlog_link, in the order they ran out */
+    uv_check_t backlog_check;
+    uv_idle_t backlog_idle;
     size_t nwaiters;        /* parked calls, all objects */
     uint64_t next_fence;    /* fencing tokens: grows with every lock grant */
     uint64_t next_session_id;
@@ -116,6 +124,8 @@ void sessions_close_all(mpx_server *s, const char *reason);
 /* The safe point's parts: end the flagged sessions; write what replies gathered. */
 void sessions_close_flagged(mpx_server *s);
 void sessions_flush(mpx_server *s);
+/* After the poll: one more budget for each session of srv->backlog. */
+void sessions_serve_backlog(mpx_server *s);
 uint64_t session_id(const session *sess);
 /* The session proved the admin key (admin.c); its pending admin challenge (len <=
  * AUTH_CHALLENGE_MAX), which take hands out once. */

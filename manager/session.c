@@ -3,8 +3,11 @@
  * A session starts unauthenticated: it challenges the client, checks the answer, answers
  * the client's challenge, and reads nothing but those frames (at most AUTH_MAX_FRAME
  * bytes each) until then, with a timer that closes it when the handshake takes too long.
- * Once ready, every complete frame from one read is decoded and dispatched in order. The
- * first request frame decides the dialect for good: a pickle opens Python's manager
+ * Once ready, complete frames are decoded and dispatched in order, within a budget per turn
+ * of the loop (a count and a time): a session past it reads nothing more and waits on
+ * srv->backlog, and what it has left is served after the next poll, so one client's flood
+ * of pipelined calls delays the others by about one budget.
+ * The first request frame decides the dialect for good: a pickle opens Python's manager
  * protocol (python_dialect.h), anything else is mpx's protobuf; replies follow it.
  * Replies gather in the session's buffer, which the server's safe point writes once per
  * turn of the loop (sessions_flush). A session never closes in the middle of anything:
@@ -58,6 +61,7 @@ enum {
     SESSION_CLOSED = 1u << 1,      /* out of every server list; its handles are closing */
     SESSION_CLOSE_AFTER_WRITE = 1u << 2, /* #FAILURE# queued: close once it is written */
     SESSION_WRITE_PENDING = 1u << 3, /* in srv->pending_writes */
+    SESSION_BACKLOG = 1u << 4,     /* in srv->backlog: frames left, its socket not read */
 };
 
 struct session {
@@ -66,6 +70,7 @@ struct session {
     list_node auth_link;    /* in srv->unauthenticated until it proves the key, or ends */
     list_node close_link;   /* in srv->to_close while SESSION_CLOSE_ASAP */
     list_node write_link;   /* in srv->pending_writes while SESSION_WRITE_PENDING */
+    list_node backlog_link; /* in srv->backlog while SESSION_BACKLOG */
     uint64_t id;
     char peer[64];
     uv_stream_t *stream;
@@ -530,6 +535,61 @@ static void handle_request(session *sess, const uint8_t *frame, size_t len)
 
 /* ---- reading ----------------------------------------------------------------------------- */
 
+/* Nothing to do: while it runs, the loop polls without blocking (a backlog is waiting). */
+static void on_backlog_idle(uv_idle_t *idle)
+{
+    (void)idle;
+}
+
+/* The session ran out of its turn's budget with frames left: it reads nothing more until
+ * they are served, one budget a turn, after the poll (sessions_serve_backlog). */
+static void backlog_add(session *sess)
+{
+    mpx_server *s = sess->srv;
+    sess->flags |= SESSION_BACKLOG;
+    uv_read_stop(sess->stream);
+    list_push_back(&s->backlog, &sess->backlog_link);
+    uv_idle_start(&s->backlog_idle, on_backlog_idle);
+}
+
+static void backlog_remove(session *sess)
+{
+    mpx_server *s = sess->srv;
+    sess->flags &= ~SESSION_BACKLOG;
+    list_remove(&s->backlog, &sess->backlog_link);
+    if (list_empty(&s->backlog))
+        uv_idle_stop(&s->backlog_idle);
+}
+
+/* Dispatches the complete frames received, in order, within one turn's budget: at most
+ * opts.turn_frames of them, for at most opts.turn_budget_us (checked after each, so one
+ * call longer than the budget still runs whole). Past it the rest wait in the reader, on
+ * the backlog. A flagged session dispatches nothing more: what it had is dropped. */
+static void serve_frames(session *sess)
+{
+    const mpx_server_opts *o = &sess->srv->opts;
+    const uint64_t start = uv_hrtime(), budget_ns = (uint64_t)o->turn_budget_us * 1000;
+    const uint8_t *frame;
+    size_t len;
+    int rc = 0, served = 0;
+    while (!(sess->flags & (SESSION_CLOSE_ASAP | SESSION_CLOSE_AFTER_WRITE))) {
+        if (served == o->turn_frames || (served > 0 && uv_hrtime() - start >= budget_ns)) {
+            backlog_add(sess);
+            break;
+        }
+        if ((rc = frame_reader_next(&sess->reader, &frame, &len)) != 1)
+            break;
+        served++;
+        if (sess->state == SESSION_READY)
+            handle_request(sess, frame, len);
+        else
+            handle_handshake(sess, frame, len);
+    }
+    if (rc < 0)
+        session_close(sess, rc == MPX_ETOOBIG ? "frame larger than the limit" : "bad frame");
+    want_write(sess);
+}
+
 static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 {
     session *sess = handle->data;
@@ -551,19 +611,23 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     frame_reader_commit(&sess->reader, (size_t)nread);
-    const uint8_t *frame;
-    size_t len;
-    int rc = 0;
-    while (!(sess->flags & (SESSION_CLOSE_ASAP | SESSION_CLOSE_AFTER_WRITE)) &&
-           (rc = frame_reader_next(&sess->reader, &frame, &len)) == 1) {
-        if (sess->state == SESSION_READY)
-            handle_request(sess, frame, len);
-        else
-            handle_handshake(sess, frame, len);
+    serve_frames(sess);
+}
+
+/* One more budget for each session that ran out of its own (those that run out again go
+ * back to the end of the line); a session whose frames are all served reads again. */
+void sessions_serve_backlog(mpx_server *s)
+{
+    for (size_t n = s->backlog.len; n > 0 && !list_empty(&s->backlog); n--) {
+        session *sess = list_entry(s->backlog.head, session, backlog_link);
+        backlog_remove(sess);
+        serve_frames(sess);
+        if (session_closing(sess) || (sess->flags & SESSION_BACKLOG))
+            continue;
+        int rc = uv_read_start(sess->stream, on_alloc, on_read);
+        if (rc < 0)
+            session_close(sess, uv_strerror(rc));
     }
-    if (rc < 0)
-        session_close(sess, rc == MPX_ETOOBIG ? "frame larger than the limit" : "bad frame");
-    want_write(sess);
 }
 
 /* ---- life cycle -------------------------------------------------------------------------- */
@@ -599,6 +663,8 @@ static void session_end(session *sess)
         list_remove(&s->pending_writes, &sess->write_link);
         sess->flags &= ~SESSION_WRITE_PENDING;
     }
+    if (sess->flags & SESSION_BACKLOG)
+        backlog_remove(sess); /* its frames left are dropped */
     waiters_drop_session(&sess->waiters);
     assert(list_empty(&sess->waiters)); /* no parked call outlives its session */
     deliveries_return(s, sess->pending); /* written ones come back through on_write */

@@ -46,6 +46,12 @@ typedef struct mpx_server_opts {
                                 shutdown...); default 0: only one that proved admin_key */
     const void *admin_key;   /* copied; NULL: no session proves it (mpx_client_admin_login) */
     size_t admin_keylen;
+    /* The work one connection gets per turn of the loop, so that a client pipelining
+     * thousands of calls delays the others by about one budget: past either bound, the
+     * rest of its requests wait, in order, for the next turn, after the other clients'
+     * reads (a single call longer than the budget still runs whole). */
+    int turn_frames;    /* requests per connection per turn; default 1000 */
+    int turn_budget_us; /* time per connection per turn, in microseconds; default 1000 */
 } mpx_server_opts;
 
 void mpx_server_opts_init(mpx_server_opts *opts);

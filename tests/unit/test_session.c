@@ -4,7 +4,9 @@
  * Sessions are counted by state: a keyless connection counts against the small cap of
  * unauthenticated ones (the oldest makes room for a newcomer) and never against the room
  * authenticated clients have up to max_connections. Parked calls are capped per session
- * as well as in all, so that one client cannot take every slot.
+ * as well as in all, so that one client cannot take every slot. A session's work per turn
+ * of the loop is bounded (a count of requests and a time), so that one client's flood of
+ * pipelined calls gives way to the others' and still runs whole, in order.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -239,6 +241,221 @@ static void the_global_cap_holds_across_sessions(void **state)
     fx_free(s, all, 2);
 }
 
+/* ---- work per turn ------------------------------------------------------------------------ */
+
+/* Appends the frame of a call (args: a Python tuple literal) to *buf; returns its id. */
+static uint64_t add_call(fx_client *c, uint64_t object_id, const char *method,
+                         const char *args, uint8_t **buf, size_t *len, size_t *cap)
+{
+    mpx_value tuple;
+    char err[128] = "";
+    if (mpx_value_parse(args, &tuple, err, sizeof err) != MPX_OK)
+        fail_msg("cannot parse %s: %s", args, err);
+    uint8_t *frame;
+    size_t n = 0;
+    uint64_t id = c->next_id++;
+    assert_int_equal(codec_request_encode(id, object_id, method, mpx_value_items(&tuple),
+                                          mpx_value_len(&tuple), false, 0, &frame, &n),
+                     MPX_OK);
+    mpx_value_free(&tuple);
+    if (*len + 4 + n > *cap) {
+        *cap = (*len + 4 + n) * 2;
+        *buf = realloc(*buf, *cap);
+        assert_non_null(*buf);
+    }
+    uint8_t *dst = *buf + *len;
+    dst[0] = (uint8_t)(n >> 24);
+    dst[1] = (uint8_t)(n >> 16);
+    dst[2] = (uint8_t)(n >> 8);
+    dst[3] = (uint8_t)n;
+    memcpy(dst + 4, frame, n);
+    *len += 4 + n;
+    free(frame);
+    return id;
+}
+
+/* Writes len bytes in as few writes as the socket allows (one, when they fit), running the
+ * loop only when it is full. */
+static void write_all(mpx_server *s, fx_client *c, const uint8_t *buf, size_t len)
+{
+    int64_t deadline = fx_now_ms() + 5000;
+    while (len > 0) {
+        ssize_t n = write(c->fd, buf, len);
+        if (n > 0) {
+            buf += n;
+            len -= (size_t)n;
+            continue;
+        }
+        assert_true(fx_now_ms() < deadline);
+        fx_run(s);
+    }
+}
+
+/* Takes the replies that have arrived on c's socket, without running the server's loop:
+ * each must answer the next call id (*next, which grows) with want. Returns how many. */
+static size_t take_arrived(fx_client *c, uint64_t *next, const char *want)
+{
+    size_t taken = 0;
+    for (;;) {
+        while (c->len >= 4) {
+            size_t n = (size_t)c->buf[0] << 24 | (size_t)c->buf[1] << 16 |
+                       (size_t)c->buf[2] << 8 | c->buf[3];
+            assert_true(n <= sizeof c->buf - 4);
+            if (c->len < 4 + n)
+                break;
+            mpx_reply rep;
+            char err[128];
+            assert_int_equal(codec_reply_decode(c->buf + 4, n, &rep, err, sizeof err), MPX_OK);
+            if (rep.call_id != *next)
+                fail_msg("reply to call %llu where %llu was next",
+                         (unsigned long long)rep.call_id, (unsigned long long)*next);
+            char *repr = mpx_value_repr(&rep.value);
+            char got[CODEC_MESSAGE_MAX + 64];
+            snprintf(got, sizeof got, "%s %.60s", rep.err == MPX_OK ? "ok" : rep.message, repr);
+            assert_string_equal(got, want);
+            free(repr);
+            codec_reply_clear(&rep);
+            memmove(c->buf, c->buf + 4 + n, c->len - 4 - n);
+            c->len -= 4 + n;
+            (*next)++;
+            taken++;
+        }
+        ssize_t got = read(c->fd, c->buf + c->len, sizeof c->buf - c->len);
+        if (got <= 0)
+            return taken;
+        c->len += (size_t)got;
+    }
+}
+
+/* Runs the loop until the replies up to call `last` have all come, in order. */
+static void take_until(mpx_server *s, fx_client *c, uint64_t *next, uint64_t last,
+                       const char *want)
+{
+    int64_t deadline = fx_now_ms() + 20000;
+    while (*next <= last) {
+        fx_run(s);
+        if (take_arrived(c, next, want) == 0) {
+            if (fx_now_ms() > deadline)
+                fail_msg("replies stopped at call %llu of %llu", (unsigned long long)*next,
+                         (unsigned long long)last);
+            usleep(200);
+        }
+    }
+}
+
+/* One client's thousands of pipelined calls, in one write, run a turn's budget at a time
+ * (turn_frames): another client's call sent after them is answered before they all are,
+ * and every one of them is answered, in order. */
+static void a_flood_of_calls_gives_way_to_another_client(void **state)
+{
+    (void)state;
+    enum { FLOOD = 5000 };
+    mpx_server *s = fx_server(); /* turn_frames 1000 */
+    fx_client *a = fx_connect(s), *b = fx_connect(s);
+    uint64_t l = fx_create(s, a, "list", "()");
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0;
+    uint64_t first = 0, last = 0;
+    for (int i = 0; i < FLOOD; i++) {
+        char args[32];
+        snprintf(args, sizeof args, "(%d,)", i);
+        last = add_call(a, l, "append", args, &buf, &len, &cap);
+        first = first ? first : last;
+    }
+    write_all(s, a, buf, len);
+    free(buf);
+    uint64_t ping = fx_send(b, 0, "ping", "()");
+    fx_expect(s, b, ping, 2000, "ok 'pong'");
+    uint64_t next = first;
+    size_t before = take_arrived(a, &next, "ok None");
+    printf("# %zu of %d pipelined calls answered when the other client's came\n", before,
+           FLOOD);
+    assert_true(before < FLOOD);
+    take_until(s, a, &next, last, "ok None");
+    fx_call(s, b, l, "__len__", "()", "ok 5000");
+    fx_call(s, b, l, "__getitem__", "(0,)", "ok 0");
+    fx_call(s, b, l, "index", "(2500,)", "ok 2500");
+    fx_call(s, b, l, "__getitem__", "(-1,)", "ok 4999");
+    assert_true(list_empty(&s->backlog));
+    assert_false(uv_is_active((uv_handle_t *)&s->backlog_idle));
+    fx_client *all[] = {a, b};
+    fx_free(s, all, 2);
+}
+
+/* The time budget bounds a turn when the calls are few but slow: inserts at the head of a
+ * list of 200,000 items (each moves them all) give way long before their count would. */
+static void slow_calls_give_way_within_the_time_budget(void **state)
+{
+    (void)state;
+    enum { ITEMS = 200000, INSERTS = 200 };
+    mpx_server *s = fx_server(); /* turn_frames 1000, turn_budget_us 1000 */
+    fx_client *a = fx_connect(s), *b = fx_connect(s);
+    uint64_t l = fx_create(s, a, "list", "()");
+    char *items = malloc(ITEMS * 3 + 16);
+    assert_non_null(items);
+    size_t n = (size_t)sprintf(items, "([");
+    for (int i = 0; i < ITEMS; i++)
+        n += (size_t)sprintf(items + n, "%s7", i ? ", " : "");
+    sprintf(items + n, "],)");
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0;
+    uint64_t first = 0, last = add_call(a, l, "extend", items, &buf, &len, &cap);
+    free(items);
+    write_all(s, a, buf, len);
+    fx_expect(s, a, last, 5000, "ok None");
+    len = 0;
+    for (int i = 0; i < INSERTS; i++) {
+        last = add_call(a, l, "insert", "(0, 1)", &buf, &len, &cap);
+        first = first ? first : last;
+    }
+    write_all(s, a, buf, len);
+    free(buf);
+    uint64_t ping = fx_send(b, 0, "ping", "()");
+    fx_expect(s, b, ping, 5000, "ok 'pong'");
+    uint64_t next = first;
+    size_t before = take_arrived(a, &next, "ok None");
+    printf("# %zu of %d slow calls answered when the other client's came\n", before, INSERTS);
+    assert_true(before < INSERTS);
+    take_until(s, a, &next, last, "ok None");
+    fx_call(s, b, l, "__len__", "()", "ok 200200");
+    fx_client *all[] = {a, b};
+    fx_free(s, all, 2);
+}
+
+/* A session closed while requests wait for its next turn ends as any other: what it had
+ * not run is dropped, it leaves the backlog, and the loop polls blocking again. */
+static void a_session_closed_with_requests_left_drops_them(void **state)
+{
+    (void)state;
+    enum { FLOOD = 5000 };
+    mpx_server *s = fx_server();
+    fx_client *a = fx_connect(s);
+    fx_call(s, a, 0, "open", "('flood', 'list')", "ok <ref list 1>");
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (int i = 0; i < FLOOD; i++)
+        add_call(a, 1, "append", "(1,)", &buf, &len, &cap);
+    write_all(s, a, buf, len);
+    free(buf);
+    fx_run(s);
+    assert_int_equal(s->backlog.len, 1);
+    sessions_close_all(s, "closed by the test");
+    for (int i = 0; i < 5; i++)
+        fx_run(s);
+    assert_true(list_empty(&s->backlog));
+    assert_false(uv_is_active((uv_handle_t *)&s->backlog_idle));
+    fx_client *c = fx_connect(s);
+    fx_call(s, c, 0, "open", "('flood', 'list')", "ok <ref list 1>");
+    char *got = fx_reply(s, c, fx_send(c, 1, "__len__", "()"), 2000);
+    assert_non_null(got);
+    long done = strtol(got + 3, NULL, 10);
+    printf("# %ld of %d calls ran before the close\n", done, FLOOD);
+    assert_true(done > 0 && done < FLOOD);
+    free(got);
+    fx_client *all[] = {a, c};
+    fx_free(s, all, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -250,6 +467,9 @@ int main(void)
         cmocka_unit_test(parked_calls_are_capped_per_session),
         cmocka_unit_test(a_rerun_that_parks_again_is_never_refused),
         cmocka_unit_test(the_global_cap_holds_across_sessions),
+        cmocka_unit_test(a_flood_of_calls_gives_way_to_another_client),
+        cmocka_unit_test(slow_calls_give_way_within_the_time_budget),
+        cmocka_unit_test(a_session_closed_with_requests_left_drops_them),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
