@@ -15,7 +15,8 @@
  * and the safe point ends it (sessions_close_flagged), giving back its parked calls, its
  * holds and its references. A flagged session reads nothing more and gets no replies.
  * A result that must not be lost (a queue item) rides with the write that carries it, as
- * a delivery: freed once the write succeeded, handed back to its type otherwise.
+ * a delivery: freed once its reply frame is wholly in the socket, handed back to its type
+ * when the session ends first (all of a write's, when it failed or the peer is gone).
  * Sessions are counted by state (srv->unauthenticated, srv->nauthenticated; the client's
  * right answer to our challenge moves one from the first to the second): unauthenticated
  * ones have their own small cap and give way to newcomers, so only clients that have
@@ -38,6 +39,7 @@ typedef struct delivery {
     struct delivery *next;
     uint64_t object_id; /* looked up again: the object may be gone by then */
     undelivered_fn undelivered;
+    size_t end;         /* where its reply frame ends in the batch (session.out) */
     mpx_value result;
 } delivery;
 
@@ -62,6 +64,7 @@ enum {
     SESSION_CLOSE_AFTER_WRITE = 1u << 2, /* #FAILURE# queued: close once it is written */
     SESSION_WRITE_PENDING = 1u << 3, /* in srv->pending_writes */
     SESSION_BACKLOG = 1u << 4,     /* in srv->backlog: frames left, its socket not read */
+    SESSION_PEER_GONE = 1u << 5,   /* closes for the peer's end (EOF, a failed write) */
 };
 
 struct session {
@@ -86,6 +89,7 @@ struct session {
     size_t challenge_len;
     frame_buf out;          /* replies not yet handed to libuv */
     delivery *pending;      /* results in out, newest first */
+    struct write_req *inflight; /* the one write libuv has, until its callback */
     u64map refs;            /* object id -> number of references held */
     u64map watched;         /* object ids whose type wants to hear that we ended */
     list waiters;           /* our parked calls (waiter.session_link) */
@@ -98,7 +102,8 @@ struct session {
 typedef struct write_req {
     stream_write base;      /* first: the request stream_send made */
     session *sess;
-    delivery *deliveries;   /* results in the buffer, newest first */
+    size_t sent_before;     /* bytes of the batch the socket took before the request */
+    delivery *deliveries;   /* results in the buffer not in the socket then, newest first */
 } write_req;
 
 /* ---- references ------------------------------------------------------------------------- */
@@ -242,6 +247,17 @@ static void deliveries_free(delivery *d)
     }
 }
 
+/* Frees the deliveries whose reply frames lie wholly in the first `written` bytes of their
+ * batch: they are in the socket. Those are the oldest (the list is newest first); the
+ * others stay in *list. */
+static void deliveries_free_written(delivery **list, size_t written)
+{
+    while (*list != NULL && (*list)->end > written)
+        list = &(*list)->next;
+    deliveries_free(*list);
+    *list = NULL;
+}
+
 /* Hands each result back to its object, newest first, so that types putting items back
  * at the head restore the order in which they were taken. */
 static void deliveries_return(mpx_server *s, delivery *d)
@@ -281,15 +297,22 @@ static void on_write(uv_write_t *req, int status)
 {
     write_req *w = (write_req *)req;
     session *sess = w->sess;
-    if (status < 0) /* also UV_ECANCELED: the session closed before it was written */
+    sess->inflight = NULL;
+    /* A failed write's results go back: nobody can tell which of them the peer read. A
+     * cancelled one (the session ended first) has none left: session_end took them. */
+    if (status < 0)
         deliveries_return(sess->srv, w->deliveries);
     else
         deliveries_free(w->deliveries);
     stream_write_done(&w->base);
-    if (status < 0)
+    if (status < 0) {
+        sess->flags |= SESSION_PEER_GONE;
         session_close(sess, uv_strerror(status));
-    else if (sess->flags & SESSION_CLOSE_AFTER_WRITE)
+    } else if ((sess->flags & SESSION_CLOSE_AFTER_WRITE) && sess->out.len == 0) {
         session_close(sess, "authentication failed");
+    } else {
+        want_write(sess); /* what gathered meanwhile */
+    }
 }
 
 /* Whether the peer has closed its end (a killed process's kernel sends FIN at once). A
@@ -304,20 +327,25 @@ static bool peer_gone(session *sess)
     return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
-/* Writes everything queued (stream_send); the results it carries are delivered once the
- * socket has them. Results that must not be lost are not written to a peer that is gone:
- * the session closes and hands them back. */
+/* Writes everything queued (stream_send). A result is delivered once its whole reply frame
+ * is in the socket; those of frames libuv still has ride with its request. Results that
+ * must not be lost are not written to a peer that is gone: the session closes and hands
+ * them back. One write at a time: while libuv has one, replies gather in out, and its
+ * callback queues them (so what libuv holds is one request, whose progress is known). */
 static void flush(session *sess)
 {
-    if (sess->out.len == 0 || session_closing(sess))
+    if (sess->out.len == 0 || session_closing(sess) || sess->inflight != NULL)
         return;
     if (sess->pending != NULL && peer_gone(sess)) {
+        sess->flags |= SESSION_PEER_GONE;
         session_close(sess, "closed by peer");
         return;
     }
+    size_t batch = sess->out.len;
     stream_write *queued;
     int rc = stream_send(sess->stream, &sess->out, sizeof(write_req), on_write, &queued);
     if (rc < 0) {
+        sess->flags |= SESSION_PEER_GONE;
         session_close(sess, uv_strerror(rc)); /* the close hands the results back */
         return;
     }
@@ -328,7 +356,10 @@ static void flush(session *sess)
     } else {
         write_req *w = (write_req *)queued;
         w->sess = sess;
+        w->sent_before = batch - queued->len;
+        deliveries_free_written(&sess->pending, w->sent_before);
         w->deliveries = sess->pending;
+        sess->inflight = w;
     }
     sess->pending = NULL;
 }
@@ -409,6 +440,7 @@ static int reply_keep(session *sess, uint64_t call_id, object *obj, undelivered_
     reply(sess, call_id, MPX_OK, "", result);
     d->object_id = obj->id;
     d->undelivered = fn;
+    d->end = sess->out.len;
     mpx_value_move(&d->result, result);
     d->next = sess->pending; /* a failed reply closes the session, which hands it back */
     sess->pending = d;
@@ -607,6 +639,8 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     session *sess = stream->data;
     (void)buf;
     if (nread < 0) {
+        if (nread != UV_ENOBUFS) /* not our own allocation failing */
+            sess->flags |= SESSION_PEER_GONE;
         session_close(sess, nread == UV_EOF ? "closed by peer" : uv_strerror((int)nread));
         return;
     }
@@ -646,6 +680,24 @@ static void on_handle_closed(uv_handle_t *handle)
     free(sess);
 }
 
+/* The results of the write libuv has, which closing the stream cancels, go back now, in
+ * their order with the others: those whose frames the socket took are delivered (the
+ * bytes libuv wrote are the request's less what it still holds), the rest return. When the
+ * peer's end is gone they all return, as nobody can tell which bytes it read. */
+static void returns_in_flight(session *sess)
+{
+    write_req *w = sess->inflight;
+    if (w == NULL)
+        return;
+    if (!(sess->flags & SESSION_PEER_GONE)) {
+        size_t left = uv_stream_get_write_queue_size(sess->stream);
+        assert(left <= w->base.len); /* one request at a time: all that libuv holds */
+        deliveries_free_written(&w->deliveries, w->sent_before + (w->base.len - left));
+    }
+    deliveries_return(sess->srv, w->deliveries);
+    w->deliveries = NULL;
+}
+
 /* Ends a flagged session: out of the server's lists, then parked calls first (a Barrier
  * breaks), holds (a Lock passes on), references last. */
 static void session_end(session *sess)
@@ -667,8 +719,9 @@ static void session_end(session *sess)
         backlog_remove(sess); /* its frames left are dropped */
     waiters_drop_session(&sess->waiters);
     assert(list_empty(&sess->waiters)); /* no parked call outlives its session */
-    deliveries_return(s, sess->pending); /* written ones come back through on_write */
+    deliveries_return(s, sess->pending); /* the newest first: not written at all */
     sess->pending = NULL;
+    returns_in_flight(sess);
     notify_watchers(sess);
     release_all_refs(sess);
     uv_timer_stop(&sess->auth_timer);

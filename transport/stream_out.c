@@ -30,6 +30,7 @@ static int queue_rest(uv_stream_t *s, frame_buf *out, size_t done, size_t size,
     if (w == NULL)
         return UV_ENOMEM;
     frame_buf_take(out, &w->buf, &len);
+    w->len = len - done;
     size_t n = stream_split((char *)w->buf + done, len - done, STREAM_PIECE_MAX, bufs,
                             nbufs);
     int rc = uv_write(&w->req, s, bufs, (unsigned)n, cb); /* libuv copies bufs */

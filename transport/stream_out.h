@@ -18,6 +18,7 @@
 typedef struct stream_write {
     uv_write_t req;
     uint8_t *buf; /* the batch, owned until stream_write_done */
+    size_t len;   /* the bytes of it libuv was handed: those the socket did not take */
 } stream_write;
 
 /* Sends out's bytes, leaving out empty. Returns 0 when the socket took them all; 1 when
