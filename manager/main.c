@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,14 @@ static void usage(FILE *out)
             "  --admin-key-file PATH  a second key (0600): a client that proves it may list,\n"
             "                         inspect and delete objects, read info, shut down\n"
             "  --allow-admin          every client may make those admin calls\n"
+            "  --output-limit-hard BYTES  reply bytes held for one connection that does not\n"
+            "                         read them (its buffer and what its socket has not\n"
+            "                         taken): past it the connection is closed (default\n"
+            "                         268435456, or 2 x --max-message when larger; none: off)\n"
+            "  --output-limit-soft BYTES  the same, closed once past it for\n"
+            "                         --output-limit-soft-seconds in a row (default 67108864,\n"
+            "                         or --max-message when larger; none: off)\n"
+            "  --output-limit-soft-seconds N  (default 60)\n"
             "  --turn-frames N        requests served per connection per turn of the loop\n"
             "                         (default 1000); the rest wait for the next turn\n"
             "  --turn-budget-us US    microseconds per connection per turn (default 1000):\n"
@@ -84,6 +93,20 @@ static int parse_size(const char *text, const char *what, unsigned long long max
         return -1;
     }
     *out = v;
+    return 0;
+}
+
+/* A byte limit, or "none" (SIZE_MAX: no limit). */
+static int parse_limit(const char *text, const char *what, size_t *out)
+{
+    unsigned long long v;
+    if (strcmp(text, "none") == 0) {
+        *out = SIZE_MAX;
+        return 0;
+    }
+    if (parse_size(text, what, 1ULL << 62, &v) != 0)
+        return -1;
+    *out = (size_t)v;
     return 0;
 }
 
@@ -115,7 +138,8 @@ static int parse_args(int argc, char **argv, config *cfg)
 {
     enum {
         O_MAXMSG = 256, O_MAXCONN, O_AUTHTO, O_LOG, O_READY, O_MAXWAIT, O_MAXUNAUTH, O_MAXWPS,
-        O_EXPOSE, O_SHUTDOWN, O_ADMINKEY, O_ALLOWADMIN, O_TURNFRAMES, O_TURNUS
+        O_EXPOSE, O_SHUTDOWN, O_ADMINKEY, O_ALLOWADMIN, O_TURNFRAMES, O_TURNUS, O_OUTHARD,
+        O_OUTSOFT, O_OUTSOFTSEC
     };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, 'l'},
@@ -132,6 +156,9 @@ static int parse_args(int argc, char **argv, config *cfg)
         {"allow-shutdown", no_argument, NULL, O_SHUTDOWN},
         {"admin-key-file", required_argument, NULL, O_ADMINKEY},
         {"allow-admin", no_argument, NULL, O_ALLOWADMIN},
+        {"output-limit-hard", required_argument, NULL, O_OUTHARD},
+        {"output-limit-soft", required_argument, NULL, O_OUTSOFT},
+        {"output-limit-soft-seconds", required_argument, NULL, O_OUTSOFTSEC},
         {"turn-frames", required_argument, NULL, O_TURNFRAMES},
         {"turn-budget-us", required_argument, NULL, O_TURNUS},
         {"help", no_argument, NULL, 'h'},
@@ -181,6 +208,19 @@ static int parse_args(int argc, char **argv, config *cfg)
             if (parse_size(optarg, "--max-waiters-per-session", INT_MAX, &v) != 0)
                 return -1;
             cfg->opts.max_waiters_per_session = (int)v;
+            break;
+        case O_OUTHARD:
+            if (parse_limit(optarg, "--output-limit-hard", &cfg->opts.output_limit_hard) != 0)
+                return -1;
+            break;
+        case O_OUTSOFT:
+            if (parse_limit(optarg, "--output-limit-soft", &cfg->opts.output_limit_soft) != 0)
+                return -1;
+            break;
+        case O_OUTSOFTSEC:
+            if (parse_size(optarg, "--output-limit-soft-seconds", 86400 * 365, &v) != 0)
+                return -1;
+            cfg->opts.output_limit_soft_seconds = (int)v;
             break;
         case O_TURNFRAMES:
             if (parse_size(optarg, "--turn-frames", INT_MAX, &v) != 0)

@@ -4,6 +4,7 @@
  * another thread (uv_async_send is safe for both); then every listener and session is
  * closed and the loop drains, so nothing is left half-written when run returns.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,8 +22,26 @@ void mpx_server_opts_init(mpx_server_opts *opts)
     opts->log_level = MPX_LOG_INFO;
     opts->max_waiters = 1000000;
     opts->max_waiters_per_session = 10000;
+    opts->output_limit_soft_seconds = 60;
     opts->turn_frames = 1000;
     opts->turn_budget_us = 1000;
+}
+
+#define OUTPUT_HARD_MIN ((size_t)256 << 20)
+#define OUTPUT_SOFT_MIN ((size_t)64 << 20)
+
+/* The output limits left at 0: a floor, or room for replies of max_message bytes. */
+static void default_output_limits(mpx_server_opts *o)
+{
+    if (o->output_limit_hard == 0)
+        o->output_limit_hard = o->max_message <= OUTPUT_HARD_MIN / 2 ? OUTPUT_HARD_MIN
+                               : o->max_message > SIZE_MAX / 2       ? SIZE_MAX
+                                                                     : 2 * o->max_message;
+    if (o->output_limit_soft == 0)
+        o->output_limit_soft = o->max_message > OUTPUT_SOFT_MIN ? o->max_message
+                                                                : OUTPUT_SOFT_MIN;
+    if (o->output_limit_soft_seconds <= 0)
+        o->output_limit_soft_seconds = 60;
 }
 
 /* The safe point, once per turn of the loop before it polls (Redis's beforeSleep): ends
@@ -95,6 +114,7 @@ int mpx_server_new(const mpx_server_opts *opts, mpx_server **out)
         s->opts.max_waiters_per_session = 10000;
     if (s->opts.auth_timeout_ms <= 0)
         s->opts.auth_timeout_ms = 2000;
+    default_output_limits(&s->opts);
     if (s->opts.turn_frames <= 0)
         s->opts.turn_frames = 1000;
     if (s->opts.turn_budget_us <= 0)

@@ -10,10 +10,12 @@
  * The first request frame decides the dialect for good: a pickle opens Python's manager
  * protocol (python_dialect.h), anything else is mpx's protobuf; replies follow it.
  * Replies gather in the session's buffer, which the server's safe point writes once per
- * turn of the loop (sessions_flush). A session never closes in the middle of anything:
- * session_close only flags it and queues it on srv->to_close (Redis's CLIENT_CLOSE_ASAP),
- * and the safe point ends it (sessions_close_flagged), giving back its parked calls, its
- * holds and its references. A flagged session reads nothing more and gets no replies.
+ * turn of the loop (sessions_flush); what the session holds of them (that buffer and what
+ * the socket has not taken) is bounded by the output limits, past which it closes. A
+ * session never closes in the middle of anything: session_close only flags it and queues
+ * it on srv->to_close (Redis's CLIENT_CLOSE_ASAP), and the safe point ends it
+ * (sessions_close_flagged), giving back its parked calls, its holds and its references.
+ * A flagged session reads nothing more and gets no replies.
  * A result that must not be lost (a queue item) rides with the write that carries it, as
  * a delivery: freed once its reply frame is wholly in the socket, handed back to its type
  * when the session ends first (all of a write's, when it failed or the peer is gone).
@@ -65,6 +67,7 @@ enum {
     SESSION_WRITE_PENDING = 1u << 3, /* in srv->pending_writes */
     SESSION_BACKLOG = 1u << 4,     /* in srv->backlog: frames left, its socket not read */
     SESSION_PEER_GONE = 1u << 5,   /* closes for the peer's end (EOF, a failed write) */
+    SESSION_OVER_SOFT = 1u << 6,   /* its output is over the soft limit; limit_timer runs */
 };
 
 struct session {
@@ -78,7 +81,8 @@ struct session {
     char peer[64];
     uv_stream_t *stream;
     uv_timer_t auth_timer;
-    int open_handles;       /* freed when both stream and timer have closed */
+    uv_timer_t limit_timer; /* while over the soft output limit: when it has been too long */
+    int open_handles;       /* freed when the stream and both timers have closed */
     session_state state;
     session_dialect dialect;
     unsigned flags;
@@ -90,6 +94,7 @@ struct session {
     frame_buf out;          /* replies not yet handed to libuv */
     delivery *pending;      /* results in out, newest first */
     struct write_req *inflight; /* the one write libuv has, until its callback */
+    uint64_t over_soft_since; /* loop time (ms) its output went over the soft limit */
     u64map refs;            /* object id -> number of references held */
     u64map watched;         /* object ids whose type wants to hear that we ended */
     list waiters;           /* our parked calls (waiter.session_link) */
@@ -275,9 +280,69 @@ static void deliveries_return(mpx_server *s, delivery *d)
 
 /* ---- output ------------------------------------------------------------------------------ */
 
-/* Queues the session for the safe point's write, once. */
+/* The reply bytes the session holds: its buffer and what libuv has not written yet. */
+static size_t output_held(const session *sess)
+{
+    return sess->out.len + uv_stream_get_write_queue_size(sess->stream);
+}
+
+/* The one line that says why, then the close; ms: how long it was over (the soft limit). */
+static void close_over_limit(session *sess, const char *which, size_t held, size_t limit,
+                             uint64_t ms)
+{
+    char over[48] = "";
+    if (ms > 0)
+        snprintf(over, sizeof over, " over_ms=%llu", (unsigned long long)ms);
+    server_log(sess->srv, MPX_LOG_WARN,
+               "event=close session=%llu peer=%s reason=output-limit limit=%s held=%zu max=%zu%s",
+               (unsigned long long)sess->id, sess->peer, which, held, limit, over);
+    char why[128];
+    snprintf(why, sizeof why, "output limit (%s): %zu reply bytes held, at most %zu", which,
+             held, limit);
+    session_close(sess, why);
+}
+
+static void output_check(session *sess);
+
+static void on_soft_limit(uv_timer_t *timer)
+{
+    output_check(timer->data);
+}
+
+/* Redis's client-output-buffer-limit: past the hard limit the session closes at once; past
+ * the soft one it closes when it has stayed past it for soft_seconds (checked at every
+ * reply and write, and by limit_timer when nothing happens). */
+static void output_check(session *sess)
+{
+    const mpx_server_opts *o = &sess->srv->opts;
+    if (session_closing(sess))
+        return;
+    size_t held = output_held(sess);
+    if (held > o->output_limit_hard) {
+        close_over_limit(sess, "hard", held, o->output_limit_hard, 0);
+        return;
+    }
+    if (held <= o->output_limit_soft) {
+        if (sess->flags & SESSION_OVER_SOFT) {
+            sess->flags &= ~SESSION_OVER_SOFT;
+            uv_timer_stop(&sess->limit_timer);
+        }
+        return;
+    }
+    uint64_t now = uv_now(&sess->srv->loop), ms = (uint64_t)o->output_limit_soft_seconds * 1000;
+    if (!(sess->flags & SESSION_OVER_SOFT)) {
+        sess->flags |= SESSION_OVER_SOFT;
+        sess->over_soft_since = now;
+        uv_timer_start(&sess->limit_timer, on_soft_limit, ms, 0);
+    } else if (now - sess->over_soft_since >= ms) {
+        close_over_limit(sess, "soft", held, o->output_limit_soft, now - sess->over_soft_since);
+    }
+}
+
+/* Checks the output limits; queues the session for the safe point's write, once. */
 static void want_write(session *sess)
 {
+    output_check(sess);
     if ((sess->flags & SESSION_WRITE_PENDING) || session_closing(sess) || sess->out.len == 0)
         return;
     sess->flags |= SESSION_WRITE_PENDING;
@@ -362,6 +427,7 @@ static void flush(session *sess)
         sess->inflight = w;
     }
     sess->pending = NULL;
+    output_check(sess); /* less held now, maybe under the soft limit again */
 }
 
 /* Newest first: the sessions queued last are those whose parked calls this safe point
@@ -727,6 +793,7 @@ static void session_end(session *sess)
     uv_timer_stop(&sess->auth_timer);
     uv_close((uv_handle_t *)sess->stream, on_handle_closed);
     uv_close((uv_handle_t *)&sess->auth_timer, on_handle_closed);
+    uv_close((uv_handle_t *)&sess->limit_timer, on_handle_closed);
 }
 
 void sessions_close_flagged(mpx_server *s)
@@ -789,7 +856,9 @@ void session_accept(mpx_server *s, uv_stream_t *stream, const char *peer)
     stream->data = sess;
     uv_timer_init(&s->loop, &sess->auth_timer);
     sess->auth_timer.data = sess;
-    sess->open_handles = 2;
+    uv_timer_init(&s->loop, &sess->limit_timer);
+    sess->limit_timer.data = sess;
+    sess->open_handles = 3;
     frame_reader_init(&sess->reader, AUTH_MAX_FRAME);
     arena_init(&sess->scratch);
     u64map_init(&sess->refs);

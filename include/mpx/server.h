@@ -46,6 +46,17 @@ typedef struct mpx_server_opts {
                                 shutdown...); default 0: only one that proved admin_key */
     const void *admin_key;   /* copied; NULL: no session proves it (mpx_client_admin_login) */
     size_t admin_keylen;
+    /* Output limits per connection, as Redis's client-output-buffer-limit: the reply bytes
+     * the manager holds for a client that does not read them (its buffer, and what the
+     * socket has not taken yet). Past the hard limit, or past the soft one for
+     * output_limit_soft_seconds in a row, the connection is closed (a log line with
+     * reason=output-limit); queue items in its unsent replies go back to their queue.
+     * SIZE_MAX switches a limit off. A client that reads its replies as they come stays
+     * far below the defaults, and so does one reply of max_message bytes; one reply over
+     * the hard limit (an object of hundreds of MiB read at once) also closes it. */
+    size_t output_limit_hard; /* default 0: 256 MiB, or 2 x max_message when larger */
+    size_t output_limit_soft; /* default 0: 64 MiB, or max_message when larger */
+    int output_limit_soft_seconds; /* default 60 */
     /* The work one connection gets per turn of the loop, so that a client pipelining
      * thousands of calls delays the others by about one budget: past either bound, the
      * rest of its requests wait, in order, for the next turn, after the other clients'

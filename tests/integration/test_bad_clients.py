@@ -6,7 +6,8 @@ is not protobuf after a good handshake, a frame over --max-message, more connect
 --max-connections) must see EOF within a bounded time, and afterwards a correct
 multiprocessing.connection.Client still authenticates, a hand-made protobuf "ping" still gets
 "pong", and the manager is alive and exits 0 on SIGTERM. A flood of keyless sockets past
---max-unauthenticated and --max-connections locks no client with the key out. Every socket has a timeout and
+--max-unauthenticated and --max-connections locks no client with the key out. A client that
+pipelines and never reads is closed at its output limit. Every socket has a timeout and
 every loop a bound. Prints "N passed, M failed" last; exits non-zero on failure.
 """
 import hmac
@@ -156,6 +157,24 @@ def ping_request(call_id):
     # Request{call_id=1, object_id=2 (0: the manager), method=3}
     return (varint(1 << 3 | 0) + varint(call_id) +
             varint(3 << 3 | 2) + varint(4) + b"ping")
+
+
+def str_value(text):
+    return varint(5 << 3 | 2) + varint(len(text)) + text       # Value.str_v
+
+
+def request(call_id, object_id, method, args=()):
+    out = varint(1 << 3 | 0) + varint(call_id)
+    if object_id:
+        out += varint(2 << 3 | 0) + varint(object_id)
+    out += varint(3 << 3 | 2) + varint(len(method)) + method
+    for a in args:
+        out += varint(4 << 3 | 2) + varint(len(a)) + a
+    return out
+
+
+def frame(payload):
+    return struct.pack("!i", len(payload)) + payload
 
 
 def check_ping(s, call_id=7):
@@ -408,6 +427,47 @@ def ping_conn(conn, call_id):
     assert fields(reply[4][0]).get(5) == [b"pong"], reply
 
 
+def wait_for_log(m, text, timeout):
+    deadline = time.monotonic() + timeout
+    while text not in m.log():
+        assert time.monotonic() < deadline, "no %r in the log:\n%s" % (text, m.log()[-2000:])
+        time.sleep(0.05)
+
+
+def case_client_that_never_reads_is_closed_at_the_output_limit():
+    """Gets of a 60 KB value pipelined by a client that reads nothing: once the replies the
+    manager holds for it pass --output-limit-hard it is closed, with one line saying so,
+    and another client is served on."""
+    m2 = Manager(LIMITS + ["--output-limit-hard", "1048576"])
+    s = good = None
+    try:
+        s = connect(m2.unix)
+        handshake(s, m2.key)
+        send_frame(s, request(1, 0, b"create", [str_value(b"dict")]))
+        reply = fields(recv_frame(s))
+        assert reply.get(1) == [1] and reply.get(2, [0]) == [0], reply
+        dict_id = fields(fields(reply[4][0])[10][0])[1][0]      # Value.ref_v.id
+        send_frame(s, request(2, dict_id, b"__setitem__",
+                              [str_value(b"v"), str_value(b"x" * 60000)]))
+        assert fields(recv_frame(s)).get(1) == [2]
+        s.sendall(b"".join(frame(request(3 + i, dict_id, b"__getitem__", [str_value(b"v")]))
+                           for i in range(200)))                # 12 MB of replies, unread
+        wait_for_log(m2, "reason=output-limit", 5.0)
+        expect_eof(s, timeout=5.0)
+        line = [ln for ln in m2.log().splitlines() if "reason=output-limit" in ln]
+        assert len(line) == 1 and "event=close" in line[0] and "limit=hard" in line[0], line
+        print("  " + line[0].strip())
+        good = connect(m2.tcp)
+        handshake(good, m2.key)
+        check_ping(good)
+        assert m2.alive()
+    finally:
+        for sock in (s, good):
+            if sock is not None:
+                sock.close()
+        assert m2.stop() == 0
+
+
 FLOOD_UNAUTH = 20
 FLOOD_MAX_CONN = 40
 
@@ -498,6 +558,7 @@ CASES = [
     case_good_clients_after_the_bad,   # keep after the bad ones
     case_max_connections,
     case_keyless_flood_does_not_lock_out_clients_with_the_key,
+    case_client_that_never_reads_is_closed_at_the_output_limit,
 ]
 
 

@@ -319,7 +319,8 @@ def case_port_in_use():
 
 def case_bad_numbers_refused():
     for opt in ("--max-message", "--max-connections", "--auth-timeout-ms", "--turn-frames",
-                "--turn-budget-us"):
+                "--turn-budget-us", "--output-limit-hard", "--output-limit-soft",
+                "--output-limit-soft-seconds"):
         for bad in ("abc", "-5", "0"):
             st, out, err = run_bin(["--listen", "tcp://127.0.0.1:0", opt, bad],
                                    env={"MPX_AUTHKEY": "k"})

@@ -34,7 +34,7 @@ static mpx_server *server_with(int max_connections, int max_unauthenticated,
  * skipped: an evicted session may have been sent its challenge first). */
 static bool closed_within(mpx_server *s, fx_client *c, int wait_ms)
 {
-    uint8_t frame[512];
+    static uint8_t frame[65536]; /* fx_read_frame takes frames of up to that */
     size_t len = 0;
     int64_t deadline = fx_now_ms() + wait_ms;
     int rc;
@@ -548,6 +548,161 @@ static void items_of_unsent_replies_go_back_once(void **state)
     fx_free(s, all, 2);
 }
 
+/* ---- output limits ------------------------------------------------------------------------ */
+
+/* Sends n pipelined calls in one write; reads none of their replies. */
+static void pipeline(mpx_server *s, fx_client *c, int n, uint64_t object_id, const char *method,
+                     const char *args)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (int i = 0; i < n; i++)
+        add_call(c, object_id, method, args, &buf, &len, &cap);
+    write_all(s, c, buf, len);
+    free(buf);
+}
+
+/* Runs the loop for ms milliseconds. */
+static void run_for(mpx_server *s, int ms)
+{
+    int64_t end = fx_now_ms() + ms;
+    while (fx_now_ms() < end) {
+        fx_run(s);
+        usleep(1000);
+    }
+}
+
+/* A dict holding 'v', a str of `bytes` bytes; returns its id. */
+static uint64_t dict_with_value(mpx_server *s, fx_client *c, size_t bytes)
+{
+    uint64_t d = fx_create(s, c, "dict", "()");
+    char *args = malloc(bytes + 16);
+    assert_non_null(args);
+    memcpy(args, "('v', '", 7);
+    memset(args + 7, 'x', bytes);
+    strcpy(args + 7 + bytes, "')");
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0;
+    uint64_t id = add_call(c, d, "__setitem__", args, &buf, &len, &cap);
+    free(args);
+    write_all(s, c, buf, len);
+    free(buf);
+    fx_expect(s, c, id, 2000, "ok None");
+    return d;
+}
+
+/* A client that pipelines gets of a large value and reads nothing is closed once the
+ * replies the manager holds for it pass the hard limit; the others are served on. */
+static void a_client_past_the_hard_output_limit_is_closed(void **state)
+{
+    (void)state;
+    mpx_server_opts opts = fx_opts();
+    opts.output_limit_hard = (size_t)1 << 20;
+    mpx_server *s = fx_server_with(&opts);
+    fx_client *a = fx_connect(s), *b = fx_connect(s);
+    uint64_t d = dict_with_value(s, b, 32768);
+    pipeline(s, a, 200, d, "__getitem__", "('v',)"); /* 6.4 MiB of replies */
+    assert_true(closed_within(s, a, 2000));
+    assert_int_equal(s->sessions.len, 1);
+    fx_call(s, b, 0, "ping", "()", "ok 'pong'");
+    fx_client *all[] = {a, b};
+    fx_free(s, all, 2);
+}
+
+/* The items that a non-reading client's gets took go back to the queue when the hard limit
+ * closes it, in order; only those whose replies were wholly in its socket are its own. */
+static void items_taken_by_a_client_closed_at_the_limit_go_back(void **state)
+{
+    (void)state;
+    enum { ITEMS = 40 };
+    mpx_server_opts opts = fx_opts();
+    opts.output_limit_hard = (size_t)256 << 10;
+    mpx_server *s = fx_server_with(&opts);
+    fx_client *a = fx_connect(s), *b = fx_connect(s);
+    uint64_t q = fx_create(s, b, "Queue", "()");
+    for (int i = 0; i < ITEMS; i++) {
+        char *args = item_args(i);
+        fx_call(s, b, q, "put", args, "ok None");
+        free(args);
+    }
+    pipeline(s, a, 8, q, "get", "()"); /* 128 KiB: into the socket */
+    run_for(s, 20);
+    pipeline(s, a, ITEMS - 8, q, "get", "()"); /* the rest: past the limit */
+    run_for(s, 20);
+    assert_int_equal(s->sessions.len, 1);
+    int got[ITEMS];
+    int k = read_items_until_closed(s, a, got, ITEMS);
+    printf("# closed at the limit: %d of %d items had reached the client\n", k, ITEMS);
+    assert_true(k < ITEMS);
+    for (int i = 0; i < k; i++)
+        assert_int_equal(got[i], i);
+    char want[32];
+    snprintf(want, sizeof want, "ok %d", ITEMS - k);
+    fx_call(s, b, q, "qsize", "()", want);
+    for (int i = k; i < ITEMS; i++) {
+        char *reply = fx_reply(s, b, fx_send(b, q, "get", "()"), 2000);
+        assert_non_null(reply);
+        assert_int_equal(item_of(reply), i);
+        free(reply);
+    }
+    fx_client *all[] = {a, b};
+    fx_free(s, all, 2);
+}
+
+/* Past the soft limit a client is closed only once it has stayed past it for
+ * output_limit_soft_seconds: not before, and with nothing else happening meanwhile. */
+static void a_client_over_the_soft_limit_for_its_seconds_is_closed(void **state)
+{
+    (void)state;
+    mpx_server_opts opts = fx_opts();
+    opts.output_limit_soft = (size_t)128 << 10;
+    opts.output_limit_soft_seconds = 1;
+    mpx_server *s = fx_server_with(&opts);
+    fx_client *a = fx_connect(s), *b = fx_connect(s);
+    uint64_t d = dict_with_value(s, b, 32768);
+    int64_t t0 = fx_now_ms();
+    pipeline(s, a, 40, d, "__getitem__", "('v',)"); /* 1.3 MB: the socket takes a part */
+    run_for(s, 500);
+    assert_int_equal(s->sessions.len, 2); /* over it, not for long enough yet */
+    int64_t deadline = t0 + 5000;
+    while (s->sessions.len == 2 && fx_now_ms() < deadline) {
+        fx_run(s);
+        usleep(1000);
+    }
+    int64_t took = fx_now_ms() - t0;
+    printf("# closed %lld ms after its replies passed the soft limit (1 s)\n",
+           (long long)took);
+    assert_int_equal(s->sessions.len, 1);
+    assert_true(took >= 990);
+    fx_call(s, b, 0, "ping", "()", "ok 'pong'");
+    fx_client *all[] = {a, b};
+    fx_free(s, all, 2);
+}
+
+/* A client past the soft limit that reads its replies in time is not closed. */
+static void a_client_that_reads_in_time_stays(void **state)
+{
+    (void)state;
+    mpx_server_opts opts = fx_opts();
+    opts.output_limit_soft = (size_t)128 << 10;
+    opts.output_limit_soft_seconds = 1;
+    mpx_server *s = fx_server_with(&opts);
+    fx_client *a = fx_connect(s);
+    uint64_t d = dict_with_value(s, a, 32768);
+    pipeline(s, a, 40, d, "__getitem__", "('v',)");
+    run_for(s, 300); /* over the soft limit */
+    static uint8_t frame[65536];
+    for (int i = 0; i < 40; i++) {
+        size_t len = 0;
+        assert_int_equal(fx_read_frame(s, a, 2000, frame, &len), MPX_OK);
+    }
+    run_for(s, 1200);
+    assert_int_equal(s->sessions.len, 1);
+    fx_call(s, a, 0, "ping", "()", "ok 'pong'");
+    fx_client *all[] = {a};
+    fx_free(s, all, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -563,6 +718,10 @@ int main(void)
         cmocka_unit_test(slow_calls_give_way_within_the_time_budget),
         cmocka_unit_test(a_session_closed_with_requests_left_drops_them),
         cmocka_unit_test(items_of_unsent_replies_go_back_once),
+        cmocka_unit_test(a_client_past_the_hard_output_limit_is_closed),
+        cmocka_unit_test(items_taken_by_a_client_closed_at_the_limit_go_back),
+        cmocka_unit_test(a_client_over_the_soft_limit_for_its_seconds_is_closed),
+        cmocka_unit_test(a_client_that_reads_in_time_stays),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
