@@ -62,10 +62,15 @@ static void on_safe_point(uv_prepare_t *p)
 }
 
 /* After the poll: the sessions whose requests outlasted their turn's budget get another
- * one, once the reads that poll found have had theirs. */
+ * one, once the reads that poll found have had theirs, and their replies are written
+ * first (the safe point runs then too), so that they do not wait for that budget. */
 static void on_backlog(uv_check_t *c)
 {
-    sessions_serve_backlog(c->data);
+    mpx_server *s = c->data;
+    if (list_empty(&s->backlog))
+        return;
+    run_safe_point(s);
+    sessions_serve_backlog(s);
 }
 
 /* Closes every listener and session; the loop then drains and run returns. */

@@ -6,7 +6,8 @@
  * the middle of a call waits for the safe point, once per turn of the loop before it
  * polls (server.c): sessions flagged to close end, signalled wait lists re-run their
  * parked calls, and the replies gathered are written. After the poll, sessions that had
- * more requests than one turn's budget get the next budget (srv->backlog).
+ * more requests than one turn's budget get the next budget (srv->backlog), after the safe
+ * point has run once more for the replies to the reads that poll found.
  */
 #ifndef MPX_MANAGER_SERVER_INTERNAL_H
 #define MPX_MANAGER_SERVER_INTERNAL_H
