@@ -27,6 +27,12 @@ void bench_die(const char *what)
 
 void bench_manager_start(bench_manager *m, const char *bin, int max_connections)
 {
+    bench_manager_start_with(m, bin, max_connections, NULL);
+}
+
+void bench_manager_start_with(bench_manager *m, const char *bin, int max_connections,
+                              const char *const *extra)
+{
     memset(m, 0, sizeof *m);
     snprintf(m->dir, sizeof m->dir, "/tmp/mpx-bench-XXXXXX");
     if (mkdtemp(m->dir) == NULL)
@@ -48,9 +54,14 @@ void bench_manager_start(bench_manager *m, const char *bin, int max_connections)
         char fd[16], conns[16];
         snprintf(fd, sizeof fd, "%d", p[1]);
         snprintf(conns, sizeof conns, "%d", max_connections > 0 ? max_connections : 1024);
-        execl(bin, bin, "--listen", "tcp://127.0.0.1:0", "--authkey-file", m->keyfile,
-              "--log-level", "warn", "--max-connections", conns, "--ready-fd", fd,
-              (char *)NULL);
+        const char *argv[64] = {bin, "--listen", "tcp://127.0.0.1:0", "--authkey-file",
+                                m->keyfile, "--log-level", "warn", "--max-connections", conns,
+                                "--ready-fd", fd};
+        int argc = 11;
+        for (int i = 0; extra != NULL && extra[i] != NULL && argc < 63; i++)
+            argv[argc++] = extra[i];
+        argv[argc] = NULL;
+        execv(bin, (char *const *)argv);
         _exit(127);
     }
     close(p[1]);

@@ -24,6 +24,9 @@ typedef struct bench_manager {
 /* Starts bin on tcp://127.0.0.1:0 (max_connections 0: its default) and waits until it
  * listens; dies on failure. */
 void bench_manager_start(bench_manager *m, const char *bin, int max_connections);
+/* The same with more options for the manager (extra: NULL-terminated, may be NULL). */
+void bench_manager_start_with(bench_manager *m, const char *bin, int max_connections,
+                              const char *const *extra);
 /* SIGTERM, wait, remove the key and the dir. */
 void bench_manager_stop(bench_manager *m);
 
