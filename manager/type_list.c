@@ -379,6 +379,101 @@ static int list_copy(call *c)
     return MPX_OK;
 }
 
+/* The most items l * n may make: past it, MemoryError rather than a manager that
+ * allocates gigabytes for one call. */
+#define LIST_REPEAT_MAX ((size_t)1 << 26)
+
+/* __add__(other) -> self + other, a new list; other must be a list, as in Python. */
+static int list_add(call *c)
+{
+    const mpx_value *other = &c->args[0];
+    if (mpx_value_kind(other) != MPX_LIST)
+        return call_fail(c, MPX_ETYPE, "can only concatenate list (not \"%s\") to list",
+                         mpx_kind_name(mpx_value_kind(other)));
+    mpx_value *list = &c->obj->value;
+    size_t a = mpx_value_len(list), b = mpx_value_len(other);
+    if (mpx_value_list(&c->result, a + b) != MPX_OK)
+        return call_fail_nomem(c);
+    for (size_t i = 0; i < a + b; i++) {
+        mpx_value item;
+        if (mpx_value_copy(&item, i < a ? mpx_value_at(list, i) : mpx_value_at(other, i - a)) !=
+                MPX_OK ||
+            mpx_value_append(&c->result, &item) != MPX_OK) {
+            mpx_value_free(&item);
+            mpx_value_free(&c->result);
+            return call_fail_nomem(c);
+        }
+    }
+    return MPX_OK;
+}
+
+/* The repeat count of __mul__ / __rmul__ / __imul__: an int (a negative one is 0). */
+static int repeat_arg(call *c, size_t *n)
+{
+    const mpx_value *v = &c->args[0];
+    if (mpx_value_kind(v) != MPX_INT && mpx_value_kind(v) != MPX_BOOL)
+        return call_fail(c, MPX_ETYPE, "can't multiply sequence by non-int of type '%s'",
+                         mpx_kind_name(mpx_value_kind(v)));
+    int64_t k = mpx_value_kind(v) == MPX_BOOL ? mpx_value_get_bool(v) : mpx_value_get_int(v);
+    size_t len = mpx_value_len(&c->obj->value);
+    *n = k > 0 ? (size_t)k : 0;
+    if (len > 0 && *n > LIST_REPEAT_MAX / len)
+        return call_fail(c, MPX_ENOMEM, "the list repeated %lld times would hold more than "
+                         "%zu items", (long long)k, LIST_REPEAT_MAX);
+    return MPX_OK;
+}
+
+/* The list's items n times over, into out (a new list). */
+static int repeated(call *c, size_t n, mpx_value *out)
+{
+    mpx_value *list = &c->obj->value;
+    size_t len = mpx_value_len(list);
+    if (mpx_value_list(out, len * n) != MPX_OK)
+        return call_fail_nomem(c);
+    for (size_t r = 0; r < n; r++)
+        for (size_t i = 0; i < len; i++) {
+            mpx_value item;
+            if (mpx_value_copy(&item, mpx_value_at(list, i)) != MPX_OK ||
+                mpx_value_append(out, &item) != MPX_OK) {
+                mpx_value_free(&item);
+                mpx_value_free(out);
+                return call_fail_nomem(c);
+            }
+        }
+    return MPX_OK;
+}
+
+/* __mul__(n), __rmul__(n) -> the list n times over, a new list */
+static int list_mul(call *c)
+{
+    size_t n;
+    int rc = repeat_arg(c, &n);
+    return rc == MPX_OK ? repeated(c, n, &c->result) : rc;
+}
+
+/* __imul__(n): the list becomes n times itself. */
+static int list_imul(call *c)
+{
+    size_t n;
+    mpx_value grown;
+    int rc = repeat_arg(c, &n);
+    if (rc == MPX_OK && (rc = repeated(c, n, &grown)) == MPX_OK) {
+        mpx_value_free(&c->obj->value);
+        mpx_value_move(&c->obj->value, &grown);
+    }
+    return rc;
+}
+
+/* __reversed__() -> the items last to first, a new list (Python's reversed() iterates it) */
+static int list_reversed(call *c)
+{
+    int rc = list_copy(c);
+    size_t len = mpx_value_len(&c->result);
+    if (rc == MPX_OK && len > 1)
+        values_reverse(mpx_value_items(&c->result), len);
+    return rc;
+}
+
 static int list_repr(call *c)
 {
     char *text = mpx_value_repr(&c->obj->value);
@@ -405,6 +500,11 @@ static const method_def list_methods[] = {
     {"clear", list_clear, 0, 0, 0},
     {"copy", list_copy, 0, 0, 0},
     {"__repr__", list_repr, 0, 0, 0},
+    {"__add__", list_add, 1, 1, 0},
+    {"__mul__", list_mul, 1, 1, 0},
+    {"__rmul__", list_mul, 1, 1, 0},
+    {"__imul__", list_imul, 1, 1, 0},
+    {"__reversed__", list_reversed, 0, 0, 0},
 };
 
 const object_type type_list = {

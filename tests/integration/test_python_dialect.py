@@ -77,6 +77,11 @@ def case_dict_and_list():
     assert str(lst) == "[0, 1, 2, 3, 9]", str(lst)
     assert lst.index(9) == 4 and lst.count(1) == 1 and lst.pop() == 9
     expect(IndexError, lst.__getitem__, 10)
+    assert lst + [7] == [0, 1, 2, 3, 7] and lst * 2 == [0, 1, 2, 3] * 2
+    assert 2 * lst == [0, 1, 2, 3] * 2 and list(reversed(lst)) == [3, 2, 1, 0]
+    lst *= 2
+    assert lst[:] == [0, 1, 2, 3, 0, 1, 2, 3]
+    del lst[4:]
     expect(ValueError, lst.index, 42)
     e = expect(TypeError, lst.sort, key=None, reverse=True, bogus=1)
     assert "unexpected keyword argument 'bogus'" in str(e), e

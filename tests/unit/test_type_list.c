@@ -1329,6 +1329,29 @@ static void test_slice_model(void **state)
     object_clear(&f.obj);
 }
 
+/* Python's list operators, as ListProxy calls them: new lists, and *= in place. */
+static void test_operators(void **state)
+{
+    (void)state;
+    type_fixture f;
+    th_make_ok(&f, &type_list, "([1, 'a'],)");
+    th_check(&f, "__add__", "([2],)", "[1, 'a', 2]");
+    th_check(&f, "__add__", "((2,),)", "TypeError: can only concatenate list (not \"tuple\") "
+                                      "to list");
+    th_check(&f, "__mul__", "(2,)", "[1, 'a', 1, 'a']");
+    th_check(&f, "__rmul__", "(0,)", "[]");
+    th_check(&f, "__mul__", "(-3,)", "[]");
+    th_check(&f, "__mul__", "('x',)", "TypeError: can't multiply sequence by non-int of type "
+                                      "'str'");
+    th_check(&f, "__mul__", "(9223372036854775807,)", "MemoryError: the list repeated "
+             "9223372036854775807 times would hold more than 67108864 items");
+    th_check(&f, "__reversed__", "()", "['a', 1]");
+    th_check(&f, "__repr__", "()", "\"[1, 'a']\""); /* none of them changed it */
+    th_check(&f, "__imul__", "(2,)", "None");
+    th_check(&f, "__repr__", "()", "\"[1, 'a', 1, 'a']\"");
+    object_clear(&f.obj);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1339,6 +1362,7 @@ int main(void)
         cmocka_unit_test(test_sort_long_lists),
         cmocka_unit_test(test_sort_failure_leaves_list),
         cmocka_unit_test(test_slice_model),
+        cmocka_unit_test(test_operators),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
