@@ -350,10 +350,10 @@ static int pool_take(call *c)
 /* Reads one [id, status, value] of finish(); MPX_OK or TypeError. */
 static int finished_item(call *c, const mpx_value *item, uint64_t *id, int64_t *status)
 {
-    const mpx_value *parts = mpx_value_items(item);
     mpx_kind k = mpx_value_kind(item);
-    if ((k != MPX_LIST && k != MPX_TUPLE) || mpx_value_len(item) != 3 ||
-        mpx_value_kind(&parts[0]) != MPX_INT || mpx_value_kind(&parts[1]) != MPX_INT)
+    bool triple = (k == MPX_LIST || k == MPX_TUPLE) && mpx_value_len(item) == 3;
+    const mpx_value *parts = triple ? mpx_value_items(item) : NULL; /* not on an int */
+    if (!triple || mpx_value_kind(&parts[0]) != MPX_INT || mpx_value_kind(&parts[1]) != MPX_INT)
         return call_fail(c, MPX_ETYPE, "each result must be (task id, status, value)");
     *id = (uint64_t)mpx_value_get_int(&parts[0]);
     *status = mpx_value_get_int(&parts[1]);

@@ -58,6 +58,7 @@ static void test_terminate_and_errors(void **state)
     th_check(&f, "take", "(1, 0)", "TimeoutError: no task in time");
     th_check(&f, "finish", "([(1, 0)],)",
              "TypeError: each result must be (task id, status, value)");
+    th_check(&f, "finish", "([7],)", "TypeError: each result must be (task id, status, value)");
     th_check(&f, "finish", "(5,)", "TypeError: results must be a list or tuple, not int");
     th_check(&f, "submit", "([[1, 2, {'deep': (None,)}], 2, 3],)", "1");
     th_check(&f, "take", "()", "[(1, [1, 2, {'deep': (None,)}])]");
