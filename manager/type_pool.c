@@ -5,13 +5,17 @@
  * them with results. A submitter's session that ends takes its pending tasks and its
  * uncollected results with it. A task taken is leased to the taker's
  * session: if that session ends before the task is finished, the task goes back to the
- * head of the queue and runs again elsewhere (at-least-once; the first result wins). Takes
- * and result collections park through wait.c. Once the pool is closed and every task is
- * done, parked and later takes answer None, which tells workers to leave; terminate drops
- * what is pending at once. Invariant: a task id is in exactly one of pending, running,
- * or done (its result waiting in its owner's queue, or collected).
+ * head of the queue and runs again elsewhere (at-least-once; the first result wins), up to
+ * the tries it was submitted with: a task whose workers keep dying (it crashes them) then
+ * fails with RuntimeError instead of killing worker after worker. Takes and result
+ * collections park through wait.c. Once the pool is closed and every task is done, parked
+ * and later takes answer None, which tells workers to leave; terminate drops what is
+ * pending at once. Invariant: a task id is in exactly one of pending, running, or done
+ * (its result waiting in its owner's queue, or collected).
  */
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "server_internal.h"
@@ -22,6 +26,8 @@ typedef struct task {
     uint64_t id;
     uint64_t owner;  /* the session that submitted it */
     uint64_t holder; /* the session running it; 0 while pending */
+    int64_t tries;   /* how many times it may be handed out */
+    int64_t lost;    /* how many times a session running it ended first */
     mpx_value payload;
     list_node link;  /* in pending */
 } task;
@@ -51,6 +57,11 @@ typedef struct pool_state {
     wait_list takers;
     wait_list collectors; /* each collects its own results */
 } pool_state;
+
+/* The tries of a task submitted without saying: a task may kill the worker running it
+ * (abort, a segfault) or lose it to a host that vanished; three runs tell one from the other
+ * well enough, and bound what one bad task costs. */
+#define DEFAULT_TRIES 3
 
 static pool_state *state_of(const object *obj)
 {
@@ -174,8 +185,38 @@ static int lease(pool_state *p, uint64_t sid, size_t max, mpx_value *out)
     return MPX_OK;
 }
 
+/* A task that cannot run: its result is the error, for its owner (dropped with the task
+ * when its owner is gone). */
+static void fail_task(pool_state *p, task *t, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void fail_task(pool_state *p, task *t, int code, const char *fmt, ...)
+{
+    owner *o = owner_of(p, t->owner);
+    result *r = o != NULL ? calloc(1, sizeof *r) : NULL;
+    char msg[CALL_ERRMSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (o != NULL)
+        o->outstanding--;
+    if (r != NULL) {
+        r->id = t->id;
+        r->status = code;
+        if (mpx_value_str(&r->value, msg) == MPX_OK) {
+            list_push_back(&o->results, &r->link);
+            p->done++;
+        } else {
+            free(r); /* out of memory: its owner hears [] once nothing else can come */
+        }
+    }
+    task_free(t);
+}
+
 /* Takes back every task a session runs (its lease ended) to the head of the queue. Each
- * round moves its highest id to the front, so the lowest ends first, as submitted. */
+ * round moves its highest id to the front, so the lowest ends first, as submitted. A task
+ * that has used up its tries fails instead. */
 static void unlease_session(pool_state *p, uint64_t sid)
 {
     for (;;) {
@@ -192,14 +233,19 @@ static void unlease_session(pool_state *p, uint64_t sid)
             return;
         u64map_del(&p->running, last->id);
         last->holder = 0;
-        if (!p->terminated) {
+        if (p->terminated) { /* nothing runs again */
+            owner *o = owner_of(p, last->owner);
+            if (o != NULL)
+                o->outstanding--;
+            task_free(last);
+        } else if (++last->lost >= last->tries) {
+            fail_task(p, last, MPX_ERUNTIME,
+                      "the worker running it ended before it finished, %lld time%s (it "
+                      "crashed, was killed or lost its connection)",
+                      (long long)last->lost, last->lost == 1 ? "" : "s");
+        } else {
             list_push_front(&p->pending, &last->link);
-            continue;
         }
-        owner *o = owner_of(p, last->owner); /* terminated: nothing runs again */
-        if (o != NULL)
-            o->outstanding--;
-        task_free(last);
     }
 }
 
@@ -258,13 +304,18 @@ static void signal_all(object *obj)
 
 /* ---- methods ------------------------------------------------------------------------------ */
 
-/* submit(tasks) -> the first task's id (the others follow it) */
+/* submit(tasks, tries=3) -> the first task's id (the others follow it). Each task is
+ * handed out at most tries times: when the worker running it ends before finishing it for
+ * the tries-th time, it fails with RuntimeError. */
 static int pool_submit(call *c)
 {
     pool_state *p = state_of(c->obj);
     mpx_value *items;
     size_t n;
+    int64_t tries;
     int rc = call_sequence_arg(c, 0, "tasks", &items, &n);
+    if (rc == MPX_OK)
+        rc = call_count_arg(c, 1, "tries", DEFAULT_TRIES, &tries);
     if (rc != MPX_OK)
         return rc;
     if (p->closed)
@@ -291,6 +342,7 @@ static int pool_submit(call *c)
     for (size_t i = 0; i < n; i++) {
         made[i]->id = p->next_id++;
         made[i]->owner = sid;
+        made[i]->tries = tries;
         mpx_value_move(&made[i]->payload, &items[i]);
         list_push_back(&p->pending, &made[i]->link);
     }
@@ -546,7 +598,7 @@ static void pool_destroy(object *obj)
 }
 
 static const method_def pool_methods[] = {
-    {"submit", pool_submit, 1, 1, 0},   {"take", pool_take, 0, 2, METHOD_MAY_WAIT},
+    {"submit", pool_submit, 1, 2, 0},   {"take", pool_take, 0, 2, METHOD_MAY_WAIT},
     {"finish", pool_finish, 1, 1, 0},   {"results", pool_results, 0, 2, METHOD_MAY_WAIT},
     {"stats", pool_stats, 0, 0, 0},     {"close", pool_close, 0, 0, 0},
     {"terminate", pool_terminate, 0, 0, 0},

@@ -2,8 +2,9 @@
  *
  * Without a session nothing parks and nothing is leased to anyone in particular, so this
  * covers the bookkeeping: ids, take in order, results in finishing order, what finish
- * ignores, stats, close draining to None, terminate, and the argument errors. Leases that
- * end with a worker's session are tested with real processes (tests/integration).
+ * ignores, stats, close draining to None, terminate, and the argument errors.
+ * Leases that end with a worker's session (tries used up) are tested with real processes
+ * (tests/integration/test_pool.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -69,11 +70,24 @@ static void test_terminate_and_errors(void **state)
     object_clear(&f.obj); /* frees the running task too */
 }
 
+static void test_tries(void **state)
+{
+    (void)state;
+    type_fixture f;
+    th_make_ok(&f, &type_task_pool, "()");
+    th_check(&f, "submit", "([1, 2], 0)", "ValueError: tries must be at least 1");
+    th_check(&f, "submit", "([1, 2], 'x')", "TypeError: tries must be int, not str");
+    th_check(&f, "submit", "([1, 2], 1)", "1");
+    th_check(&f, "take", "(2,)", "[(1, 1), (2, 2)]");
+    object_clear(&f.obj);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_submit_take_finish_collect),
         cmocka_unit_test(test_terminate_and_errors),
+        cmocka_unit_test(test_tries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
