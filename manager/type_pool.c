@@ -10,8 +10,9 @@
  * fails with RuntimeError instead of killing worker after worker. Takes and result
  * collections park through wait.c. Once the pool is closed and every task is done, parked
  * and later takes answer None, which tells workers to leave; terminate drops what is
- * pending at once. Invariant: a task id is in exactly one of pending, running, or done
- * (its result waiting in its owner's queue, or collected).
+ * pending at once, cancel the pending tasks a submitter names. Invariant: a task id is in
+ * exactly one of pending, running, or done (its result waiting in its owner's queue, or
+ * collected, or cancelled).
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -476,6 +477,88 @@ static int pool_results(call *c)
                           &p->collectors, "no result in time");
 }
 
+/* The (first, count) pairs of cancel(), sorted by first, for a binary search. */
+typedef struct id_span {
+    uint64_t first;
+    uint64_t count;
+} id_span;
+
+static int span_cmp(const void *a, const void *b)
+{
+    uint64_t x = ((const id_span *)a)->first, y = ((const id_span *)b)->first;
+    return x < y ? -1 : x > y;
+}
+
+static bool in_spans(const id_span *s, size_t n, uint64_t id)
+{
+    size_t lo = 0, hi = n; /* the last span whose first <= id is at lo - 1 */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s[mid].first <= id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo > 0 && id - s[lo - 1].first < s[lo - 1].count;
+}
+
+/* cancel(spans) -> the ids dropped: of the caller's tasks with ids in the (first, count)
+ * spans, those still pending are dropped (they never run and no result comes for them);
+ * those running finish as usual. */
+static int pool_cancel(call *c)
+{
+    pool_state *p = state_of(c->obj);
+    mpx_value *items;
+    size_t n;
+    int rc = call_sequence_arg(c, 0, "spans", &items, &n);
+    if (rc != MPX_OK)
+        return rc;
+    id_span *spans = calloc(n ? n : 1, sizeof *spans);
+    if (spans == NULL)
+        return call_fail(c, MPX_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        mpx_kind k = mpx_value_kind(&items[i]);
+        bool pair = (k == MPX_LIST || k == MPX_TUPLE) && mpx_value_len(&items[i]) == 2;
+        const mpx_value *parts = pair ? mpx_value_items(&items[i]) : NULL;
+        if (!pair ||
+            mpx_value_kind(&parts[0]) != MPX_INT || mpx_value_kind(&parts[1]) != MPX_INT ||
+            mpx_value_get_int(&parts[1]) < 0) {
+            free(spans);
+            return call_fail(c, MPX_ETYPE, "each span must be (first id, count)");
+        }
+        spans[i] = (id_span){(uint64_t)mpx_value_get_int(&parts[0]),
+                             (uint64_t)mpx_value_get_int(&parts[1])};
+    }
+    qsort(spans, n, sizeof *spans, span_cmp);
+    uint64_t sid = caller_of(c->sess);
+    owner *o = owner_of(p, sid);
+    size_t dropped = 0;
+    for (list_node *it = p->pending.head; it != NULL; it = it->next) {
+        task *t = list_entry(it, task, link);
+        dropped += t->owner == sid && in_spans(spans, n, t->id);
+    }
+    if (mpx_value_list(&c->result, dropped) != MPX_OK) {
+        free(spans);
+        return call_fail(c, MPX_ENOMEM, "out of memory");
+    }
+    list_node *it = p->pending.head;
+    while (it != NULL) {
+        task *t = list_entry(it, task, link);
+        it = it->next;
+        if (t->owner != sid || !in_spans(spans, n, t->id))
+            continue;
+        mpx_value id = mpx_value_int((int64_t)t->id);
+        mpx_value_append(&c->result, &id); /* within the capacity asked for */
+        list_remove(&p->pending, &t->link);
+        if (o != NULL)
+            o->outstanding--;
+        task_free(t);
+    }
+    free(spans);
+    signal_all(c->obj); /* its collector may now be idle */
+    return MPX_OK;
+}
+
 /* stats() -> {'pending': n, 'running': n, 'done': n, 'ready': n, 'workers': n,
  *             'closed': bool} */
 static int pool_stats(call *c)
@@ -601,7 +684,7 @@ static const method_def pool_methods[] = {
     {"submit", pool_submit, 1, 2, 0},   {"take", pool_take, 0, 2, METHOD_MAY_WAIT},
     {"finish", pool_finish, 1, 1, 0},   {"results", pool_results, 0, 2, METHOD_MAY_WAIT},
     {"stats", pool_stats, 0, 0, 0},     {"close", pool_close, 0, 0, 0},
-    {"terminate", pool_terminate, 0, 0, 0},
+    {"terminate", pool_terminate, 0, 0, 0}, {"cancel", pool_cancel, 1, 1, 0},
 };
 
 const object_type type_task_pool = {

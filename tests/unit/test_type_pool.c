@@ -2,7 +2,7 @@
  *
  * Without a session nothing parks and nothing is leased to anyone in particular, so this
  * covers the bookkeeping: ids, take in order, results in finishing order, what finish
- * ignores, stats, close draining to None, terminate, and the argument errors.
+ * ignores, stats, close draining to None, terminate, cancel, and the argument errors.
  * Leases that end with a worker's session (tries used up) are tested with real processes
  * (tests/integration/test_pool.c).
  */
@@ -70,15 +70,27 @@ static void test_terminate_and_errors(void **state)
     object_clear(&f.obj); /* frees the running task too */
 }
 
-static void test_tries(void **state)
+static void test_tries_and_cancel(void **state)
 {
     (void)state;
     type_fixture f;
     th_make_ok(&f, &type_task_pool, "()");
     th_check(&f, "submit", "([1, 2], 0)", "ValueError: tries must be at least 1");
     th_check(&f, "submit", "([1, 2], 'x')", "TypeError: tries must be int, not str");
-    th_check(&f, "submit", "([1, 2], 1)", "1");
-    th_check(&f, "take", "(2,)", "[(1, 1), (2, 2)]");
+    th_check(&f, "submit", "([1, 2, 3, 4, 5], 1)", "1");
+    th_check(&f, "take", "()", "[(1, 1)]");
+    /* 1 is running and stays; 2, 3 and 5 are pending in the spans */
+    th_check(&f, "cancel", "([(5, 10), (1, 3)],)", "[2, 3, 5]");
+    th_check(&f, "cancel", "([(1, 5)],)", "[4]");
+    th_check(&f, "cancel", "([],)", "[]");
+    th_check(&f, "cancel", "([(1, -1)],)", "TypeError: each span must be (first id, count)");
+    th_check(&f, "cancel", "([1],)", "TypeError: each span must be (first id, count)");
+    th_check(&f, "cancel", "(3,)", "TypeError: spans must be a list or tuple, not int");
+    th_check(&f, "stats", "()",
+             "{'pending': 0, 'running': 1, 'done': 0, 'ready': 0, 'workers': 0, 'closed': False}");
+    th_check(&f, "finish", "([(1, 0, 'one')],)", "1");
+    th_check(&f, "results", "(10,)", "[(1, 0, 'one')]");
+    th_check(&f, "results", "()", "[]"); /* the cancelled ones never come */
     object_clear(&f.obj);
 }
 
@@ -87,7 +99,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_submit_take_finish_collect),
         cmocka_unit_test(test_terminate_and_errors),
-        cmocka_unit_test(test_tries),
+        cmocka_unit_test(test_tries_and_cancel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
