@@ -7,7 +7,8 @@
  * session: if that session ends before the task is finished, the task goes back to the
  * head of the queue and runs again elsewhere (at-least-once; the first result wins), up to
  * the tries it was submitted with: a task whose workers keep dying (it crashes them) then
- * fails with RuntimeError instead of killing worker after worker. Takes and result
+ * fails with RuntimeError instead of killing worker after worker, and a chunk of a map
+ * goes on item by item. Takes and result
  * collections park through wait.c. Once the pool is closed and every task is done, parked
  * and later takes answer None, which tells workers to leave; terminate drops what is
  * pending at once, cancel the pending tasks a submitter names. Invariant: a task id is in
@@ -29,6 +30,7 @@ typedef struct task {
     uint64_t holder; /* the session running it; 0 while pending */
     int64_t tries;   /* how many times it may be handed out */
     int64_t lost;    /* how many times a session running it ended first */
+    int64_t split_tries; /* a chunk, lost: its items go on as tasks with these tries */
     mpx_value payload;
     list_node link;  /* in pending */
 } task;
@@ -186,38 +188,132 @@ static int lease(pool_state *p, uint64_t sid, size_t max, mpx_value *out)
     return MPX_OK;
 }
 
-/* A task that cannot run: its result is the error, for its owner (dropped with the task
- * when its owner is gone). */
-static void fail_task(pool_state *p, task *t, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/* Whether a payload is a chunk of a map, (fn, [item, ...], star), as the pool sends one. */
+static bool is_chunk(const mpx_value *payload)
+{
+    return mpx_value_kind(payload) == MPX_TUPLE && mpx_value_len(payload) == 3 &&
+           mpx_value_kind(mpx_value_at(payload, 0)) == MPX_STR &&
+           mpx_value_kind(mpx_value_at(payload, 1)) == MPX_LIST &&
+           mpx_value_kind(mpx_value_at(payload, 2)) == MPX_BOOL;
+}
 
-static void fail_task(pool_state *p, task *t, int code, const char *fmt, ...)
+/* "fn(a, b)" for a task (fn, args) that names its function, shortened to fit; otherwise
+ * "task ID" (or "a chunk of N items"). */
+static void task_name(const task *t, char *buf, size_t size)
+{
+    const mpx_value *pl = &t->payload, *fn = mpx_value_at(pl, 0), *args = mpx_value_at(pl, 1);
+    if (is_chunk(pl)) {
+        snprintf(buf, size, "a chunk of %zu items of %s", mpx_value_len(args),
+                 mpx_value_str_data(fn));
+        return;
+    }
+    if (mpx_value_kind(pl) != MPX_TUPLE || mpx_value_len(pl) != 2 ||
+        mpx_value_kind(fn) != MPX_STR || mpx_value_kind(args) != MPX_TUPLE) {
+        snprintf(buf, size, "task %llu", (unsigned long long)t->id);
+        return;
+    }
+    size_t used = (size_t)snprintf(buf, size, "%s(", mpx_value_str_data(fn));
+    for (size_t i = 0; i < mpx_value_len(args) && used < size; i++) {
+        char *r = mpx_value_repr(mpx_value_at(args, i));
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", r ? r : "?");
+        free(r);
+    }
+    if (used + 2 >= size && size > 5) /* cut: say so */
+        snprintf(buf + size - 5, 5, "...)");
+    else if (used < size)
+        snprintf(buf + used, size - used, ")");
+}
+
+/* Replaces a lost chunk by one task per item, fn(*item) or fn(item), with split_tries
+ * each, at the head of the queue in their order; *first is the first new id. */
+static int split_task(pool_state *p, task *chunk, uint64_t *first)
+{
+    mpx_value *fn = mpx_value_at(&chunk->payload, 0), *items = mpx_value_at(&chunk->payload, 1);
+    bool star = mpx_value_get_bool(mpx_value_at(&chunk->payload, 2));
+    size_t n = mpx_value_len(items);
+    task **made = calloc(n ? n : 1, sizeof *made);
+    int rc = made != NULL ? MPX_OK : MPX_ENOMEM;
+    for (size_t i = 0; i < n && rc == MPX_OK; i++) {
+        mpx_value name, args = mpx_value_none(), item;
+        if ((made[i] = calloc(1, sizeof *made[i])) == NULL ||
+            (rc = mpx_value_tuple(&made[i]->payload, 2)) != MPX_OK ||
+            (rc = mpx_value_copy(&name, fn)) != MPX_OK) {
+            rc = MPX_ENOMEM;
+            break;
+        }
+        mpx_value_append(&made[i]->payload, &name);
+        if (!star && (rc = mpx_value_tuple(&args, 1)) == MPX_OK &&
+            (rc = mpx_value_copy(&item, mpx_value_at(items, i))) == MPX_OK)
+            mpx_value_append(&args, &item);
+        else if (star)
+            rc = mpx_value_copy(&args, mpx_value_at(items, i));
+        if (rc != MPX_OK || (rc = mpx_value_append(&made[i]->payload, &args)) != MPX_OK) {
+            mpx_value_free(&args);
+            break;
+        }
+    }
+    if (rc != MPX_OK) {
+        for (size_t i = 0; made != NULL && i < n && made[i] != NULL; i++)
+            task_free(made[i]);
+        free(made);
+        return rc;
+    }
+    *first = p->next_id;
+    for (size_t i = 0; i < n; i++) {
+        made[i]->id = p->next_id++;
+        made[i]->owner = chunk->owner;
+        made[i]->tries = chunk->split_tries;
+    }
+    for (size_t i = n; i-- > 0;)
+        list_push_front(&p->pending, &made[i]->link);
+    owner *o = owner_of(p, chunk->owner);
+    if (o != NULL)
+        o->outstanding += n;
+    free(made);
+    return MPX_OK;
+}
+
+/* A task whose tries are used up: it fails with RuntimeError and (message, times) as its
+ * value, or, a chunk submitted with split_tries, (message, times, first id) once its items
+ * go on as tasks of their own. Its owner gone, it is dropped. */
+static void task_lost(pool_state *p, task *t)
 {
     owner *o = owner_of(p, t->owner);
-    result *r = o != NULL ? calloc(1, sizeof *r) : NULL;
-    char msg[CALL_ERRMSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (o != NULL)
-        o->outstanding--;
-    if (r != NULL) {
+    if (o == NULL) {
+        task_free(t);
+        return;
+    }
+    char name[128], msg[CALL_ERRMSG_MAX];
+    task_name(t, name, sizeof name);
+    uint64_t first = 0;
+    bool split = t->split_tries > 0 && is_chunk(&t->payload) &&
+                 split_task(p, t, &first) == MPX_OK;
+    snprintf(msg, sizeof msg, "the worker running %s ended before it finished, %lld time%s "
+             "(crashed, killed or disconnected)%s", name, (long long)t->lost,
+             t->lost == 1 ? "" : "s", split ? "; its items run again one by one" : "");
+    o->outstanding--;
+    result *r = calloc(1, sizeof *r);
+    mpx_value text, times = mpx_value_int(t->lost), next = mpx_value_int((int64_t)first);
+    if (r != NULL && mpx_value_tuple(&r->value, 3) == MPX_OK &&
+        mpx_value_str(&text, msg) == MPX_OK) {
+        mpx_value_append(&r->value, &text);
+        mpx_value_append(&r->value, &times);
+        if (split)
+            mpx_value_append(&r->value, &next);
         r->id = t->id;
-        r->status = code;
-        if (mpx_value_str(&r->value, msg) == MPX_OK) {
-            list_push_back(&o->results, &r->link);
-            p->done++;
-        } else {
-            free(r); /* out of memory: its owner hears [] once nothing else can come */
-        }
+        r->status = MPX_ERUNTIME;
+        list_push_back(&o->results, &r->link);
+        p->done++;
+    } else if (r != NULL) { /* out of memory: its owner hears [] once nothing else can come */
+        mpx_value_free(&r->value);
+        free(r);
     }
     task_free(t);
 }
 
 /* Takes back every task a session runs (its lease ended) to the head of the queue. Each
  * round moves its highest id to the front, so the lowest ends first, as submitted. A task
- * that has used up its tries fails instead. */
+ * that has used up its tries is lost instead (task_lost). */
 static void unlease_session(pool_state *p, uint64_t sid)
 {
     for (;;) {
@@ -240,10 +336,7 @@ static void unlease_session(pool_state *p, uint64_t sid)
                 o->outstanding--;
             task_free(last);
         } else if (++last->lost >= last->tries) {
-            fail_task(p, last, MPX_ERUNTIME,
-                      "the worker running it ended before it finished, %lld time%s (it "
-                      "crashed, was killed or lost its connection)",
-                      (long long)last->lost, last->lost == 1 ? "" : "s");
+            task_lost(p, last);
         } else {
             list_push_front(&p->pending, &last->link);
         }
@@ -305,18 +398,23 @@ static void signal_all(object *obj)
 
 /* ---- methods ------------------------------------------------------------------------------ */
 
-/* submit(tasks, tries=3) -> the first task's id (the others follow it). Each task is
- * handed out at most tries times: when the worker running it ends before finishing it for
- * the tries-th time, it fails with RuntimeError. */
+/* submit(tasks, tries=3, split_tries=None) -> the first task's id (the others follow it).
+ * Each task is handed out at most tries times: when the worker running it ends before
+ * finishing it for the tries-th time, it fails with RuntimeError (task_lost). With
+ * split_tries, a task that is a chunk, (fn, [item, ...], star), then goes on as one task
+ * per item, (fn, item) when star, else (fn, (item,)), each with split_tries: so only the
+ * items that end their worker fail. */
 static int pool_submit(call *c)
 {
     pool_state *p = state_of(c->obj);
     mpx_value *items;
     size_t n;
-    int64_t tries;
+    int64_t tries, split_tries = 0;
     int rc = call_sequence_arg(c, 0, "tasks", &items, &n);
     if (rc == MPX_OK)
         rc = call_count_arg(c, 1, "tries", DEFAULT_TRIES, &tries);
+    if (rc == MPX_OK && c->nargs > 2 && mpx_value_kind(&c->args[2]) != MPX_NONE)
+        rc = call_count_arg(c, 2, "split_tries", 0, &split_tries);
     if (rc != MPX_OK)
         return rc;
     if (p->closed)
@@ -344,6 +442,7 @@ static int pool_submit(call *c)
         made[i]->id = p->next_id++;
         made[i]->owner = sid;
         made[i]->tries = tries;
+        made[i]->split_tries = split_tries;
         mpx_value_move(&made[i]->payload, &items[i]);
         list_push_back(&p->pending, &made[i]->link);
     }
@@ -464,7 +563,9 @@ static int pool_finish(call *c)
 }
 
 /* results(max=1, timeout=None) -> a list of [id, status, value] of the caller's tasks, in
- * finishing order; empty when none of its tasks is pending, running or ready. */
+ * finishing order; empty when none of its tasks is pending, running or ready. value is
+ * what finish() gave, or for a task lost (task_lost) a tuple: (message, times) or, a
+ * chunk split, (message, times, first id of its items' tasks). */
 static int pool_results(call *c)
 {
     pool_state *p = state_of(c->obj);
@@ -681,7 +782,7 @@ static void pool_destroy(object *obj)
 }
 
 static const method_def pool_methods[] = {
-    {"submit", pool_submit, 1, 2, 0},   {"take", pool_take, 0, 2, METHOD_MAY_WAIT},
+    {"submit", pool_submit, 1, 3, 0},   {"take", pool_take, 0, 2, METHOD_MAY_WAIT},
     {"finish", pool_finish, 1, 1, 0},   {"results", pool_results, 0, 2, METHOD_MAY_WAIT},
     {"stats", pool_stats, 0, 0, 0},     {"close", pool_close, 0, 0, 0},
     {"terminate", pool_terminate, 0, 0, 0}, {"cancel", pool_cancel, 1, 1, 0},

@@ -77,6 +77,9 @@ static void test_tries_and_cancel(void **state)
     th_make_ok(&f, &type_task_pool, "()");
     th_check(&f, "submit", "([1, 2], 0)", "ValueError: tries must be at least 1");
     th_check(&f, "submit", "([1, 2], 'x')", "TypeError: tries must be int, not str");
+    th_check(&f, "submit", "([1], 1, 0)", "ValueError: split_tries must be at least 1");
+    th_check(&f, "submit", "([1], 1, 1.5)", "TypeError: split_tries must be int, not float");
+    th_check(&f, "submit", "([], 1, None)", "1"); /* None: not split; no task, no id used */
     th_check(&f, "submit", "([1, 2, 3, 4, 5], 1)", "1");
     th_check(&f, "take", "()", "[(1, 1)]");
     /* 1 is running and stays; 2, 3 and 5 are pending in the spans */
