@@ -5,7 +5,7 @@
  * TaskPool in finishing order by pump(), inside whichever pool call is waiting, and
  * dispatched to their job by id; callbacks run there. A local pool also keeps its
  * forked workers: pump() reaps them and starts one in place of each that left early
- * (maxtasksperchild, a crash) while the pool may still have work.
+ * (maxtasksperchild, a task that ended it) while the pool may still have work.
  */
 #include <errno.h>
 #include <signal.h>
@@ -65,8 +65,9 @@ struct mpx_pool {
     mpx_proxy *tasks;        /* the TaskPool */
     mpx_pool_opts opts;
     pid_t *workers;          /* local: live worker pids, 0 for a free place */
+    pool_slot *slots;        /* local: what each place's worker says (busy), shared */
     int nworkers;
-    int restarts_left;       /* local: deaths by signal still replaced */
+    int restarts_left;       /* local: deaths by signal between tasks still replaced */
     bool closed;
     bool terminated;
     list jobs;               /* jobs with results still to come (job.link) */
@@ -268,7 +269,7 @@ static int submit(mpx_pool *p, job *j, const char *fn, const mpx_value *items, b
 
 /* ---- local workers ------------------------------------------------------------------------ */
 
-static void local_worker(mpx_pool *p)
+static void local_worker(mpx_pool *p, int place)
 {
     mpx_client *c = NULL;
     mpx_proxy *tasks = NULL;
@@ -279,21 +280,22 @@ static void local_worker(mpx_pool *p)
         mpx_proxy_attach(c, token, POOL_TYPE, &tasks) == MPX_OK)
         status = pool_worker_run(c, tasks, p->opts.functions, p->opts.nfunctions,
                                  p->opts.initializer, p->opts.initarg,
-                                 p->opts.maxtasksperchild);
+                                 p->opts.maxtasksperchild, &p->slots[place]);
     mpx_proxy_close(tasks);
     mpx_client_close(c);
     fflush(NULL);
     _exit(status);
 }
 
-static int fork_worker(mpx_pool *p, int slot)
+static int fork_worker(mpx_pool *p, int place)
 {
+    atomic_store(&p->slots[place].busy, 0);
     pid_t pid = fork();
     if (pid < 0)
         return pool_fail(p, MPX_EIO, "cannot fork a worker: %s", strerror(errno));
     if (pid == 0)
-        local_worker(p);
-    p->workers[slot] = pid;
+        local_worker(p, place);
+    p->workers[place] = pid;
     return MPX_OK;
 }
 
@@ -309,7 +311,8 @@ static void tend_workers(mpx_pool *p, bool block)
         if (r != p->workers[i])
             continue;
         p->workers[i] = 0;
-        if (!p->terminated && pool_worker_replace(status, &p->restarts_left))
+        bool busy = atomic_load(&p->slots[i].busy);
+        if (!p->terminated && pool_worker_replace(status, busy, &p->restarts_left))
             fork_worker(p, i);
     }
 }
@@ -790,6 +793,8 @@ static void pool_release(mpx_pool *p)
     p->manager = NULL;
     free(p->workers);
     p->workers = NULL;
+    pool_slots_free(p->slots, (size_t)p->nworkers);
+    p->slots = NULL;
     p->nworkers = 0;
 }
 
@@ -820,7 +825,9 @@ int mpx_pool_start(const mpx_pool_opts *opts, mpx_pool **out)
     p->nworkers = p->opts.processes > 0 ? p->opts.processes : pool_default_processes();
     p->restarts_left = POOL_RESTARTS_PER_PROCESS * p->nworkers;
     p->workers = calloc((size_t)p->nworkers, sizeof *p->workers);
-    int rc = p->workers != NULL ? mpx_manager_start(&p->manager) : MPX_ENOMEM;
+    p->slots = pool_slots_new((size_t)p->nworkers);
+    int rc = p->workers != NULL && p->slots != NULL ? mpx_manager_start(&p->manager)
+                                                     : MPX_ENOMEM;
     if (rc != MPX_OK && p->manager != NULL)
         pool_fail(p, rc, "%s", mpx_manager_errmsg(p->manager));
     if (rc == MPX_OK && (rc = mpx_manager_connect(p->manager, &p->client)) != MPX_OK)

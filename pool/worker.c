@@ -1,10 +1,12 @@
 /* worker.c - the worker side of the pool: the task loop, and the main of worker programs.
  *
- * A worker takes one task at a time (so a slow task never holds others hostage), looks
- * its function up by name, runs it and finishes it with its result or its error. Its
- * lease on the task is its session: if the process dies, the manager gives the task to
- * another worker. The worker program's main process only forks workers and replaces
- * those that leave after maxtasksperchild (or crash), until the pool is drained.
+ * A worker takes one task at a time (so a slow task never holds others hostage; a chunk
+ * is one task, as the submitter chose), looks its function up by name, runs it (on each
+ * item of a chunk) and finishes it with its result or its error. Its lease on the task is
+ * its session: if the process dies, the manager gives the task to another worker, within
+ * the task's tries. The worker program's main process only forks workers and replaces
+ * those that leave after maxtasksperchild, or that a task ended (the slot they share says
+ * so), until the pool is drained.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,11 +29,37 @@ static void on_stop_signal(int sig)
     stop_signal = sig;
 }
 
-bool pool_worker_replace(int status, int *restarts_left)
+bool pool_worker_replace(int status, bool busy, int *restarts_left)
 {
+    if (busy)
+        return true;
     if (WIFEXITED(status))
         return WEXITSTATUS(status) == WORKER_RECYCLE;
     return WIFSIGNALED(status) && (*restarts_left)-- > 0;
+}
+
+pool_slot *pool_slots_new(size_t n)
+{
+    void *m = mmap(NULL, (n ? n : 1) * sizeof(pool_slot), PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    pool_slot *slots = m; /* zero-filled: nobody busy */
+    for (size_t i = 0; i < n; i++)
+        atomic_init(&slots[i].busy, 0);
+    return slots;
+}
+
+void pool_slots_free(pool_slot *slots, size_t n)
+{
+    if (slots != NULL)
+        munmap(slots, (n ? n : 1) * sizeof(pool_slot));
+}
+
+static void slot_set(pool_slot *slot, int busy)
+{
+    if (slot != NULL)
+        atomic_store_explicit(&slot->busy, busy, memory_order_relaxed);
 }
 
 int pool_default_processes(void)
@@ -48,28 +77,13 @@ static const mpx_pool_function *find_function(const mpx_pool_function *fns, size
     return NULL;
 }
 
-/* Runs one task's payload (fn name, args) into *value; returns its status. */
-static int run_task(mpx_client *c, const mpx_value *payload, const mpx_pool_function *fns,
-                    size_t n, mpx_value *value)
+/* Calls f on args into *value: its result, or its message as a str; returns its status. */
+static int call_function(mpx_client *c, const mpx_pool_function *f, const mpx_value *args,
+                         mpx_value *value)
 {
     char err[256] = "";
     *value = mpx_value_none();
-    const mpx_value *name = mpx_value_at(payload, 0), *args = mpx_value_at(payload, 1);
-    int rc;
-    if (mpx_value_kind(payload) != MPX_TUPLE || mpx_value_len(payload) != 2 ||
-        mpx_value_kind(name) != MPX_STR || mpx_value_kind(args) != MPX_TUPLE) {
-        rc = MPX_ETYPE;
-        snprintf(err, sizeof err, "a task must be (function name, args tuple)");
-    } else {
-        const mpx_pool_function *f = find_function(fns, n, mpx_value_str_data(name));
-        if (f == NULL) {
-            rc = MPX_ENOMETHOD;
-            snprintf(err, sizeof err, "no function '%s' in this worker",
-                     mpx_value_str_data(name));
-        } else {
-            rc = f->fn(c, args, value, err, sizeof err);
-        }
-    }
+    int rc = f->fn(c, args, value, err, sizeof err);
     if (rc == MPX_OK)
         return MPX_OK;
     mpx_value_free(value);
@@ -78,6 +92,114 @@ static int run_task(mpx_client *c, const mpx_value *payload, const mpx_pool_func
     if (mpx_value_str(value, err) != MPX_OK)
         mpx_value_str(value, "(message not UTF-8)");
     return rc;
+}
+
+/* A failure of the task itself (before any function ran): rc with msg as *value. */
+static int task_error(int rc, const char *msg, mpx_value *value)
+{
+    if (mpx_value_str(value, msg) != MPX_OK)
+        *value = mpx_value_none();
+    return rc;
+}
+
+/* Runs a chunk (fn, [item, ...], star) into *value; returns its status (pool_internal.h):
+ * MPX_OK with the list of results, or POOL_STATUS_MIXED with (status, value) pairs. The
+ * items are moved out of the payload. */
+static int run_chunk(mpx_client *c, const mpx_pool_function *f, mpx_value *items, bool star,
+                     mpx_value *value)
+{
+    size_t n = mpx_value_len(items);
+    int *status = calloc(n ? n : 1, sizeof *status);
+    if (status == NULL || mpx_value_list(value, n) != MPX_OK) {
+        free(status);
+        return task_error(MPX_ENOMEM, "out of memory in the worker", value);
+    }
+    bool mixed = false;
+    for (size_t i = 0; i < n; i++) {
+        mpx_value *item = mpx_value_at(items, i), args, out;
+        if (star && mpx_value_kind(item) != MPX_TUPLE) {
+            status[i] = MPX_ETYPE;
+            if (mpx_value_str(&out, "each item of a starmap must be a tuple") != MPX_OK)
+                out = mpx_value_none();
+        } else if (star) {
+            status[i] = call_function(c, f, item, &out);
+        } else if (mpx_value_tuple(&args, 1) == MPX_OK) {
+            mpx_value_append(&args, item); /* taken: the payload is done with it */
+            status[i] = call_function(c, f, &args, &out);
+            mpx_value_free(&args);
+        } else {
+            status[i] = task_error(MPX_ENOMEM, "out of memory in the worker", &out);
+        }
+        mixed |= status[i] != MPX_OK;
+        mpx_value_append(value, &out); /* within the capacity asked for */
+    }
+    if (!mixed) {
+        free(status);
+        return MPX_OK;
+    }
+    mpx_value pairs;
+    if (mpx_value_list(&pairs, n) != MPX_OK) {
+        free(status);
+        mpx_value_free(value);
+        return task_error(MPX_ENOMEM, "out of memory in the worker", value);
+    }
+    for (size_t i = 0; i < n; i++) {
+        mpx_value pair, st = mpx_value_int(status[i]);
+        if (mpx_value_tuple(&pair, 2) != MPX_OK) {
+            free(status);
+            mpx_value_free(&pairs);
+            mpx_value_free(value);
+            return task_error(MPX_ENOMEM, "out of memory in the worker", value);
+        }
+        mpx_value_append(&pair, &st);
+        mpx_value_append(&pair, mpx_value_at(value, i)); /* moved */
+        mpx_value_append(&pairs, &pair);
+    }
+    free(status);
+    mpx_value_free(value);
+    mpx_value_move(value, &pairs);
+    return POOL_STATUS_MIXED;
+}
+
+/* Runs one task's payload (pool_internal.h) into *value; returns its status. */
+static int run_task(mpx_client *c, mpx_value *payload, const mpx_pool_function *fns,
+                    size_t n, mpx_value *value)
+{
+    *value = mpx_value_none();
+    size_t len = mpx_value_kind(payload) == MPX_TUPLE ? mpx_value_len(payload) : 0;
+    mpx_value *name = len > 0 ? mpx_value_at(payload, 0) : NULL;
+    mpx_value *args = len > 1 ? mpx_value_at(payload, 1) : NULL;
+    bool chunk = len == 3 && mpx_value_kind(args) == MPX_LIST &&
+                 mpx_value_kind(mpx_value_at(payload, 2)) == MPX_BOOL;
+    if (name == NULL || mpx_value_kind(name) != MPX_STR ||
+        !(chunk || (len == 2 && mpx_value_kind(args) == MPX_TUPLE)))
+        return task_error(MPX_ETYPE, "a task must be (function name, args tuple)", value);
+    const mpx_pool_function *f = find_function(fns, n, mpx_value_str_data(name));
+    if (f == NULL) {
+        char err[256];
+        snprintf(err, sizeof err, "no function '%s' in this worker", mpx_value_str_data(name));
+        if (!chunk)
+            return task_error(MPX_ENOMETHOD, err, value);
+        /* every item fails alike, so that the items' errors read as they would one by one */
+        size_t k = mpx_value_len(args);
+        if (mpx_value_list(value, k) != MPX_OK)
+            return task_error(MPX_ENOMEM, "out of memory in the worker", value);
+        for (size_t i = 0; i < k; i++) {
+            mpx_value pair, st = mpx_value_int(MPX_ENOMETHOD), msg;
+            if (mpx_value_tuple(&pair, 2) != MPX_OK || mpx_value_str(&msg, err) != MPX_OK) {
+                mpx_value_free(&pair);
+                mpx_value_free(value);
+                return task_error(MPX_ENOMEM, "out of memory in the worker", value);
+            }
+            mpx_value_append(&pair, &st);
+            mpx_value_append(&pair, &msg);
+            mpx_value_append(value, &pair);
+        }
+        return POOL_STATUS_MIXED;
+    }
+    if (chunk)
+        return run_chunk(c, f, args, mpx_value_get_bool(mpx_value_at(payload, 2)), value);
+    return call_function(c, f, args, value);
 }
 
 /* Finishes one task with (id, status, value); a value that cannot travel (nested too
@@ -106,7 +228,7 @@ static int finish(mpx_proxy *tasks, int64_t id, int status, mpx_value *value)
 
 int pool_worker_run(mpx_client *c, mpx_proxy *tasks, const mpx_pool_function *functions,
                     size_t nfunctions, int (*initializer)(void *arg), void *initarg,
-                    long maxtasks)
+                    long maxtasks, pool_slot *slot)
 {
     if (initializer != NULL && initializer(initarg) != 0) {
         fprintf(stderr, "mpx pool worker %ld: the initializer failed\n", (long)getpid());
@@ -119,6 +241,7 @@ int pool_worker_run(mpx_client *c, mpx_proxy *tasks, const mpx_pool_function *fu
             return WORKER_FAILED;
         if (mpx_value_kind(&got) == MPX_NONE)
             return WORKER_DRAINED;
+        slot_set(slot, 1); /* from here until finished, a death is this task's doing */
         for (size_t i = 0; i < mpx_value_len(&got); i++) {
             const mpx_value *pair = mpx_value_at(&got, i);
             mpx_value value;
@@ -127,9 +250,11 @@ int pool_worker_run(mpx_client *c, mpx_proxy *tasks, const mpx_pool_function *fu
             mpx_value_free(&value);
             if (rc != MPX_OK) {
                 mpx_value_free(&got);
+                slot_set(slot, 0);
                 return WORKER_FAILED;
             }
         }
+        slot_set(slot, 0);
         mpx_value_free(&got);
     }
     return WORKER_RECYCLE;
@@ -206,7 +331,7 @@ static int parse_worker_args(int argc, char **argv, worker_args *a)
 /* One worker process: connect, open the pool, run tasks; _exits with the status. */
 static void worker_process(const worker_args *a, const uint8_t *key, size_t keylen,
                            const mpx_pool_function *fns, size_t n,
-                           int (*initializer)(void *), void *initarg)
+                           int (*initializer)(void *), void *initarg, pool_slot *slot)
 {
     signal(SIGTERM, SIG_DFL); /* the program's handler passes signals on; a worker just ends */
     signal(SIGINT, SIG_DFL);
@@ -217,7 +342,7 @@ static void worker_process(const worker_args *a, const uint8_t *key, size_t keyl
         rc = mpx_proxy_open(c, POOL_TYPE, a->pool, NULL, 0, &tasks);
     int status = WORKER_FAILED;
     if (rc == MPX_OK)
-        status = pool_worker_run(c, tasks, fns, n, initializer, initarg, a->maxtasks);
+        status = pool_worker_run(c, tasks, fns, n, initializer, initarg, a->maxtasks, slot);
     else
         fprintf(stderr, "worker %ld: %s: %s\n", (long)getpid(), mpx_err_name(rc),
                 c != NULL ? mpx_client_errmsg(c) : mpx_strerror(rc));
@@ -242,7 +367,10 @@ int mpx_pool_worker_main(int argc, char **argv, const mpx_pool_function *functio
         return 2;
     }
     pid_t *children = calloc((size_t)a.processes, sizeof *children);
-    if (children == NULL) {
+    pool_slot *slots = pool_slots_new((size_t)a.processes);
+    if (children == NULL || slots == NULL) {
+        free(children);
+        pool_slots_free(slots, (size_t)a.processes);
         free(key);
         fprintf(stderr, "%s: out of memory\n", argv[0]);
         return 1;
@@ -255,7 +383,8 @@ int mpx_pool_worker_main(int argc, char **argv, const mpx_pool_function *functio
     for (int i = 0; i < a.processes; i++) {
         pid_t pid = fork();
         if (pid == 0)
-            worker_process(&a, key, keylen, functions, nfunctions, initializer, initarg);
+            worker_process(&a, key, keylen, functions, nfunctions, initializer, initarg,
+                           &slots[i]);
         if (pid > 0) {
             children[i] = pid;
             running++;
@@ -286,18 +415,22 @@ int mpx_pool_worker_main(int argc, char **argv, const mpx_pool_function *functio
             failed++;
             continue;
         }
-        bool drained = WIFEXITED(status) && WEXITSTATUS(status) == WORKER_DRAINED;
+        bool busy = place < a.processes && atomic_load(&slots[place].busy);
+        bool drained = !busy && WIFEXITED(status) && WEXITSTATUS(status) == WORKER_DRAINED;
         bool recycled = WIFEXITED(status) && WEXITSTATUS(status) == WORKER_RECYCLE;
         if (!drained && !recycled) {
             failed++;
-            fprintf(stderr, "%s: worker %ld ended with %s %d\n", argv[0], (long)pid,
+            fprintf(stderr, "%s: worker %ld ended with %s %d%s\n", argv[0], (long)pid,
                     WIFEXITED(status) ? "status" : "signal",
-                    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+                    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+                    busy ? " while running a task" : "");
         }
-        if (place < a.processes && pool_worker_replace(status, &restarts_left)) {
+        if (place < a.processes && pool_worker_replace(status, busy, &restarts_left)) {
+            atomic_store(&slots[place].busy, 0);
             pid_t again = fork();
             if (again == 0)
-                worker_process(&a, key, keylen, functions, nfunctions, initializer, initarg);
+                worker_process(&a, key, keylen, functions, nfunctions, initializer, initarg,
+                               &slots[place]);
             if (again > 0) {
                 children[place] = again;
                 running++;
@@ -307,6 +440,7 @@ int mpx_pool_worker_main(int argc, char **argv, const mpx_pool_function *functio
     sigaction(SIGTERM, &old_term, NULL);
     sigaction(SIGINT, &old_int, NULL);
     free(children);
+    pool_slots_free(slots, (size_t)a.processes);
     free(key);
     return failed == 0 ? 0 : 1;
 }
