@@ -1,11 +1,16 @@
 /* pool.c - the submitting side of the pool: jobs, results, local workers.
  *
- * Every map, imap or apply_async is a job: n tasks submitted to the TaskPool in batches,
- * whose ids come back as ranges, and n result slots. Results are collected from the
- * TaskPool in finishing order by pump(), inside whichever pool call is waiting, and
- * dispatched to their job by id; callbacks run there. A local pool also keeps its
+ * Every map, imap or apply_async is a job: n items sent to the TaskPool as tasks of
+ * chunksize items each (a chunk is one task: one round trip out, one result back), in
+ * batches whose ids come back as ranges, and n result slots. Results are collected from
+ * the TaskPool in finishing order by pump(), inside whichever pool call is waiting, and
+ * dispatched to their job by id: a chunk's result fills its items' slots, and a chunk the
+ * TaskPool split (its worker died) adds the range of its items' own tasks. A job's
+ * callback runs there, once, when its last slot is filled. A local pool also keeps its
  * forked workers: pump() reaps them and starts one in place of each that left early
  * (maxtasksperchild, a task that ended it) while the pool may still have work.
+ * Invariants: a slot is filled once (the first result wins); a job is freed only when no
+ * handle refers to it and its callback is not running.
  */
 #include <errno.h>
 #include <signal.h>
@@ -22,18 +27,32 @@
 #include "pool_internal.h"
 
 #define SUBMIT_BATCH 1024   /* tasks per submit call */
+#define SUBMIT_ITEMS 65536  /* items per submit call, unless one chunk alone has more */
 #define COLLECT_BATCH 1024  /* results per results call */
-#define LOCAL_SLICE_S 0.2   /* a local pool looks at its workers this often while waiting */
+/* A local pool looks at its workers this often while waiting: a worker that a task ended
+ * is replaced within it, whether or not a result comes. */
+#define LOCAL_SLICE_S 0.05
 
+typedef enum job_kind {
+    JOB_APPLY, /* one call: its result is values[0] */
+    JOB_MAP,   /* map_async and the blocking maps: the result is the list */
+    JOB_ITER,  /* imap, imap_unordered: the values are taken one by one */
+} job_kind;
+
+/* Tasks submitted together: ids first, first + 1, ... for tasks of chunk items each. */
 typedef struct id_range {
     uint64_t first;
-    size_t count;
-    size_t index; /* the job's index of the first */
+    size_t tasks;
+    size_t index;  /* the first task's first item */
+    size_t chunk;  /* items per task; the range's last task may have fewer */
+    size_t end;    /* one past the range's last item */
+    bool chunked;  /* sent as chunks (pool_internal.h): each result is a list */
 } id_range;
 
 typedef struct job {
     list_node link;          /* in its pool's jobs while pool is set */
     mpx_pool *pool;
+    job_kind kind;
     size_t n;
     size_t done;
     mpx_value *values;       /* results (or error messages) by index */
@@ -41,12 +60,15 @@ typedef struct job {
     bool *finished;
     size_t *order;           /* indexes in finishing order (imap_unordered) */
     size_t cursor;           /* the iterator's position (in order, or in index) */
-    id_range *ranges;
+    id_range *ranges;        /* in the order of their ids (the manager's ids only grow) */
     size_t nranges;
+    size_t cap_ranges;
+    mpx_value list;          /* JOB_MAP: room for n, filled from values once all succeeded */
     mpx_pool_callback callback;
     mpx_pool_error_callback error_callback;
     void *data;
     bool owned;              /* a handle or iterator still refers to it */
+    bool in_callback;        /* its callback runs: a release leaves the freeing to it */
 } job;
 
 struct mpx_pool_result {
@@ -108,6 +130,12 @@ void mpx_pool_opts_init(mpx_pool_opts *opts)
     memset(opts, 0, sizeof *opts);
 }
 
+void mpx_pool_map_opts_init(mpx_pool_map_opts *opts)
+{
+    opts->chunksize = 0;
+    opts->timeout = -1;
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -121,6 +149,7 @@ static void job_free(job *j)
 {
     for (size_t i = 0; i < j->n; i++)
         mpx_value_free(&j->values[i]);
+    mpx_value_free(&j->list);
     free(j->values);
     free(j->status);
     free(j->finished);
@@ -138,31 +167,31 @@ static void job_unlink(job *j)
 }
 
 /* A job is freed once all its results are in (or its pool is gone) and no handle refers
- * to it. */
+ * to it; during its callback, the callback's end frees it. */
 static void job_release(job *j)
 {
     j->owned = false;
-    if (j->done == j->n || j->pool == NULL) {
+    if ((j->done == j->n && !j->in_callback) || j->pool == NULL) {
         job_unlink(j);
         job_free(j);
     }
 }
 
-static job *job_new(mpx_pool *p, size_t n)
+static job *job_new(mpx_pool *p, size_t n, job_kind kind)
 {
     job *j = calloc(1, sizeof *j);
     if (j == NULL)
         return NULL;
     j->pool = p;
     j->n = n;
+    j->kind = kind;
     j->owned = true;
     j->values = calloc(n ? n : 1, sizeof *j->values);
     j->status = calloc(n ? n : 1, sizeof *j->status);
     j->finished = calloc(n ? n : 1, sizeof *j->finished);
     j->order = calloc(n ? n : 1, sizeof *j->order);
-    j->ranges = calloc(n / SUBMIT_BATCH + 1, sizeof *j->ranges);
     if (j->values == NULL || j->status == NULL || j->finished == NULL || j->order == NULL ||
-        j->ranges == NULL) {
+        (kind == JOB_MAP && mpx_value_list(&j->list, n) != MPX_OK)) {
         job_free(j);
         return NULL;
     }
@@ -170,46 +199,168 @@ static job *job_new(mpx_pool *p, size_t n)
     return j;
 }
 
-/* The job and index a task id belongs to. */
-static job *job_of(mpx_pool *p, uint64_t id, size_t *index)
+static int job_add_range(job *j, id_range r)
+{
+    if (j->nranges == j->cap_ranges) {
+        size_t cap = j->cap_ranges ? 2 * j->cap_ranges : 4;
+        id_range *more = realloc(j->ranges, cap * sizeof *more);
+        if (more == NULL)
+            return MPX_ENOMEM;
+        j->ranges = more;
+        j->cap_ranges = cap;
+    }
+    j->ranges[j->nranges++] = r;
+    return MPX_OK;
+}
+
+/* The job, range and task number a task id belongs to. */
+static job *job_of(mpx_pool *p, uint64_t id, size_t *range, size_t *task)
 {
     for (list_node *n = p->jobs.head; n != NULL; n = n->next) {
         job *j = list_entry(n, job, link);
-        for (size_t r = 0; r < j->nranges; r++)
-            if (id >= j->ranges[r].first && id - j->ranges[r].first < j->ranges[r].count) {
-                *index = j->ranges[r].index + (size_t)(id - j->ranges[r].first);
-                return j;
-            }
+        size_t lo = 0, hi = j->nranges; /* the last range with first <= id is lo - 1 */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (j->ranges[mid].first <= id)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo > 0 && id - j->ranges[lo - 1].first < j->ranges[lo - 1].tasks) {
+            *range = lo - 1;
+            *task = (size_t)(id - j->ranges[lo - 1].first);
+            return j;
+        }
     }
     return NULL;
 }
 
-/* Records one result; runs the job's callback (apply_async). */
-static void job_complete(job *j, size_t index, int status, mpx_value *value)
+/* Item i's value: the result, or the error message when it failed. */
+static mpx_value *job_value(job *j, size_t i)
 {
-    if (j->finished[index])
-        return; /* at-least-once: a second result of the same task is dropped */
+    return mpx_value_len(&j->list) == j->n && j->n > 0 ? mpx_value_at(&j->list, i)
+                                                       : &j->values[i];
+}
+
+static const char *job_message(job *j, size_t i)
+{
+    const mpx_value *v = job_value(j, i);
+    return mpx_value_kind(v) == MPX_STR ? mpx_value_str_data(v) : mpx_strerror(j->status[i]);
+}
+
+/* The first failed item (by index), or n. */
+static size_t job_first_failed(const job *j)
+{
+    size_t i = 0;
+    while (i < j->n && j->status[i] == MPX_OK)
+        i++;
+    return i;
+}
+
+/* Records item index's result (value moved from, when taken). The first result wins: a
+ * task that ran twice (at-least-once) has its second dropped. */
+static void item_done(job *j, size_t index, int status, mpx_value *value)
+{
+    if (index >= j->n || j->finished[index])
+        return;
     j->finished[index] = true;
     j->status[index] = status;
     mpx_value_move(&j->values[index], value);
     j->order[j->done++] = index;
-    if (status == MPX_OK && j->callback != NULL)
-        j->callback(&j->values[index], j->data);
-    else if (status != MPX_OK && j->error_callback != NULL)
-        j->error_callback(status, mpx_value_kind(&j->values[index]) == MPX_STR
-                                      ? mpx_value_str_data(&j->values[index])
-                                      : "",
-                          j->data);
-    if (j->done == j->n && !j->owned) {
+}
+
+/* Fails item index with status and a message. */
+static void item_fail(job *j, size_t index, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void item_fail(job *j, size_t index, int status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    mpx_value v;
+    if (mpx_value_str(&v, msg) != MPX_OK)
+        v = mpx_value_none(); /* out of memory: the code still says what failed */
+    item_done(j, index, status, &v);
+    mpx_value_free(&v);
+}
+
+/* Every slot is filled: a map's results become its list, and the callback runs. Frees
+ * the job when no handle refers to it any more. */
+static void job_finish(job *j)
+{
+    size_t bad = job_first_failed(j);
+    if (j->kind == JOB_MAP && bad == j->n)
+        for (size_t i = 0; i < j->n; i++)
+            mpx_value_append(&j->list, &j->values[i]); /* moved; within the room made */
+    j->in_callback = true;
+    if (bad == j->n && j->callback != NULL && j->kind != JOB_ITER)
+        j->callback(j->kind == JOB_MAP ? &j->list : &j->values[0], j->data);
+    else if (bad < j->n && j->error_callback != NULL && j->kind != JOB_ITER)
+        j->error_callback(j->status[bad], job_message(j, bad), j->data);
+    j->in_callback = false;
+    if (!j->owned) {
         job_unlink(j);
         job_free(j);
     }
 }
 
-/* Builds (fn, args) for item i of items: args is the item (starmap) or (item,) (map). */
-static int make_payload(const char *fn, const mpx_value *item, bool star, mpx_value *out)
+/* One task's result (pool_internal.h, and type_pool.c's results for a lost task): task k
+ * of range ri of j. The value is moved from. */
+static void task_result(job *j, size_t ri, size_t k, int status, mpx_value *value)
 {
-    mpx_value name, args;
+    id_range r = j->ranges[ri]; /* a copy: a split below may move the ranges */
+    size_t index = r.index + k * r.chunk;
+    if (index >= r.end)
+        return;
+    size_t count = r.end - index < r.chunk ? r.end - index : r.chunk;
+    if (status < 0 && mpx_value_kind(value) == MPX_TUPLE && mpx_value_len(value) >= 2 &&
+        mpx_value_kind(mpx_value_at(value, 0)) == MPX_STR) { /* lost: the TaskPool's */
+        const mpx_value *next = mpx_value_at(value, 2);
+        if (r.chunked && next != NULL && mpx_value_kind(next) == MPX_INT &&
+            job_add_range(j, (id_range){(uint64_t)mpx_value_get_int(next), count, index, 1,
+                                        index + count, false}) == MPX_OK)
+            return; /* its items go on as tasks of their own */
+        for (size_t i = 0; i < count; i++)
+            item_fail(j, index + i, status, "task %zu: %s", index + i,
+                      mpx_value_str_data(mpx_value_at(value, 0)));
+        return;
+    }
+    if (!r.chunked) {
+        item_done(j, index, status, value);
+        return;
+    }
+    bool list = mpx_value_kind(value) == MPX_LIST && mpx_value_len(value) == count;
+    if (status == MPX_OK && list) {
+        for (size_t i = 0; i < count; i++)
+            item_done(j, index + i, MPX_OK, mpx_value_at(value, i));
+    } else if (status == POOL_STATUS_MIXED && list) {
+        for (size_t i = 0; i < count; i++) {
+            mpx_value *pair = mpx_value_at(value, i);
+            if (mpx_value_kind(pair) == MPX_TUPLE && mpx_value_len(pair) == 2 &&
+                mpx_value_kind(mpx_value_at(pair, 0)) == MPX_INT)
+                item_done(j, index + i, (int)mpx_value_get_int(mpx_value_at(pair, 0)),
+                          mpx_value_at(pair, 1));
+            else
+                item_fail(j, index + i, MPX_EPROTO, "a chunk's result is malformed");
+        }
+    } else if (status < 0) { /* the chunk failed as a whole: each item with its message */
+        for (size_t i = 0; i < count; i++)
+            item_fail(j, index + i, status, "%s",
+                      mpx_value_kind(value) == MPX_STR ? mpx_value_str_data(value)
+                                                       : mpx_strerror(status));
+    } else {
+        for (size_t i = 0; i < count; i++)
+            item_fail(j, index + i, MPX_EPROTO, "a chunk's result is malformed");
+    }
+}
+
+/* Builds (fn, args) for one call: args is the item (star) or (item,) (map); copied. */
+static int single_payload(const char *fn, const mpx_value *item, bool star, mpx_value *out)
+{
+    mpx_value name, args = mpx_value_none(), copy;
     int rc = mpx_value_tuple(out, 2);
     if (rc != MPX_OK)
         return rc;
@@ -220,11 +371,9 @@ static int make_payload(const char *fn, const mpx_value *item, bool star, mpx_va
     mpx_value_append(out, &name);
     if (star) {
         rc = mpx_value_copy(&args, item);
-    } else {
-        mpx_value copy;
-        rc = mpx_value_tuple(&args, 1);
-        if (rc == MPX_OK && (rc = mpx_value_copy(&copy, item)) == MPX_OK)
-            mpx_value_append(&args, &copy);
+    } else if ((rc = mpx_value_tuple(&args, 1)) == MPX_OK &&
+               (rc = mpx_value_copy(&copy, item)) == MPX_OK) {
+        mpx_value_append(&args, &copy);
     }
     if (rc == MPX_OK)
         rc = mpx_value_append(out, &args);
@@ -235,36 +384,103 @@ static int make_payload(const char *fn, const mpx_value *item, bool star, mpx_va
     return rc;
 }
 
-/* Submits n tasks (fn over items, or fn(*args) when items is NULL and n == 1) for j. */
-static int submit(mpx_pool *p, job *j, const char *fn, const mpx_value *items, bool star)
+/* Builds (fn, [items[from], ..., items[to - 1]], star) for a chunk; the items copied. */
+static int chunk_payload(const char *fn, const mpx_value *items, size_t from, size_t to,
+                         bool star, mpx_value *out)
+{
+    mpx_value name, list, flag = mpx_value_bool(star);
+    int rc = mpx_value_tuple(out, 3);
+    if (rc != MPX_OK)
+        return rc;
+    if ((rc = mpx_value_str(&name, fn)) == MPX_OK) {
+        mpx_value_append(out, &name);
+        rc = mpx_value_list(&list, to - from);
+    }
+    for (size_t i = from; i < to && rc == MPX_OK; i++) {
+        mpx_value copy;
+        if ((rc = mpx_value_copy(&copy, mpx_value_at(items, i))) == MPX_OK)
+            mpx_value_append(&list, &copy); /* within the room asked for */
+    }
+    if (rc == MPX_OK && (rc = mpx_value_append(out, &list)) == MPX_OK)
+        mpx_value_append(out, &flag);
+    if (rc != MPX_OK) {
+        mpx_value_free(&list);
+        mpx_value_free(out);
+    }
+    return rc;
+}
+
+/* Submits j's items (fn over items) as tasks of cs items each: one call per task when cs
+ * is 1 (POOL_TASK_TRIES tries), chunks otherwise (one try, then split by the TaskPool into
+ * its items' tasks with POOL_TASK_TRIES each). */
+static int submit(mpx_pool *p, job *j, const char *fn, const mpx_value *items, bool star,
+                  size_t cs)
 {
     if (p->failed != MPX_OK)
         return p->failed; /* its message still says why it could not start */
-    for (size_t start = 0; start < j->n; start += SUBMIT_BATCH) {
-        size_t count = j->n - start < SUBMIT_BATCH ? j->n - start : SUBMIT_BATCH;
+    bool chunked = cs > 1;
+    size_t ntasks = j->n / cs + (j->n % cs != 0);
+    for (size_t t = 0; t < ntasks;) {
+        size_t first_task = t, in_batch = 0;
         mpx_value batch, first;
-        int rc = mpx_value_list(&batch, count);
-        for (size_t i = 0; i < count && rc == MPX_OK; i++) {
+        int rc = mpx_value_list(&batch, ntasks - t < SUBMIT_BATCH ? ntasks - t : SUBMIT_BATCH);
+        while (rc == MPX_OK && t < ntasks && t - first_task < SUBMIT_BATCH &&
+               (in_batch == 0 || in_batch + cs <= SUBMIT_ITEMS)) {
+            size_t from = t * cs, to = from + cs < j->n ? from + cs : j->n;
             mpx_value payload;
-            rc = make_payload(fn, mpx_value_at(items, start + i), star, &payload);
+            rc = chunked ? chunk_payload(fn, items, from, to, star, &payload)
+                         : single_payload(fn, mpx_value_at(items, from), star, &payload);
             if (rc == MPX_OK && (rc = mpx_value_append(&batch, &payload)) != MPX_OK)
                 mpx_value_free(&payload);
+            in_batch += to - from;
+            t++;
         }
         if (rc != MPX_OK) {
             mpx_value_free(&batch);
             return pool_fail(p, rc, "cannot build the tasks: %s", mpx_strerror(rc));
         }
-        rc = mpx_proxy_call(p->tasks, "submit", &batch, 1, &first);
+        mpx_value args[3] = {batch, mpx_value_int(chunked ? 1 : POOL_TASK_TRIES),
+                             mpx_value_int(POOL_TASK_TRIES)};
+        rc = mpx_proxy_call(p->tasks, "submit", args, chunked ? 3 : 2, &first);
         mpx_value_free(&batch);
         if (rc != MPX_OK)
             return client_failed(p, rc);
         if (mpx_value_kind(&first) != MPX_INT)
             return pool_fail(p, MPX_EPROTO, "submit answered with a %s",
                              mpx_kind_name(mpx_value_kind(&first)));
-        j->ranges[j->nranges++] =
-            (id_range){(uint64_t)mpx_value_get_int(&first), count, start};
+        size_t end = t * cs < j->n ? t * cs : j->n;
+        id_range r = {(uint64_t)mpx_value_get_int(&first), t - first_task, first_task * cs,
+                      cs, end, chunked};
+        if (job_add_range(j, r) != MPX_OK)
+            return pool_fail(p, MPX_ENOMEM, "out of memory");
     }
     return MPX_OK;
+}
+
+/* Drops the job's tasks that no worker took yet (best effort: a pool whose connection
+ * failed has nothing to drop them from) and the job: results of its tasks that still run
+ * belong to no job when they come, and are dropped. */
+static void job_forget(mpx_pool *p, job *j)
+{
+    mpx_value spans;
+    if (p->failed == MPX_OK && p->tasks != NULL && j->nranges > 0 &&
+        mpx_value_list(&spans, j->nranges) == MPX_OK) {
+        for (size_t r = 0; r < j->nranges; r++) {
+            mpx_value span, first = mpx_value_int((int64_t)j->ranges[r].first),
+                            count = mpx_value_int((int64_t)j->ranges[r].tasks);
+            if (mpx_value_tuple(&span, 2) != MPX_OK)
+                break;
+            mpx_value_append(&span, &first);
+            mpx_value_append(&span, &count);
+            mpx_value_append(&spans, &span);
+        }
+        mpx_value out;
+        mpx_proxy_call(p->tasks, "cancel", &spans, 1, &out); /* keeps the pool's message */
+        mpx_value_free(&out);
+        mpx_value_free(&spans);
+    }
+    job_unlink(j);
+    job_free(j);
 }
 
 /* ---- local workers ------------------------------------------------------------------------ */
@@ -328,9 +544,9 @@ static int live_workers(const mpx_pool *p)
 /* ---- collecting results ------------------------------------------------------------------- */
 
 /* Collects what results there are, waiting up to timeout (negative: as needed) for the
- * first: MPX_OK, MPX_ETIMEOUT when none came in time, MPX_ECLOSED when none of this
- * pool's tasks is left anywhere (they were dropped: the pool was terminated), or the
- * client's failure. */
+ * first, and completes the jobs they finish (their callbacks run here): MPX_OK,
+ * MPX_ETIMEOUT when none came in time, MPX_ECLOSED when none of this pool's tasks is left
+ * anywhere (they were dropped: the pool was terminated), or the client's failure. */
 static int pump(mpx_pool *p, double timeout)
 {
     if (p->failed != MPX_OK)
@@ -356,24 +572,30 @@ static int pump(mpx_pool *p, double timeout)
     }
     for (size_t k = 0; k < mpx_value_len(&got); k++) {
         mpx_value *triple = mpx_value_at(&got, k);
-        mpx_value *parts = mpx_value_items(triple);
-        if (mpx_value_len(triple) != 3 || mpx_value_kind(&parts[0]) != MPX_INT ||
-            mpx_value_kind(&parts[1]) != MPX_INT)
+        if (mpx_value_kind(triple) != MPX_TUPLE || mpx_value_len(triple) != 3)
             continue;
-        size_t index;
-        job *j = job_of(p, (uint64_t)mpx_value_get_int(&parts[0]), &index);
-        if (j != NULL)
-            job_complete(j, index, (int)mpx_value_get_int(&parts[1]), &parts[2]);
+        mpx_value *parts = mpx_value_items(triple);
+        if (mpx_value_kind(&parts[0]) != MPX_INT || mpx_value_kind(&parts[1]) != MPX_INT)
+            continue;
+        size_t range, task;
+        job *j = job_of(p, (uint64_t)mpx_value_get_int(&parts[0]), &range, &task);
+        if (j == NULL)
+            continue; /* a forgotten job's, or a second run's */
+        size_t before = j->done;
+        task_result(j, range, task, (int)mpx_value_get_int(&parts[1]), &parts[2]);
+        if (j->done == j->n && before < j->n)
+            job_finish(j); /* may free j */
     }
     mpx_value_free(&got);
     return MPX_OK;
 }
 
-/* Pumps until done(arg) or the timeout; MPX_OK or MPX_ETIMEOUT or a failure. */
-static int pump_until(mpx_pool *p, bool (*done)(const job *j), const job *j, double timeout)
+/* Pumps until done(j, arg) or the timeout; MPX_OK or MPX_ETIMEOUT or a failure. */
+static int pump_until(mpx_pool *p, bool (*done)(const job *j, size_t arg), const job *j,
+                      size_t arg, double timeout)
 {
     double end = timeout >= 0 ? now_s() + timeout : 0;
-    while (!done(j)) {
+    while (!done(j, arg)) {
         double left = -1;
         if (timeout >= 0 && (left = end - now_s()) <= 0)
             return MPX_ETIMEOUT;
@@ -384,9 +606,15 @@ static int pump_until(mpx_pool *p, bool (*done)(const job *j), const job *j, dou
     return MPX_OK;
 }
 
-static bool job_all_done(const job *j)
+static bool job_all_done(const job *j, size_t arg)
 {
+    (void)arg;
     return j->done == j->n;
+}
+
+static bool item_finished(const job *j, size_t index)
+{
+    return j->finished[index];
 }
 
 /* ---- progress ----------------------------------------------------------------------------- */
@@ -437,64 +665,167 @@ static int check_items(mpx_pool *p, const mpx_value *items)
 }
 
 /* The first failed task's error, as the call's, or MPX_OK. */
-static int job_error(mpx_pool *p, const job *j)
+static int job_error(mpx_pool *p, job *j)
 {
-    for (size_t i = 0; i < j->n; i++)
-        if (j->status[i] != MPX_OK)
-            return pool_fail(p, j->status[i], "%s",
-                             mpx_value_kind(&j->values[i]) == MPX_STR
-                                 ? mpx_value_str_data(&j->values[i])
-                                 : mpx_strerror(j->status[i]));
-    return MPX_OK;
+    size_t bad = job_first_failed(j);
+    return bad == j->n ? MPX_OK : pool_fail(p, j->status[bad], "%s", job_message(j, bad));
 }
 
-static int map_common(mpx_pool *p, const char *fn, const mpx_value *items, bool star,
-                      mpx_value *results)
+/* How many workers a default chunk is cut for: a local pool's processes; a distributed
+ * pool's workers at this moment (they may come and go), at least 1. */
+static size_t pool_workers(mpx_pool *p)
 {
-    *results = mpx_value_none();
+    if (p->manager != NULL)
+        return (size_t)p->nworkers;
+    mpx_value stats, key, *found = NULL;
+    size_t n = 1;
+    if (mpx_proxy_call(p->tasks, "stats", NULL, 0, &stats) != MPX_OK)
+        return n; /* the submit that follows says what is wrong */
+    if (mpx_value_str(&key, "workers") == MPX_OK &&
+        mpx_value_dict_find(&stats, &key, &found) == MPX_OK && found != NULL &&
+        mpx_value_kind(found) == MPX_INT && mpx_value_get_int(found) > 1)
+        n = (size_t)mpx_value_get_int(found);
+    mpx_value_free(&key);
+    mpx_value_free(&stats);
+    return n;
+}
+
+/* Items per task: the caller's, or the default: Python's rule for map (len / (4 x
+ * workers), rounded up), 1 for imap. */
+static size_t chunksize_for(mpx_pool *p, size_t n, const mpx_pool_map_opts *o, bool map)
+{
+    if (o != NULL && o->chunksize > 0)
+        return o->chunksize;
+    if (!map || n == 0 || p->failed != MPX_OK)
+        return 1;
+    size_t per = 4 * pool_workers(p), cs = n / per + (n % per != 0);
+    return cs > 0 ? cs : 1;
+}
+
+/* Starts a map job over items (the common part of the maps and the async maps). */
+static int map_start(mpx_pool *p, const char *fn, const mpx_value *items, bool star,
+                     const mpx_pool_map_opts *o, job **out)
+{
+    *out = NULL;
     int rc = check_running(p);
     if (rc == MPX_OK)
         rc = check_items(p, items);
     if (rc != MPX_OK)
         return rc;
-    job *j = job_new(p, mpx_value_len(items));
+    size_t n = mpx_value_len(items);
+    job *j = job_new(p, n, JOB_MAP);
     if (j == NULL)
         return pool_fail(p, MPX_ENOMEM, "out of memory");
+    if (n > 0 && (rc = submit(p, j, fn, items, star, chunksize_for(p, n, o, true))) != MPX_OK) {
+        job_forget(p, j); /* what it sent is dropped */
+        return rc;
+    }
+    *out = j;
+    return MPX_OK;
+}
+
+static int map_common(mpx_pool *p, const char *fn, const mpx_value *items, bool star,
+                      const mpx_pool_map_opts *o, mpx_value *results)
+{
+    *results = mpx_value_none();
+    job *j;
+    int rc = map_start(p, fn, items, star, o, &j);
+    if (rc != MPX_OK)
+        return rc;
+    double timeout = o != NULL ? o->timeout : -1, end = now_s() + timeout;
     progress pr;
     progress_start(&pr, p, j->n);
-    rc = submit(p, j, fn, items, star);
-    while (rc == MPX_OK && !job_all_done(j)) {
-        rc = pump(p, 0.5);
+    while (rc == MPX_OK && !job_all_done(j, 0)) {
+        double slice = 0.5;
+        if (timeout >= 0 && (slice = end - now_s()) > 0.5)
+            slice = 0.5;
+        if (timeout >= 0 && slice <= 0) {
+            rc = MPX_ETIMEOUT;
+            break;
+        }
+        rc = pump(p, slice);
         if (rc == MPX_ETIMEOUT)
             rc = MPX_OK;
         progress_show(&pr, j, false);
     }
-    if (rc == MPX_OK) {
-        progress_show(&pr, j, true);
-        rc = job_error(p, j);
+    if (rc != MPX_OK) {
+        job_forget(p, j); /* the tasks not started are dropped: the pool stays usable */
+        return rc == MPX_ETIMEOUT
+                   ? pool_fail(p, rc, "the map did not finish in %g s", timeout)
+                   : rc;
     }
-    if (rc == MPX_OK && (rc = mpx_value_list(results, j->n)) == MPX_OK)
-        for (size_t i = 0; i < j->n; i++)
-            mpx_value_append(results, &j->values[i]); /* moved; within the capacity */
-    if (rc == MPX_ENOMEM && mpx_value_kind(results) == MPX_NONE)
-        pool_fail(p, rc, "out of memory");
-    j->n = j->done; /* a failed submit leaves tasks that never come: forget them */
+    if (j->n == 0)
+        job_finish(j); /* nothing to wait for */
+    progress_show(&pr, j, true);
+    if ((rc = job_error(p, j)) == MPX_OK)
+        mpx_value_move(results, &j->list);
     job_release(j);
     return rc;
 }
 
 int mpx_pool_map(mpx_pool *p, const char *fn, const mpx_value *items, mpx_value *results)
 {
-    return map_common(p, fn, items, false, results);
+    return map_common(p, fn, items, false, NULL, results);
 }
 
 int mpx_pool_starmap(mpx_pool *p, const char *fn, const mpx_value *items,
                      mpx_value *results)
 {
-    return map_common(p, fn, items, true, results);
+    return map_common(p, fn, items, true, NULL, results);
 }
 
-/* ---- apply_async -------------------------------------------------------------------------- */
+int mpx_pool_map_ex(mpx_pool *p, const char *fn, const mpx_value *items,
+                    const mpx_pool_map_opts *opts, mpx_value *results)
+{
+    return map_common(p, fn, items, false, opts, results);
+}
+
+int mpx_pool_starmap_ex(mpx_pool *p, const char *fn, const mpx_value *items,
+                        const mpx_pool_map_opts *opts, mpx_value *results)
+{
+    return map_common(p, fn, items, true, opts, results);
+}
+
+/* ---- asynchronous results ----------------------------------------------------------------- */
+
+static int map_async_common(mpx_pool *p, const char *fn, const mpx_value *items, bool star,
+                            const mpx_pool_map_opts *opts, mpx_pool_callback callback,
+                            mpx_pool_error_callback error_callback, void *data,
+                            mpx_pool_result **out)
+{
+    *out = NULL;
+    mpx_pool_result *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return pool_fail(p, MPX_ENOMEM, "out of memory");
+    int rc = map_start(p, fn, items, star, opts, &r->j);
+    if (rc != MPX_OK) {
+        free(r);
+        return rc;
+    }
+    r->j->callback = callback;
+    r->j->error_callback = error_callback;
+    r->j->data = data;
+    if (r->j->n == 0)
+        job_finish(r->j); /* ready at once: its callback runs now, with [] */
+    *out = r;
+    return MPX_OK;
+}
+
+int mpx_pool_map_async(mpx_pool *p, const char *fn, const mpx_value *items,
+                       const mpx_pool_map_opts *opts, mpx_pool_callback callback,
+                       mpx_pool_error_callback error_callback, void *data,
+                       mpx_pool_result **out)
+{
+    return map_async_common(p, fn, items, false, opts, callback, error_callback, data, out);
+}
+
+int mpx_pool_starmap_async(mpx_pool *p, const char *fn, const mpx_value *items,
+                           const mpx_pool_map_opts *opts, mpx_pool_callback callback,
+                           mpx_pool_error_callback error_callback, void *data,
+                           mpx_pool_result **out)
+{
+    return map_async_common(p, fn, items, true, opts, callback, error_callback, data, out);
+}
 
 int mpx_pool_apply_async(mpx_pool *p, const char *fn, const mpx_value *args,
                          mpx_pool_callback callback, mpx_pool_error_callback error_callback,
@@ -504,40 +835,32 @@ int mpx_pool_apply_async(mpx_pool *p, const char *fn, const mpx_value *args,
     int rc = check_running(p);
     if (rc != MPX_OK)
         return rc;
-    mpx_value none_args, items;
-    if (args == NULL) {
-        if (mpx_value_tuple(&none_args, 0) != MPX_OK)
-            return pool_fail(p, MPX_ENOMEM, "out of memory");
-        args = &none_args;
-    } else if (mpx_value_kind(args) != MPX_TUPLE) {
+    mpx_value items = mpx_value_none(), copy = mpx_value_none();
+    if (args != NULL && mpx_value_kind(args) != MPX_TUPLE)
         return pool_fail(p, MPX_ETYPE, "args must be a tuple, not %s",
                          mpx_kind_name(mpx_value_kind(args)));
-    }
     mpx_pool_result *r = calloc(1, sizeof *r);
-    job *j = r != NULL ? job_new(p, 1) : NULL;
-    if (j == NULL || mpx_value_tuple(&items, 1) != MPX_OK) {
-        free(r);
-        if (j != NULL)
-            job_release(j);
-        if (args == &none_args)
-            mpx_value_free(&none_args);
-        return pool_fail(p, MPX_ENOMEM, "out of memory");
-    }
-    mpx_value copy;
-    rc = mpx_value_copy(&copy, args);
+    job *j = r != NULL ? job_new(p, 1, JOB_APPLY) : NULL;
+    rc = j != NULL ? mpx_value_tuple(&items, 1) : MPX_ENOMEM;
+    if (rc == MPX_OK)
+        rc = args != NULL ? mpx_value_copy(&copy, args) : mpx_value_tuple(&copy, 0);
     if (rc == MPX_OK)
         mpx_value_append(&items, &copy);
+    if (rc != MPX_OK) {
+        if (j != NULL) {
+            mpx_value_free(&items);
+            job_forget(p, j);
+        }
+        free(r);
+        return pool_fail(p, MPX_ENOMEM, "out of memory");
+    }
     j->callback = callback;
     j->error_callback = error_callback;
     j->data = data;
-    if (rc == MPX_OK)
-        rc = submit(p, j, fn, &items, true);
+    rc = submit(p, j, fn, &items, true, 1);
     mpx_value_free(&items);
-    if (args == &none_args)
-        mpx_value_free(&none_args);
     if (rc != MPX_OK) {
-        j->n = 0;
-        job_release(j);
+        job_forget(p, j);
         free(r);
         return rc;
     }
@@ -548,18 +871,18 @@ int mpx_pool_apply_async(mpx_pool *p, const char *fn, const mpx_value *args,
 
 int mpx_pool_result_wait(mpx_pool_result *r, double timeout)
 {
-    if (job_all_done(r->j))
+    if (job_all_done(r->j, 0))
         return MPX_OK;
     if (r->j->pool == NULL)
         return MPX_ECLOSED; /* its pool was freed before it */
-    return pump_until(r->j->pool, job_all_done, r->j, timeout);
+    return pump_until(r->j->pool, job_all_done, r->j, 0, timeout);
 }
 
 bool mpx_pool_result_ready(mpx_pool_result *r)
 {
-    if (!job_all_done(r->j) && r->j->pool != NULL)
+    if (!job_all_done(r->j, 0) && r->j->pool != NULL)
         pump(r->j->pool, 0);
-    return job_all_done(r->j);
+    return job_all_done(r->j, 0);
 }
 
 int mpx_pool_result_successful(mpx_pool_result *r, bool *out)
@@ -567,29 +890,56 @@ int mpx_pool_result_successful(mpx_pool_result *r, bool *out)
     if (!mpx_pool_result_ready(r))
         return r->j->pool == NULL ? MPX_ECLOSED
                                   : pool_fail(r->j->pool, MPX_EINVAL, "the result is not ready");
-    *out = r->j->status[0] == MPX_OK;
+    *out = job_first_failed(r->j) == r->j->n;
     return MPX_OK;
 }
 
 int mpx_pool_result_get(mpx_pool_result *r, double timeout, mpx_value *out)
 {
     *out = mpx_value_none();
+    job *j = r->j;
     int rc = mpx_pool_result_wait(r, timeout);
-    if (r->j->pool == NULL && rc != MPX_OK)
+    if (j->pool == NULL && rc != MPX_OK)
         return rc;
     if (rc == MPX_ETIMEOUT)
-        return pool_fail(r->j->pool, rc, "the result is not ready in time");
+        return pool_fail(j->pool, rc, "the result is not ready in time");
     if (rc != MPX_OK)
         return rc;
-    if (r->j->pool == NULL)
-        return r->j->status[0] != MPX_OK
-                   ? r->j->status[0]
-                   : mpx_value_copy(out, &r->j->values[0]); /* finished before the free */
-    if ((rc = job_error(r->j->pool, r->j)) != MPX_OK)
-        return rc;
-    if (mpx_value_copy(out, &r->j->values[0]) != MPX_OK)
-        return pool_fail(r->j->pool, MPX_ENOMEM, "out of memory");
-    return MPX_OK;
+    size_t bad = job_first_failed(j);
+    if (bad < j->n)
+        return j->pool == NULL ? j->status[bad]
+                               : pool_fail(j->pool, j->status[bad], "%s", job_message(j, bad));
+    rc = mpx_value_copy(out, j->kind == JOB_MAP ? &j->list : &j->values[0]);
+    if (rc != MPX_OK && j->pool != NULL)
+        pool_fail(j->pool, rc, "out of memory");
+    return rc;
+}
+
+int mpx_pool_result_item(mpx_pool_result *r, size_t index, double timeout, mpx_value *out)
+{
+    *out = mpx_value_none();
+    job *j = r->j;
+    if (index >= j->n)
+        return j->pool == NULL ? MPX_EINDEX
+                               : pool_fail(j->pool, MPX_EINDEX, "the result has %zu items, "
+                                           "not %zu", j->n, index + 1);
+    if (!j->finished[index]) {
+        if (j->pool == NULL)
+            return MPX_ECLOSED;
+        int rc = pump_until(j->pool, item_finished, j, index, timeout);
+        if (rc == MPX_ETIMEOUT)
+            return pool_fail(j->pool, rc, "task %zu is not done in time", index);
+        if (rc != MPX_OK)
+            return rc;
+    }
+    if (j->status[index] != MPX_OK)
+        return j->pool == NULL ? j->status[index]
+                               : pool_fail(j->pool, j->status[index], "%s",
+                                           job_message(j, index));
+    int rc = mpx_value_copy(out, job_value(j, index));
+    if (rc != MPX_OK && j->pool != NULL)
+        pool_fail(j->pool, rc, "out of memory");
+    return rc;
 }
 
 void mpx_pool_result_free(mpx_pool_result *r)
@@ -600,22 +950,33 @@ void mpx_pool_result_free(mpx_pool_result *r)
     free(r);
 }
 
-int mpx_pool_apply(mpx_pool *p, const char *fn, const mpx_value *args, mpx_value *result)
+int mpx_pool_apply_timeout(mpx_pool *p, const char *fn, const mpx_value *args, double timeout,
+                           mpx_value *result)
 {
     mpx_pool_result *r;
     *result = mpx_value_none();
     int rc = mpx_pool_apply_async(p, fn, args, NULL, NULL, NULL, &r);
     if (rc != MPX_OK)
         return rc;
-    rc = mpx_pool_result_get(r, -1, result);
+    rc = mpx_pool_result_get(r, timeout, result);
+    if (rc == MPX_ETIMEOUT && r->j->pool != NULL) {
+        job_forget(p, r->j); /* not started: dropped; running: its result is dropped */
+        free(r);
+        return pool_fail(p, rc, "apply did not finish in %g s", timeout);
+    }
     mpx_pool_result_free(r);
     return rc;
+}
+
+int mpx_pool_apply(mpx_pool *p, const char *fn, const mpx_value *args, mpx_value *result)
+{
+    return mpx_pool_apply_timeout(p, fn, args, -1, result);
 }
 
 /* ---- imap --------------------------------------------------------------------------------- */
 
 static int imap_common(mpx_pool *p, const char *fn, const mpx_value *items, bool ordered,
-                       mpx_pool_iter **out)
+                       const mpx_pool_map_opts *o, mpx_pool_iter **out)
 {
     *out = NULL;
     int rc = check_running(p);
@@ -624,14 +985,14 @@ static int imap_common(mpx_pool *p, const char *fn, const mpx_value *items, bool
     if (rc != MPX_OK)
         return rc;
     mpx_pool_iter *it = calloc(1, sizeof *it);
-    job *j = it != NULL ? job_new(p, mpx_value_len(items)) : NULL;
+    job *j = it != NULL ? job_new(p, mpx_value_len(items), JOB_ITER) : NULL;
     if (j == NULL) {
         free(it);
         return pool_fail(p, MPX_ENOMEM, "out of memory");
     }
-    if ((rc = submit(p, j, fn, items, false)) != MPX_OK) {
-        j->n = j->done;
-        job_release(j);
+    if (j->n > 0 &&
+        (rc = submit(p, j, fn, items, false, chunksize_for(p, j->n, o, false))) != MPX_OK) {
+        job_forget(p, j);
         free(it);
         return rc;
     }
@@ -643,22 +1004,36 @@ static int imap_common(mpx_pool *p, const char *fn, const mpx_value *items, bool
 
 int mpx_pool_imap(mpx_pool *p, const char *fn, const mpx_value *items, mpx_pool_iter **out)
 {
-    return imap_common(p, fn, items, true, out);
+    return imap_common(p, fn, items, true, NULL, out);
 }
 
 int mpx_pool_imap_unordered(mpx_pool *p, const char *fn, const mpx_value *items,
                             mpx_pool_iter **out)
 {
-    return imap_common(p, fn, items, false, out);
+    return imap_common(p, fn, items, false, NULL, out);
 }
 
-static bool next_ordered_ready(const job *j)
+int mpx_pool_imap_ex(mpx_pool *p, const char *fn, const mpx_value *items,
+                     const mpx_pool_map_opts *opts, mpx_pool_iter **out)
 {
+    return imap_common(p, fn, items, true, opts, out);
+}
+
+int mpx_pool_imap_unordered_ex(mpx_pool *p, const char *fn, const mpx_value *items,
+                               const mpx_pool_map_opts *opts, mpx_pool_iter **out)
+{
+    return imap_common(p, fn, items, false, opts, out);
+}
+
+static bool next_ordered_ready(const job *j, size_t arg)
+{
+    (void)arg;
     return j->cursor >= j->n || j->finished[j->cursor];
 }
 
-static bool next_unordered_ready(const job *j)
+static bool next_unordered_ready(const job *j, size_t arg)
 {
+    (void)arg;
     return j->cursor >= j->n || j->cursor < j->done;
 }
 
@@ -667,11 +1042,11 @@ int mpx_pool_iter_next(mpx_pool_iter *it, double timeout, mpx_value *out, bool *
     job *j = it->j;
     *out = mpx_value_none();
     *done = false;
-    bool (*ready)(const job *) = it->ordered ? next_ordered_ready : next_unordered_ready;
-    if (!ready(j)) {
+    bool (*ready)(const job *, size_t) = it->ordered ? next_ordered_ready : next_unordered_ready;
+    if (!ready(j, 0)) {
         if (j->pool == NULL)
             return MPX_ECLOSED; /* its pool was freed before it */
-        int rc = pump_until(j->pool, ready, j, timeout);
+        int rc = pump_until(j->pool, ready, j, 0, timeout);
         if (rc == MPX_ETIMEOUT)
             return pool_fail(j->pool, rc, "no result in time");
         if (rc != MPX_OK)
@@ -683,14 +1058,10 @@ int mpx_pool_iter_next(mpx_pool_iter *it, double timeout, mpx_value *out, bool *
     }
     size_t index = it->ordered ? j->cursor : j->order[j->cursor];
     j->cursor++;
-    if (j->status[index] != MPX_OK) {
-        if (j->pool == NULL)
-            return j->status[index];
-        return pool_fail(j->pool, j->status[index], "%s",
-                         mpx_value_kind(&j->values[index]) == MPX_STR
-                             ? mpx_value_str_data(&j->values[index])
-                             : mpx_strerror(j->status[index]));
-    }
+    if (j->status[index] != MPX_OK)
+        return j->pool == NULL ? j->status[index]
+                               : pool_fail(j->pool, j->status[index], "%s",
+                                           job_message(j, index));
     mpx_value_move(out, &j->values[index]);
     return MPX_OK;
 }
@@ -736,7 +1107,7 @@ int mpx_pool_terminate(mpx_pool *p)
 static job *unfinished_job(const mpx_pool *p)
 {
     for (list_node *n = p->jobs.head; n != NULL; n = n->next)
-        if (!job_all_done(list_entry(n, job, link)))
+        if (!job_all_done(list_entry(n, job, link), 0))
             return list_entry(n, job, link);
     return NULL;
 }
@@ -749,7 +1120,7 @@ int mpx_pool_join(mpx_pool *p)
         return pool_fail(p, MPX_EVALUE, "Pool is still running");
     job *j;
     while (!p->terminated && (j = unfinished_job(p)) != NULL) {
-        int rc = pump_until(p, job_all_done, j, -1);
+        int rc = pump_until(p, job_all_done, j, 0, -1);
         if (rc != MPX_OK)
             return rc;
     }

@@ -327,13 +327,15 @@ static void case_local_calls(void *arg)
     t_free_all(&slow, 1);
 }
 
-/* maxtasksperchild: workers leave after 2 tasks and are replaced. */
+/* maxtasksperchild: workers leave after 2 tasks and are replaced. A chunk is one task, as
+ * in Python: chunksize 1 makes each item one. */
 static void case_local_maxtasksperchild(void *arg)
 {
     (void)arg;
     mpx_pool *p = start_local(2, 2, NULL);
     mpx_value items = range_list(20), out;
-    P_OK(p, mpx_pool_map(p, "whoami", &items, &out));
+    mpx_pool_map_opts one = {.chunksize = 1, .timeout = -1};
+    P_OK(p, mpx_pool_map_ex(p, "whoami", &items, &one, &out));
     int distinct = 0;
     for (size_t i = 0; i < 20; i++) {
         bool seen = false;
