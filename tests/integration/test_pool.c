@@ -5,6 +5,15 @@
  * runs again: every result arrives once), and the error paths: a function that fails, an
  * unknown function name, a get that times out, calls after close, join before close, an
  * initializer that fails (the map fails; the workers are not restarted over and over).
+ * Chunks: sizes 0, 1, fewer items than workers, a length that is not a multiple; results
+ * in order and complete for map, starmap, imap and imap_unordered, a chunk run by one
+ * worker, Python's default rule, an item failing inside a chunk alone. map_async and
+ * starmap_async with callbacks and error callbacks (once each, a callback that frees its
+ * own handle, an empty map's at once), per-item outcomes. Timeouts on map, starmap,
+ * apply, next and item, each followed by calls that work. A crash storm: a function that
+ * aborts or exits for some inputs, locally and on worker programs: the healthy results
+ * all arrive, each bad task fails with RuntimeError naming it, and the pool goes on.
+ * terminate while map_async and apply_async results are pending.
  * Distributed: worker programs (mpx_pool_worker_main) on the test's manager take a map
  * submitted by another process; two submitters share one pool and each gets its own
  * results; a worker program started mid-map takes a share; one of three workers is killed
@@ -13,6 +22,7 @@
  */
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -118,6 +128,26 @@ static int tally(mpx_client *c, const mpx_value *args, mpx_value *result, char *
     return rc;
 }
 
+/* crash(x) -> x * x, except that it aborts for x % 10 == 7 and leaves with status 0 (as
+ * if it were done) for x % 10 == 3: each ends the worker running it. */
+static int crash(mpx_client *c, const mpx_value *args, mpx_value *result, char *err,
+                 size_t errlen)
+{
+    (void)c;
+    (void)err;
+    (void)errlen;
+    int64_t x = mpx_value_get_int(mpx_value_at(args, 0));
+    if (x % 10 == 7) {
+        struct rlimit none = {0, 0};
+        setrlimit(RLIMIT_CORE, &none); /* no core file for a crash on purpose */
+        abort();
+    }
+    if (x % 10 == 3)
+        _exit(0);
+    *result = mpx_value_int(x * x);
+    return MPX_OK;
+}
+
 static int initializer(void *arg)
 {
     initialized = *(int64_t *)arg;
@@ -127,7 +157,7 @@ static int initializer(void *arg)
 static const mpx_pool_function FUNCTIONS[] = {
     {"square", square},       {"add", add},       {"fail_on_three", fail_on_three},
     {"slow_square", slow_square}, {"whoami", whoami}, {"init_value", init_value},
-    {"tally", tally},
+    {"tally", tally},         {"crash", crash},
 };
 #define NFUNCTIONS (sizeof FUNCTIONS / sizeof FUNCTIONS[0])
 
@@ -455,6 +485,401 @@ static void case_local_initializer_fails(void *arg)
     mpx_value_free(&items);
 }
 
+/* ---- chunks ------------------------------------------------------------------------------- */
+
+static mpx_pool_map_opts chunks_of(size_t chunksize)
+{
+    mpx_pool_map_opts o;
+    mpx_pool_map_opts_init(&o);
+    o.chunksize = chunksize;
+    return o;
+}
+
+/* [0, 1, 4, ...] of n squares, checked in order. */
+static void check_squares(const mpx_value *out, int64_t n)
+{
+    T_CHECK(mpx_value_kind(out) == MPX_LIST);
+    T_EQ_INT(mpx_value_len(out), n);
+    for (int64_t i = 0; i < n; i++)
+        T_EQ_INT(mpx_value_get_int(mpx_value_at(out, (size_t)i)), i * i);
+}
+
+/* Drains an iterator of squares of 0..n-1: in order, or (unordered) each once. */
+static void check_square_iter(mpx_pool *p, mpx_pool_iter *it, int64_t n, bool ordered)
+{
+    bool done = false, seen[64] = {false};
+    int64_t count = 0;
+    for (int guard = 0; !done && guard <= n; guard++) {
+        mpx_value v;
+        P_OK(p, mpx_pool_iter_next(it, 10, &v, &done));
+        if (done)
+            break;
+        int64_t x = mpx_value_get_int(&v);
+        if (ordered)
+            T_EQ_INT(x, count * count);
+        for (int64_t k = 0; k < n && k < 64; k++)
+            if (k * k == x) {
+                T_CHECK(!seen[k]);
+                seen[k] = true;
+            }
+        count++;
+    }
+    T_CHECK(done);
+    T_EQ_INT(count, n);
+    mpx_pool_iter_free(it);
+}
+
+static void case_chunksizes(void *arg)
+{
+    (void)arg;
+    mpx_pool *p = start_local(3, 0, NULL);
+    const int64_t sizes[] = {0, 1, 2, 13, 50};
+    const size_t chunks[] = {0, 1, 4, 7, 100};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+            mpx_pool_map_opts o = chunks_of(chunks[c]);
+            mpx_value items = range_list(sizes[s]), out;
+            P_OK(p, mpx_pool_map_ex(p, "square", &items, &o, &out));
+            check_squares(&out, sizes[s]);
+            mpx_value_free(&out);
+            mpx_pool_iter *it;
+            P_OK(p, mpx_pool_imap_ex(p, "square", &items, &o, &it));
+            check_square_iter(p, it, sizes[s], true);
+            P_OK(p, mpx_pool_imap_unordered_ex(p, "square", &items, &o, &it));
+            check_square_iter(p, it, sizes[s], false);
+            mpx_value_free(&items);
+        }
+    }
+    mpx_value pairs = t_val("[(1, 2), (3, 4), (10, -10), (5, 5), (0, 1)]"), out;
+    mpx_pool_map_opts two = chunks_of(2);
+    P_OK(p, mpx_pool_starmap_ex(p, "add", &pairs, &two, &out));
+    T_REPR(&out, "[3, 7, 0, 10, 1]");
+    mpx_value_free(&out);
+    mpx_value_free(&pairs);
+
+    /* a chunk travels as one task: one worker runs all its items */
+    mpx_value items = range_list(20);
+    mpx_pool_map_opts five = chunks_of(5);
+    P_OK(p, mpx_pool_map_ex(p, "whoami", &items, &five, &out));
+    for (size_t i = 0; i < 20; i++)
+        T_EQ_INT(mpx_value_get_int(mpx_value_at(&out, i)),
+                 mpx_value_get_int(mpx_value_at(&out, i - i % 5)));
+    mpx_value_free(&out);
+    mpx_value_free(&items);
+    /* the default is Python's: 100 items, 3 workers: 100 / 12 rounded up = 9 a chunk */
+    items = range_list(100);
+    P_OK(p, mpx_pool_map(p, "whoami", &items, &out));
+    for (size_t i = 0; i < 100; i++)
+        T_EQ_INT(mpx_value_get_int(mpx_value_at(&out, i)),
+                 mpx_value_get_int(mpx_value_at(&out, i - i % 9)));
+    mpx_value_free(&out);
+    mpx_value_free(&items);
+
+    /* an item that fails inside a chunk fails alone */
+    mpx_value ten = range_list(10);
+    T_RC(NULL, mpx_pool_map_ex(p, "fail_on_three", &ten, &five, &out), MPX_EVALUE);
+    T_EQ_STR(mpx_pool_errmsg(p), "bad input 3");
+    T_CHECK(mpx_value_kind(&out) == MPX_NONE);
+    mpx_pool_iter *it;
+    P_OK(p, mpx_pool_imap_ex(p, "fail_on_three", &ten, &five, &it));
+    for (int64_t i = 0; i < 10; i++) {
+        bool done = true;
+        int rc = mpx_pool_iter_next(it, 10, &out, &done);
+        T_CHECK(!done);
+        if (i == 3) {
+            T_EQ_INT(rc, MPX_EVALUE);
+            T_EQ_STR(mpx_pool_errmsg(p), "bad input 3");
+        } else {
+            T_EQ_INT(rc, MPX_OK);
+            T_EQ_INT(mpx_value_get_int(&out), i);
+        }
+        mpx_value_free(&out);
+    }
+    mpx_pool_iter_free(it);
+    T_RC(NULL, mpx_pool_map_ex(p, "nope", &ten, &five, &out), MPX_ENOMETHOD);
+    T_EQ_STR(mpx_pool_errmsg(p), "no function 'nope' in this worker");
+    mpx_value bad_pairs = t_val("[(1, 2), 3]");
+    T_RC(NULL, mpx_pool_starmap_ex(p, "add", &bad_pairs, &two, &out), MPX_ETYPE);
+    T_EQ_STR(mpx_pool_errmsg(p), "each item of a starmap must be a tuple");
+    mpx_value_free(&bad_pairs);
+    mpx_value_free(&ten);
+    P_OK(p, mpx_pool_close(p));
+    P_OK(p, mpx_pool_join(p));
+    mpx_pool_free(p);
+}
+
+/* ---- map_async ---------------------------------------------------------------------------- */
+
+typedef struct seen_callbacks {
+    int ok;
+    int failed;
+    int code;
+    char message[128];
+    char repr[256];
+    mpx_pool_result *own; /* freed by the callback itself when set */
+} seen_callbacks;
+
+static void on_map_result(const mpx_value *result, void *data)
+{
+    seen_callbacks *s = data;
+    s->ok++;
+    char *r = mpx_value_repr(result);
+    snprintf(s->repr, sizeof s->repr, "%s", r ? r : "?");
+    free(r);
+    if (s->own != NULL) {
+        mpx_pool_result_free(s->own); /* a callback may let go of its own handle */
+        s->own = NULL;
+    }
+}
+
+static void on_map_error(int code, const char *message, void *data)
+{
+    seen_callbacks *s = data;
+    s->failed++;
+    s->code = code;
+    snprintf(s->message, sizeof s->message, "%s", message);
+}
+
+static void case_map_async(void *arg)
+{
+    (void)arg;
+    mpx_pool *p = start_local(2, 0, NULL);
+    mpx_value ten = range_list(10), out;
+    seen_callbacks a = {0}, b = {0}, c = {0}, e = {0};
+    mpx_pool_result *ra, *rb, *rc_, *re;
+    P_OK(p, mpx_pool_map_async(p, "square", &ten, NULL, on_map_result, on_map_error, &a, &ra));
+    mpx_value pairs = t_val("[(1, 2), (3, 4)]");
+    mpx_pool_map_opts one = chunks_of(1);
+    P_OK(p, mpx_pool_starmap_async(p, "add", &pairs, &one, on_map_result, on_map_error, &b,
+                                   &rb));
+    P_OK(p, mpx_pool_map_async(p, "fail_on_three", &ten, NULL, on_map_result, on_map_error,
+                               &c, &rc_));
+    mpx_value none = t_val("[]");
+    P_OK(p, mpx_pool_map_async(p, "square", &none, NULL, on_map_result, on_map_error, &e, &re));
+    T_EQ_INT(e.ok, 1); /* ready at once */
+    T_EQ_STR(e.repr, "[]");
+    P_OK(p, mpx_pool_result_get(ra, 10, &out));
+    T_REPR(&out, "[0, 1, 4, 9, 16, 25, 36, 49, 64, 81]");
+    mpx_value_free(&out);
+    P_OK(p, mpx_pool_result_wait(rb, 10));
+    P_OK(p, mpx_pool_result_wait(rc_, 10));
+    T_EQ_INT(a.ok, 1);
+    T_EQ_STR(a.repr, "[0, 1, 4, 9, 16, 25, 36, 49, 64, 81]");
+    T_EQ_INT(a.failed, 0);
+    T_EQ_INT(b.ok, 1);
+    T_EQ_STR(b.repr, "[3, 7]");
+    T_EQ_INT(c.ok, 0);
+    T_EQ_INT(c.failed, 1);
+    T_EQ_INT(c.code, MPX_EVALUE);
+    T_EQ_STR(c.message, "bad input 3");
+    bool ok = true;
+    P_OK(p, mpx_pool_result_successful(rc_, &ok));
+    T_CHECK(!ok);
+    T_RC(NULL, mpx_pool_result_get(rc_, 1, &out), MPX_EVALUE);
+    /* the other results of a map that failed are all there, item by item */
+    for (size_t i = 0; i < 10; i++) {
+        int rc = mpx_pool_result_item(rc_, i, 1, &out);
+        T_EQ_INT(rc, i == 3 ? MPX_EVALUE : MPX_OK);
+        if (i != 3)
+            T_EQ_INT(mpx_value_get_int(&out), (int64_t)i);
+        mpx_value_free(&out);
+    }
+    T_RC(NULL, mpx_pool_result_item(rc_, 10, 1, &out), MPX_EINDEX);
+    T_EQ_STR(mpx_pool_errmsg(p), "the result has 10 items, not 11");
+    P_OK(p, mpx_pool_result_item(ra, 9, 0, &out));
+    T_REPR(&out, "81");
+    mpx_value_free(&out);
+    mpx_value not_items = mpx_value_int(1);
+    mpx_pool_result *never = NULL;
+    T_RC(NULL, mpx_pool_map_async(p, "square", &not_items, NULL, NULL, NULL, NULL, &never),
+         MPX_ETYPE);
+    T_CHECK(never == NULL);
+    for (mpx_pool_result **r = (mpx_pool_result *[]){ra, rb, rc_, re, NULL}; *r; r++)
+        mpx_pool_result_free(*r);
+
+    /* a callback that frees its own handle; join runs the callbacks still to run */
+    seen_callbacks f = {0};
+    mpx_pool_result *rf;
+    P_OK(p, mpx_pool_map_async(p, "square", &ten, NULL, on_map_result, on_map_error, &f, &rf));
+    f.own = rf;
+    P_OK(p, mpx_pool_close(p));
+    T_RC(NULL, mpx_pool_map_async(p, "square", &ten, NULL, NULL, NULL, NULL, &never),
+         MPX_EVALUE);
+    P_OK(p, mpx_pool_join(p));
+    T_EQ_INT(f.ok, 1);
+    T_CHECK(f.own == NULL);
+    mpx_pool_free(p);
+    t_free_all(&ten, 1);
+    t_free_all(&pairs, 1);
+    t_free_all(&none, 1);
+}
+
+/* ---- timeouts ----------------------------------------------------------------------------- */
+
+static void case_timeouts_then_reuse(void *arg)
+{
+    (void)arg;
+    mpx_pool *p = start_local(2, 0, NULL);
+    mpx_value slow = slow_items(8, 300), ten = range_list(10), out;
+    mpx_pool_map_opts quick;
+    mpx_pool_map_opts_init(&quick);
+    quick.timeout = 0.1;
+    int64_t t0 = t_now_ms();
+    T_RC(NULL, mpx_pool_starmap_ex(p, "slow_square", &slow, &quick, &out), MPX_ETIMEOUT);
+    T_EQ_STR(mpx_pool_errmsg(p), "the map did not finish in 0.1 s");
+    T_CHECK(mpx_value_kind(&out) == MPX_NONE);
+    /* what did not start was dropped: the next map waits for two tasks at most */
+    P_OK(p, mpx_pool_map(p, "square", &ten, &out));
+    check_squares(&out, 10);
+    mpx_value_free(&out);
+    T_CHECK(t_now_ms() - t0 < 1500);
+    mpx_value sleepy = t_val("[(300, 1), (300, 2)]");
+    t0 = t_now_ms();
+    T_RC(NULL, mpx_pool_starmap_ex(p, "slow_square", &sleepy, &quick, &out), MPX_ETIMEOUT);
+    mpx_value late = t_val("(2000, 5)"), five = t_val("(5,)");
+    T_RC(NULL, mpx_pool_apply_timeout(p, "slow_square", &late, 0.05, &out), MPX_ETIMEOUT);
+    T_EQ_STR(mpx_pool_errmsg(p), "apply did not finish in 0.05 s");
+    P_OK(p, mpx_pool_apply_timeout(p, "square", &five, 10, &out));
+    T_REPR(&out, "25");
+    mpx_value_free(&out);
+    /* iterators and results: a timeout leaves them pending, and they go on */
+    mpx_pool_iter *it;
+    mpx_value two = t_val("[(200, 3), (0, 4)]");
+    P_OK(p, mpx_pool_imap(p, "square", &ten, &it));
+    mpx_pool_iter_free(it); /* unread: its results are dropped when they come */
+    mpx_pool_result *r;
+    mpx_pool_map_opts one = chunks_of(1);
+    P_OK(p, mpx_pool_starmap_async(p, "slow_square", &two, &one, NULL, NULL, NULL, &r));
+    T_RC(NULL, mpx_pool_result_item(r, 0, 0.01, &out), MPX_ETIMEOUT);
+    T_EQ_STR(mpx_pool_errmsg(p), "task 0 is not done in time");
+    P_OK(p, mpx_pool_result_item(r, 0, 10, &out));
+    T_EQ_INT(mpx_value_get_int(mpx_value_at(&out, 0)), 9);
+    mpx_value_free(&out);
+    mpx_pool_result_free(r);
+    T_CHECK(t_now_ms() - t0 < 3000); /* not after the 2 s task */
+    P_OK(p, mpx_pool_terminate(p));
+    P_OK(p, mpx_pool_join(p));
+    mpx_pool_free(p);
+    t_free_all(&slow, 1);
+    t_free_all(&ten, 1);
+    t_free_all(&sleepy, 1);
+    t_free_all(&late, 1);
+    t_free_all(&five, 1);
+    t_free_all(&two, 1);
+}
+
+/* ---- crash storms ------------------------------------------------------------------------- */
+
+/* The outcome of crash over 0..n-1 through r: every healthy item's square, and for each
+ * bad one (x % 10 == 3 or 7) RuntimeError naming it. */
+static void check_storm(mpx_pool *p, mpx_pool_result *r, int64_t n)
+{
+    P_OK(p, mpx_pool_result_wait(r, 20));
+    for (int64_t i = 0; i < n; i++) {
+        mpx_value out;
+        int rc = mpx_pool_result_item(r, (size_t)i, 0, &out);
+        if (i % 10 == 3 || i % 10 == 7) {
+            T_EQ_INT(rc, MPX_ERUNTIME);
+            char want[200];
+            snprintf(want, sizeof want, "task %lld: the worker running crash(%lld) ended "
+                     "before it finished, 3 times (crashed, killed or disconnected)",
+                     (long long)i, (long long)i);
+            T_EQ_STR(mpx_pool_errmsg(p), want);
+        } else {
+            T_EQ_INT(rc, MPX_OK);
+            T_EQ_INT(mpx_value_get_int(&out), i * i);
+        }
+        mpx_value_free(&out);
+    }
+}
+
+static void case_local_crash_storm(void *arg)
+{
+    (void)arg;
+    mpx_pool *p = start_local(3, 0, NULL);
+    mpx_value items = range_list(40), out;
+    mpx_pool_result *r;
+    seen_callbacks s = {0};
+    int64_t t0 = t_now_ms();
+    /* default chunks (4 items): each chunk holds one bad item, lost once, then split */
+    P_OK(p, mpx_pool_map_async(p, "crash", &items, NULL, on_map_result, on_map_error, &s, &r));
+    check_storm(p, r, 40);
+    T_EQ_INT(s.ok, 0);
+    T_EQ_INT(s.failed, 1);
+    T_EQ_INT(s.code, MPX_ERUNTIME);
+    T_CHECK(strstr(s.message, "task 3: the worker running crash(3) ended") == s.message);
+    mpx_pool_result_free(r);
+    /* the blocking map says the first bad task */
+    mpx_value some = range_list(9);
+    T_RC(NULL, mpx_pool_map(p, "crash", &some, &out), MPX_ERUNTIME);
+    T_CHECK(strstr(mpx_pool_errmsg(p), "task 3: the worker running crash(3)") != NULL);
+    /* one call at a time, and an iterator: the same */
+    mpx_value seven = t_val("(7,)");
+    T_RC(NULL, mpx_pool_apply(p, "crash", &seven, &out), MPX_ERUNTIME);
+    T_CHECK(strstr(mpx_pool_errmsg(p), "task 0: the worker running crash(7) ended") != NULL);
+    mpx_pool_iter *it;
+    P_OK(p, mpx_pool_imap_unordered(p, "crash", &some, &it));
+    int good = 0, bad = 0;
+    bool done = false;
+    for (int guard = 0; !done && guard < 20; guard++) {
+        int rc = mpx_pool_iter_next(it, 20, &out, &done);
+        good += rc == MPX_OK && !done;
+        bad += rc == MPX_ERUNTIME;
+        mpx_value_free(&out);
+    }
+    T_CHECK(done);
+    T_EQ_INT(good, 7);
+    T_EQ_INT(bad, 2);
+    mpx_pool_iter_free(it);
+    /* and the pool goes on, its workers replaced */
+    P_OK(p, mpx_pool_map(p, "square", &items, &out));
+    check_squares(&out, 40);
+    mpx_value_free(&out);
+    T_CHECK(t_now_ms() - t0 < 20000);
+    P_OK(p, mpx_pool_close(p));
+    P_OK(p, mpx_pool_join(p));
+    mpx_pool_free(p);
+    t_free_all(&items, 1);
+    t_free_all(&some, 1);
+    t_free_all(&seven, 1);
+}
+
+/* ---- terminate ---------------------------------------------------------------------------- */
+
+static void case_terminate_with_async_pending(void *arg)
+{
+    (void)arg;
+    mpx_pool *p = start_local(2, 0, NULL);
+    mpx_value items = t_val("[(0, 0), (0, 1), (5000, 2), (5000, 3), (5000, 4)]"), out;
+    mpx_value slow = t_val("(5000, 9)");
+    seen_callbacks s = {0}, a = {0};
+    mpx_pool_result *r, *ra;
+    mpx_pool_map_opts one = chunks_of(1);
+    P_OK(p, mpx_pool_starmap_async(p, "slow_square", &items, &one, on_map_result,
+                                   on_map_error, &s, &r));
+    P_OK(p, mpx_pool_apply_async(p, "slow_square", &slow, on_map_result, on_map_error, &a,
+                                 &ra));
+    P_OK(p, mpx_pool_result_item(r, 1, 10, &out)); /* the quick ones are in */
+    mpx_value_free(&out);
+    int64_t t0 = t_now_ms();
+    P_OK(p, mpx_pool_terminate(p));
+    T_RC(NULL, mpx_pool_result_get(r, 10, &out), MPX_ECLOSED);
+    T_RC(NULL, mpx_pool_result_wait(ra, 10), MPX_ECLOSED);
+    T_CHECK(!mpx_pool_result_ready(r));
+    T_CHECK(t_now_ms() - t0 < 4000); /* not after the 5 s tasks */
+    P_OK(p, mpx_pool_result_item(r, 0, 0, &out)); /* what arrived stays */
+    T_EQ_INT(mpx_value_get_int(mpx_value_at(&out, 0)), 0);
+    mpx_value_free(&out);
+    T_RC(NULL, mpx_pool_result_item(r, 3, 1, &out), MPX_ECLOSED);
+    T_EQ_INT(s.ok + s.failed + a.ok + a.failed, 0); /* no callback ran */
+    P_OK(p, mpx_pool_join(p));
+    mpx_pool_result_free(r);
+    mpx_pool_result_free(ra);
+    mpx_pool_free(p);
+    t_free_all(&items, 1);
+    t_free_all(&slow, 1);
+}
+
 /* ---- distributed -------------------------------------------------------------------------- */
 
 /* A worker program: mpx_pool_worker_main in its own process group (killed as a whole). */
@@ -648,6 +1073,31 @@ static void case_distributed_worker_killed(void *arg)
     mpx_client_close(c);
 }
 
+/* Worker programs whose workers a task ends: replaced each time; the healthy results all
+ * arrive and the bad tasks fail, named. The programs then say that workers failed. */
+static void case_distributed_crash_storm(void *arg)
+{
+    (void)arg;
+    pid_t w[2] = {start_worker_program("storm", "1"), start_worker_program("storm", "1")};
+    mpx_client *c = t_connect(&M, NULL);
+    mpx_pool *p = connect_pool(c, "storm");
+    mpx_value items = range_list(30), out;
+    mpx_pool_result *r;
+    P_OK(p, mpx_pool_map_async(p, "crash", &items, NULL, NULL, NULL, NULL, &r));
+    check_storm(p, r, 30);
+    mpx_pool_result_free(r);
+    P_OK(p, mpx_pool_map(p, "square", &items, &out));
+    check_squares(&out, 30);
+    mpx_value_free(&out);
+    P_OK(p, mpx_pool_close(p));
+    P_OK(p, mpx_pool_join(p));
+    T_EQ_INT(t_wait_pid(w[0], 20000), 1);
+    T_EQ_INT(t_wait_pid(w[1], 20000), 1);
+    mpx_value_free(&items);
+    mpx_pool_free(p);
+    mpx_client_close(c);
+}
+
 int main(void)
 {
     t_manager_start(&M, NULL, NULL);
@@ -657,10 +1107,16 @@ int main(void)
     T_RUN(case_local_terminate, NULL);
     T_RUN(case_handles_outlive_the_pool, NULL);
     T_RUN(case_local_initializer_fails, NULL);
+    T_RUN(case_chunksizes, NULL);
+    T_RUN(case_map_async, NULL);
+    T_RUN(case_timeouts_then_reuse, NULL);
+    T_RUN(case_local_crash_storm, NULL);
+    T_RUN(case_terminate_with_async_pending, NULL);
     T_RUN(case_failed_constructors_say_why, NULL);
     T_RUN(case_distributed_map, NULL);
     T_RUN(case_distributed_two_submitters, NULL);
     T_RUN(case_distributed_worker_joins_mid_map, NULL);
     T_RUN(case_distributed_worker_killed, NULL);
+    T_RUN(case_distributed_crash_storm, NULL);
     return t_finish_with_manager(&M);
 }
