@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """test_examples.py - the examples README shows, run for real.
 
-shared_dict, queue_hello and value_array must print the Python documentation's lines;
+shared_dict, queue_hello, value_array and pool_squares must print the Python
+documentation's lines (pool_squares: the squares in order, then in any order, 400, pids
+of the pool's workers, and the TimeoutError line, without waiting out the 10 s task);
 lock_counter's workers must add up exactly; task_queue runs as Python's remote-manager
 example does, its workers as separate programs, one of them joining after the tasks were
 put; dict_worker is run as the two-hosts example runs it: an mpx-manager on a TCP port,
@@ -40,6 +42,26 @@ def case_value_array():
                          text=True, timeout=TIMEOUT)
     assert out.returncode == 0, out.stderr
     assert out.stdout == "3.1415927\n[0, -1, -2, -3, -4, -5, -6, -7, -8, -9]\n", out.stdout
+
+
+def case_pool_squares():
+    start = time.monotonic()
+    out = subprocess.run([os.path.join(EXAMPLES, "pool_squares")], capture_output=True,
+                         text=True, timeout=TIMEOUT)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert len(lines) == 17, out.stdout
+    squares = [i * i for i in range(10)]
+    assert lines[0] == str(squares), lines[0]
+    assert sorted(int(x) for x in lines[1:11]) == squares, lines[1:11]
+    assert lines[11] == "400", lines[11]
+    pid = int(lines[12])
+    pids = [int(x) for x in lines[13].strip("[]").split(", ")]
+    assert len(pids) == 4 and all(p > 0 for p in [pid] + pids), lines[12:14]
+    assert lines[14:] == ["We lacked patience and got a multiprocessing.TimeoutError",
+                          "For the moment, the pool remains available for more work",
+                          "Now the pool has been terminated"], lines[14:]
+    assert time.monotonic() - start < 9, time.monotonic() - start  # not the 10 s sleep
 
 
 def case_lock_counter():
@@ -275,7 +297,8 @@ def case_barrier_phases_workers_at_once():
 
 
 def main():
-    cases = [case_shared_dict, case_queue_hello, case_value_array, case_lock_counter,
+    cases = [case_shared_dict, case_queue_hello, case_value_array, case_pool_squares,
+             case_lock_counter,
              case_dict_workers_on_separate_programs,
              case_task_queue_workers_on_separate_programs,
              case_monte_carlo_pi_same_everywhere, case_pool_progress_only_on_a_terminal,
