@@ -1118,10 +1118,10 @@ int mpx_pool_join(mpx_pool *p)
         return p->failed;
     if (!p->closed)
         return pool_fail(p, MPX_EVALUE, "Pool is still running");
-    job *j;
-    while (!p->terminated && (j = unfinished_job(p)) != NULL) {
-        int rc = pump_until(p, job_all_done, j, 0, -1);
-        if (rc != MPX_OK)
+    /* a job is looked up again after each pump: one no handle refers to is freed there */
+    while (!p->terminated && unfinished_job(p) != NULL) {
+        int rc = pump(p, -1);
+        if (rc != MPX_OK && rc != MPX_ETIMEOUT)
             return rc;
     }
     while (p->manager != NULL && live_workers(p) > 0) { /* they leave once drained */

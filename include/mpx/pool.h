@@ -23,11 +23,12 @@
  * per process.
  *
  * The pool is driven by the thread that calls it: results are collected, and callbacks
- * run, inside the pool's calls that submit or wait (map, map_async, apply, get, wait,
- * ready, item, next, join), in that thread, never from another thread or a signal. A
+ * run, inside the pool's calls that wait (map, starmap, apply, get, wait, ready, item,
+ * next, join), in that thread, never from another thread or a signal. A
  * result's callback therefore runs when some later pool call collects it: call
  * mpx_pool_result_wait, mpx_pool_join or any waiting call to have it run. One thread at a
- * time per pool; a callback may call the pool's functions, but not free the pool.
+ * time per pool; a callback may call the pool's functions and free its own handle, but
+ * not free the pool, nor a handle that the waiting call was given.
  */
 #ifndef MPX_POOL_H
 #define MPX_POOL_H

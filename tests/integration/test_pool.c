@@ -702,12 +702,16 @@ static void case_map_async(void *arg)
     mpx_pool_result *rf;
     P_OK(p, mpx_pool_map_async(p, "square", &ten, NULL, on_map_result, on_map_error, &f, &rf));
     f.own = rf;
+    seen_callbacks g = {0};
+    P_OK(p, mpx_pool_map_async(p, "square", &ten, NULL, on_map_result, on_map_error, &g, &rf));
+    mpx_pool_result_free(rf); /* its callback still runs */
     P_OK(p, mpx_pool_close(p));
     T_RC(NULL, mpx_pool_map_async(p, "square", &ten, NULL, NULL, NULL, NULL, &never),
          MPX_EVALUE);
     P_OK(p, mpx_pool_join(p));
     T_EQ_INT(f.ok, 1);
     T_CHECK(f.own == NULL);
+    T_EQ_INT(g.ok, 1);
     mpx_pool_free(p);
     t_free_all(&ten, 1);
     t_free_all(&pairs, 1);
