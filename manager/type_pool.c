@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "codec.h"
 #include "server_internal.h"
 #include "sync.h"
 #include "u64map.h"
@@ -188,13 +189,36 @@ static int lease(pool_state *p, uint64_t sid, size_t max, mpx_value *out)
     return MPX_OK;
 }
 
-/* Whether a payload is a chunk of a map, (fn, [item, ...], star), as the pool sends one. */
+/* Whether a payload is a chunk of a map as the pool sends one: (fn, items, star), items a
+ * list [item, ...] or that list packed as the bytes of a reply's value (codec.h): the pool
+ * packs plain data so that this loop moves a chunk whole instead of each of its items. */
 static bool is_chunk(const mpx_value *payload)
 {
+    mpx_kind items = mpx_value_kind(mpx_value_at(payload, 1));
     return mpx_value_kind(payload) == MPX_TUPLE && mpx_value_len(payload) == 3 &&
            mpx_value_kind(mpx_value_at(payload, 0)) == MPX_STR &&
-           mpx_value_kind(mpx_value_at(payload, 1)) == MPX_LIST &&
+           (items == MPX_LIST || items == MPX_BYTES) &&
            mpx_value_kind(mpx_value_at(payload, 2)) == MPX_BOOL;
+}
+
+/* A chunk's items as a list: *items borrowed from the payload, or unpacked into *tmp. */
+static int chunk_items(const task *t, mpx_value *tmp, const mpx_value **items)
+{
+    const mpx_value *v = mpx_value_at(&t->payload, 1);
+    *tmp = mpx_value_none();
+    *items = v;
+    if (mpx_value_kind(v) == MPX_LIST)
+        return MPX_OK;
+    mpx_reply r;
+    char err[64];
+    int rc = codec_reply_decode((const uint8_t *)mpx_value_str_data(v), mpx_value_str_len(v),
+                                &r, err, sizeof err);
+    if (rc != MPX_OK)
+        return rc;
+    mpx_value_move(tmp, &r.value);
+    codec_reply_clear(&r);
+    *items = tmp;
+    return mpx_value_kind(tmp) == MPX_LIST ? MPX_OK : MPX_EPROTO;
 }
 
 /* "fn(a, b)" for a task (fn, args) that names its function, shortened to fit; otherwise
@@ -203,8 +227,7 @@ static void task_name(const task *t, char *buf, size_t size)
 {
     const mpx_value *pl = &t->payload, *fn = mpx_value_at(pl, 0), *args = mpx_value_at(pl, 1);
     if (is_chunk(pl)) {
-        snprintf(buf, size, "a chunk of %zu items of %s", mpx_value_len(args),
-                 mpx_value_str_data(fn));
+        snprintf(buf, size, "a chunk of %s's items", mpx_value_str_data(fn));
         return;
     }
     if (mpx_value_kind(pl) != MPX_TUPLE || mpx_value_len(pl) != 2 ||
@@ -228,11 +251,14 @@ static void task_name(const task *t, char *buf, size_t size)
  * each, at the head of the queue in their order; *first is the first new id. */
 static int split_task(pool_state *p, task *chunk, uint64_t *first)
 {
-    mpx_value *fn = mpx_value_at(&chunk->payload, 0), *items = mpx_value_at(&chunk->payload, 1);
+    mpx_value *fn = mpx_value_at(&chunk->payload, 0), unpacked;
+    const mpx_value *items;
     bool star = mpx_value_get_bool(mpx_value_at(&chunk->payload, 2));
-    size_t n = mpx_value_len(items);
-    task **made = calloc(n ? n : 1, sizeof *made);
-    int rc = made != NULL ? MPX_OK : MPX_ENOMEM;
+    int rc = chunk_items(chunk, &unpacked, &items);
+    size_t n = rc == MPX_OK ? mpx_value_len(items) : 0;
+    task **made = rc == MPX_OK ? calloc(n ? n : 1, sizeof *made) : NULL;
+    if (rc == MPX_OK && made == NULL)
+        rc = MPX_ENOMEM;
     for (size_t i = 0; i < n && rc == MPX_OK; i++) {
         mpx_value name, args = mpx_value_none(), item;
         if ((made[i] = calloc(1, sizeof *made[i])) == NULL ||
@@ -252,6 +278,7 @@ static int split_task(pool_state *p, task *chunk, uint64_t *first)
             break;
         }
     }
+    mpx_value_free(&unpacked);
     if (rc != MPX_OK) {
         for (size_t i = 0; made != NULL && i < n && made[i] != NULL; i++)
             task_free(made[i]);

@@ -27,7 +27,7 @@
 #include "pool_internal.h"
 
 #define SUBMIT_BATCH 1024   /* tasks per submit call */
-#define SUBMIT_ITEMS 65536  /* items per submit call, unless one chunk alone has more */
+#define SUBMIT_ITEMS 8192   /* items per submit call, unless one chunk alone has more */
 #define COLLECT_BATCH 1024  /* results per results call */
 /* A local pool looks at its workers this often while waiting: a worker that a task ended
  * is replaced within it, whether or not a result comes. */
@@ -55,7 +55,7 @@ typedef struct job {
     job_kind kind;
     size_t n;
     size_t done;
-    mpx_value *values;       /* results (or error messages) by index */
+    mpx_value *values;       /* results (or error messages) by index; JOB_MAP: in list */
     int *status;             /* MPX_OK or the task's error, by index */
     bool *finished;
     size_t *order;           /* indexes in finishing order (imap_unordered) */
@@ -63,7 +63,7 @@ typedef struct job {
     id_range *ranges;        /* in the order of their ids (the manager's ids only grow) */
     size_t nranges;
     size_t cap_ranges;
-    mpx_value list;          /* JOB_MAP: room for n, filled from values once all succeeded */
+    mpx_value list;          /* JOB_MAP: the results (or error messages), by index */
     mpx_pool_callback callback;
     mpx_pool_error_callback error_callback;
     void *data;
@@ -147,7 +147,7 @@ static double now_s(void)
 
 static void job_free(job *j)
 {
-    for (size_t i = 0; i < j->n; i++)
+    for (size_t i = 0; j->kind != JOB_MAP && i < j->n; i++)
         mpx_value_free(&j->values[i]);
     mpx_value_free(&j->list);
     free(j->values);
@@ -186,12 +186,14 @@ static job *job_new(mpx_pool *p, size_t n, job_kind kind)
     j->n = n;
     j->kind = kind;
     j->owned = true;
-    j->values = calloc(n ? n : 1, sizeof *j->values);
+    /* a map's results go straight into the list it answers with, in their places */
+    j->values = calloc(n && kind != JOB_MAP ? n : 1, sizeof *j->values);
     j->status = calloc(n ? n : 1, sizeof *j->status);
     j->finished = calloc(n ? n : 1, sizeof *j->finished);
     j->order = calloc(n ? n : 1, sizeof *j->order);
     if (j->values == NULL || j->status == NULL || j->finished == NULL || j->order == NULL ||
-        (kind == JOB_MAP && mpx_value_list(&j->list, n) != MPX_OK)) {
+        (kind == JOB_MAP && (mpx_value_list(&j->list, n) != MPX_OK ||
+                             mpx_value_resize(&j->list, n) != MPX_OK))) {
         job_free(j);
         return NULL;
     }
@@ -238,8 +240,7 @@ static job *job_of(mpx_pool *p, uint64_t id, size_t *range, size_t *task)
 /* Item i's value: the result, or the error message when it failed. */
 static mpx_value *job_value(job *j, size_t i)
 {
-    return mpx_value_len(&j->list) == j->n && j->n > 0 ? mpx_value_at(&j->list, i)
-                                                       : &j->values[i];
+    return j->kind == JOB_MAP ? mpx_value_at(&j->list, i) : &j->values[i];
 }
 
 static const char *job_message(job *j, size_t i)
@@ -265,7 +266,7 @@ static void item_done(job *j, size_t index, int status, mpx_value *value)
         return;
     j->finished[index] = true;
     j->status[index] = status;
-    mpx_value_move(&j->values[index], value);
+    mpx_value_move(job_value(j, index), value);
     j->order[j->done++] = index;
 }
 
@@ -287,14 +288,11 @@ static void item_fail(job *j, size_t index, int status, const char *fmt, ...)
     mpx_value_free(&v);
 }
 
-/* Every slot is filled: a map's results become its list, and the callback runs. Frees
- * the job when no handle refers to it any more. */
+/* Every slot is filled: the callback runs. Frees the job when no handle refers to it any
+ * more. */
 static void job_finish(job *j)
 {
     size_t bad = job_first_failed(j);
-    if (j->kind == JOB_MAP && bad == j->n)
-        for (size_t i = 0; i < j->n; i++)
-            mpx_value_append(&j->list, &j->values[i]); /* moved; within the room made */
     j->in_callback = true;
     if (bad == j->n && j->callback != NULL && j->kind != JOB_ITER)
         j->callback(j->kind == JOB_MAP ? &j->list : &j->values[0], j->data);
@@ -332,6 +330,12 @@ static void task_result(job *j, size_t ri, size_t k, int status, mpx_value *valu
         item_done(j, index, status, value);
         return;
     }
+    mpx_value unpacked = mpx_value_none();
+    if (mpx_value_kind(value) == MPX_BYTES && (status == MPX_OK || status == POOL_STATUS_MIXED)) {
+        if (pool_unpack(value, &unpacked) != MPX_OK)
+            status = POOL_STATUS_MIXED + 1; /* malformed, below */
+        value = &unpacked;
+    }
     bool list = mpx_value_kind(value) == MPX_LIST && mpx_value_len(value) == count;
     if (status == MPX_OK && list) {
         for (size_t i = 0; i < count; i++)
@@ -355,6 +359,7 @@ static void task_result(job *j, size_t ri, size_t k, int status, mpx_value *valu
         for (size_t i = 0; i < count; i++)
             item_fail(j, index + i, MPX_EPROTO, "a chunk's result is malformed");
     }
+    mpx_value_free(&unpacked);
 }
 
 /* Builds (fn, args) for one call: args is the item (star) or (item,) (map); copied. */
@@ -384,7 +389,8 @@ static int single_payload(const char *fn, const mpx_value *item, bool star, mpx_
     return rc;
 }
 
-/* Builds (fn, [items[from], ..., items[to - 1]], star) for a chunk; the items copied. */
+/* Builds (fn, [items[from], ..., items[to - 1]], star) for a chunk, the list packed when it
+ * can be (pool_internal.h); the items copied. */
 static int chunk_payload(const char *fn, const mpx_value *items, size_t from, size_t to,
                          bool star, mpx_value *out)
 {
@@ -401,6 +407,11 @@ static int chunk_payload(const char *fn, const mpx_value *items, size_t from, si
         if ((rc = mpx_value_copy(&copy, mpx_value_at(items, i))) == MPX_OK)
             mpx_value_append(&list, &copy); /* within the room asked for */
     }
+    mpx_value packed;
+    if (rc == MPX_OK && pool_pack(&list, &packed) == MPX_OK) { /* else it goes as a list */
+        mpx_value_free(&list);
+        mpx_value_move(&list, &packed);
+    }
     if (rc == MPX_OK && (rc = mpx_value_append(out, &list)) == MPX_OK)
         mpx_value_append(out, &flag);
     if (rc != MPX_OK) {
@@ -410,51 +421,103 @@ static int chunk_payload(const char *fn, const mpx_value *items, size_t from, si
     return rc;
 }
 
+/* One submit call sent and not yet answered: the tasks it carries. */
+typedef struct sent_batch {
+    uint64_t call;
+    size_t first_task;
+    size_t tasks;
+} sent_batch;
+
+/* Builds the next batch of tasks from task *t on (at most SUBMIT_BATCH tasks and
+ * SUBMIT_ITEMS items, or one chunk alone) into *batch, moving *t past them. */
+static int build_batch(const job *j, const char *fn, const mpx_value *items, bool star,
+                       size_t cs, size_t ntasks, size_t *t, mpx_value *batch)
+{
+    size_t first = *t, in_batch = 0;
+    int rc = mpx_value_list(batch, ntasks - first < SUBMIT_BATCH ? ntasks - first : SUBMIT_BATCH);
+    while (rc == MPX_OK && *t < ntasks && *t - first < SUBMIT_BATCH &&
+           (in_batch == 0 || in_batch + cs <= SUBMIT_ITEMS)) {
+        size_t from = *t * cs, to = from + cs < j->n ? from + cs : j->n;
+        mpx_value payload;
+        rc = cs > 1 ? chunk_payload(fn, items, from, to, star, &payload)
+                    : single_payload(fn, mpx_value_at(items, from), star, &payload);
+        if (rc == MPX_OK && (rc = mpx_value_append(batch, &payload)) != MPX_OK)
+            mpx_value_free(&payload);
+        in_batch += to - from;
+        (*t)++;
+    }
+    if (rc != MPX_OK)
+        mpx_value_free(batch);
+    return rc;
+}
+
 /* Submits j's items (fn over items) as tasks of cs items each: one call per task when cs
  * is 1 (POOL_TASK_TRIES tries), chunks otherwise (one try, then split by the TaskPool into
- * its items' tasks with POOL_TASK_TRIES each). */
+ * its items' tasks with POOL_TASK_TRIES each). The batches are pipelined: the manager
+ * takes in one, and workers start on it, while the next is being built. */
 static int submit(mpx_pool *p, job *j, const char *fn, const mpx_value *items, bool star,
                   size_t cs)
 {
     if (p->failed != MPX_OK)
         return p->failed; /* its message still says why it could not start */
     bool chunked = cs > 1;
-    size_t ntasks = j->n / cs + (j->n % cs != 0);
-    for (size_t t = 0; t < ntasks;) {
-        size_t first_task = t, in_batch = 0;
-        mpx_value batch, first;
-        int rc = mpx_value_list(&batch, ntasks - t < SUBMIT_BATCH ? ntasks - t : SUBMIT_BATCH);
-        while (rc == MPX_OK && t < ntasks && t - first_task < SUBMIT_BATCH &&
-               (in_batch == 0 || in_batch + cs <= SUBMIT_ITEMS)) {
-            size_t from = t * cs, to = from + cs < j->n ? from + cs : j->n;
-            mpx_value payload;
-            rc = chunked ? chunk_payload(fn, items, from, to, star, &payload)
-                         : single_payload(fn, mpx_value_at(items, from), star, &payload);
-            if (rc == MPX_OK && (rc = mpx_value_append(&batch, &payload)) != MPX_OK)
-                mpx_value_free(&payload);
-            in_batch += to - from;
-            t++;
-        }
-        if (rc != MPX_OK) {
-            mpx_value_free(&batch);
-            return pool_fail(p, rc, "cannot build the tasks: %s", mpx_strerror(rc));
+    size_t ntasks = j->n / cs + (j->n % cs != 0), nsent = 0, answered = 0;
+    sent_batch *sent = calloc(ntasks, sizeof *sent);
+    if (sent == NULL)
+        return pool_fail(p, MPX_ENOMEM, "out of memory");
+    int rc = MPX_OK;
+    for (size_t t = 0; t < ntasks && rc == MPX_OK;) {
+        mpx_value batch;
+        size_t first_task = t;
+        if ((rc = build_batch(j, fn, items, star, cs, ntasks, &t, &batch)) != MPX_OK) {
+            pool_fail(p, rc, "cannot build the tasks: %s", mpx_strerror(rc));
+            break;
         }
         mpx_value args[3] = {batch, mpx_value_int(chunked ? 1 : POOL_TASK_TRIES),
                              mpx_value_int(POOL_TASK_TRIES)};
-        rc = mpx_proxy_call(p->tasks, "submit", args, chunked ? 3 : 2, &first);
+        rc = mpx_proxy_append(p->tasks, "submit", args, chunked ? 3 : 2, -1,
+                              &sent[nsent].call);
         mpx_value_free(&batch);
-        if (rc != MPX_OK)
-            return client_failed(p, rc);
-        if (mpx_value_kind(&first) != MPX_INT)
-            return pool_fail(p, MPX_EPROTO, "submit answered with a %s",
-                             mpx_kind_name(mpx_value_kind(&first)));
-        size_t end = t * cs < j->n ? t * cs : j->n;
-        id_range r = {(uint64_t)mpx_value_get_int(&first), t - first_task, first_task * cs,
-                      cs, end, chunked};
-        if (job_add_range(j, r) != MPX_OK)
-            return pool_fail(p, MPX_ENOMEM, "out of memory");
+        if (rc == MPX_OK && (rc = mpx_client_flush(p->client)) == MPX_OK) {
+            sent[nsent].first_task = first_task;
+            sent[nsent].tasks = t - first_task;
+            nsent++;
+        } else {
+            client_failed(p, rc);
+        }
     }
-    return MPX_OK;
+    /* every reply is read (the client takes no other call before), in the calls' order */
+    while (answered < nsent && mpx_client_pending(p->client) > 0) {
+        uint64_t call;
+        int status;
+        mpx_value first;
+        int grc = mpx_client_get_reply(p->client, -1, &call, &status, &first);
+        if (grc != MPX_OK) {
+            rc = client_failed(p, grc); /* the connection is gone, with the other replies */
+            break;
+        }
+        answered++;
+        size_t k = 0;
+        while (k < nsent && sent[k].call != call)
+            k++;
+        if (status != MPX_OK || k == nsent || mpx_value_kind(&first) != MPX_INT) {
+            if (rc == MPX_OK && status != MPX_OK)
+                rc = client_failed(p, status);
+            else if (rc == MPX_OK)
+                rc = pool_fail(p, MPX_EPROTO, "submit answered with a %s, to call %llu",
+                               mpx_kind_name(mpx_value_kind(&first)),
+                               (unsigned long long)call);
+            mpx_value_free(&first);
+            continue;
+        }
+        size_t end = (sent[k].first_task + sent[k].tasks) * cs;
+        id_range r = {(uint64_t)mpx_value_get_int(&first), sent[k].tasks,
+                      sent[k].first_task * cs, cs, end < j->n ? end : j->n, chunked};
+        if (job_add_range(j, r) != MPX_OK && rc == MPX_OK)
+            rc = pool_fail(p, MPX_ENOMEM, "out of memory");
+    }
+    free(sent);
+    return rc;
 }
 
 /* Drops the job's tasks that no worker took yet (best effort: a pool whose connection

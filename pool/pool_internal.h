@@ -1,12 +1,13 @@
 /* pool_internal.h - what the submitting side (pool.c) and the workers (worker.c) share.
  *
  * A task travels as (function name, args tuple), or, for a chunk of a map, as (function
- * name, [item, ...], star): fn(*item) for each item when star, fn(item) otherwise. A
- * result comes back through the TaskPool as (task id, status, value): for one call, value
- * is the function's result (status MPX_OK) or its error message (status its MPX_E* code);
- * for a chunk, value is the list of the results (status MPX_OK: all succeeded) or a list
- * of (status, value) pairs, one per item (status POOL_STATUS_MIXED). A negative status for
- * a chunk failed it as a whole (the TaskPool's RuntimeError: its worker kept dying).
+ * name, items, star) with items a list [item, ...] or that list packed (pool_pack):
+ * fn(*item) for each item when star, fn(item) otherwise. A result comes back through the
+ * TaskPool as (task id, status, value): for one call, value is the function's result
+ * (status MPX_OK) or its error message (status its MPX_E* code); for a chunk, value is the
+ * list of the results (status MPX_OK: all succeeded) or a list of (status, value) pairs,
+ * one per item (status POOL_STATUS_MIXED), either packed or not. A negative status for a
+ * chunk failed it as a whole (the TaskPool's RuntimeError: its worker kept dying).
  */
 #ifndef MPX_POOL_INTERNAL_H
 #define MPX_POOL_INTERNAL_H
@@ -63,6 +64,13 @@ int pool_worker_run(mpx_client *c, mpx_proxy *tasks, const mpx_pool_function *fu
 bool pool_worker_replace(int status, bool busy, int *restarts_left);
 /* Deaths by signal between tasks a pool replaces, per worker process it runs. */
 #define POOL_RESTARTS_PER_PROCESS 10
+
+/* A value of plain data (no reference, not nested too deeply) as one bytes value made by
+ * the wire codec: MPX_OK, or MPX_EVALUE when it is not plain (send it as it is), or
+ * MPX_ENOMEM. unpack makes the value again from such bytes (MPX_ETYPE for another kind,
+ * MPX_EPROTO for bytes that are not one). The caller owns *out. */
+int pool_pack(const mpx_value *v, mpx_value *out);
+int pool_unpack(const mpx_value *packed, mpx_value *out);
 
 /* The number of cores, for the default number of workers. */
 int pool_default_processes(void);

@@ -81,7 +81,8 @@ static const mpx_pool_function *find_function(const mpx_pool_function *fns, size
 static int call_function(mpx_client *c, const mpx_pool_function *f, const mpx_value *args,
                          mpx_value *value)
 {
-    char err[256] = "";
+    char err[256];
+    err[0] = '\0'; /* not the whole buffer: this runs for every item of a chunk */
     *value = mpx_value_none();
     int rc = f->fn(c, args, value, err, sizeof err);
     if (rc == MPX_OK)
@@ -115,24 +116,30 @@ static int run_chunk(mpx_client *c, const mpx_pool_function *f, mpx_value *items
         return task_error(MPX_ENOMEM, "out of memory in the worker", value);
     }
     bool mixed = false;
+    mpx_value args = mpx_value_none(); /* (item,) for fn(item): one tuple for all items */
+    if (!star && mpx_value_tuple(&args, 1) != MPX_OK) {
+        free(status);
+        mpx_value_free(value);
+        return task_error(MPX_ENOMEM, "out of memory in the worker", value);
+    }
     for (size_t i = 0; i < n; i++) {
-        mpx_value *item = mpx_value_at(items, i), args, out;
+        mpx_value *item = mpx_value_at(items, i), out, done_with;
         if (star && mpx_value_kind(item) != MPX_TUPLE) {
             status[i] = MPX_ETYPE;
             if (mpx_value_str(&out, "each item of a starmap must be a tuple") != MPX_OK)
                 out = mpx_value_none();
         } else if (star) {
             status[i] = call_function(c, f, item, &out);
-        } else if (mpx_value_tuple(&args, 1) == MPX_OK) {
-            mpx_value_append(&args, item); /* taken: the payload is done with it */
-            status[i] = call_function(c, f, &args, &out);
-            mpx_value_free(&args);
         } else {
-            status[i] = task_error(MPX_ENOMEM, "out of memory in the worker", &out);
+            mpx_value_append(&args, item); /* within its room: the payload is done with it */
+            status[i] = call_function(c, f, &args, &out);
+            mpx_value_remove(&args, 0, &done_with);
+            mpx_value_free(&done_with);
         }
         mixed |= status[i] != MPX_OK;
         mpx_value_append(value, &out); /* within the capacity asked for */
     }
+    mpx_value_free(&args);
     if (!mixed) {
         free(status);
         return MPX_OK;
@@ -161,20 +168,11 @@ static int run_chunk(mpx_client *c, const mpx_pool_function *f, mpx_value *items
     return POOL_STATUS_MIXED;
 }
 
-/* Runs one task's payload (pool_internal.h) into *value; returns its status. */
-static int run_task(mpx_client *c, mpx_value *payload, const mpx_pool_function *fns,
-                    size_t n, mpx_value *value)
+/* Runs the function f found for name (NULL: none) on args (one call) or each item of a
+ * chunk (items, star). */
+static int run_items(mpx_client *c, const mpx_pool_function *f, const mpx_value *name,
+                     mpx_value *args, bool chunk, const mpx_value *star, mpx_value *value)
 {
-    *value = mpx_value_none();
-    size_t len = mpx_value_kind(payload) == MPX_TUPLE ? mpx_value_len(payload) : 0;
-    mpx_value *name = len > 0 ? mpx_value_at(payload, 0) : NULL;
-    mpx_value *args = len > 1 ? mpx_value_at(payload, 1) : NULL;
-    bool chunk = len == 3 && mpx_value_kind(args) == MPX_LIST &&
-                 mpx_value_kind(mpx_value_at(payload, 2)) == MPX_BOOL;
-    if (name == NULL || mpx_value_kind(name) != MPX_STR ||
-        !(chunk || (len == 2 && mpx_value_kind(args) == MPX_TUPLE)))
-        return task_error(MPX_ETYPE, "a task must be (function name, args tuple)", value);
-    const mpx_pool_function *f = find_function(fns, n, mpx_value_str_data(name));
     if (f == NULL) {
         char err[256];
         snprintf(err, sizeof err, "no function '%s' in this worker", mpx_value_str_data(name));
@@ -198,8 +196,44 @@ static int run_task(mpx_client *c, mpx_value *payload, const mpx_pool_function *
         return POOL_STATUS_MIXED;
     }
     if (chunk)
-        return run_chunk(c, f, args, mpx_value_get_bool(mpx_value_at(payload, 2)), value);
+        return run_chunk(c, f, args, mpx_value_get_bool(star), value);
     return call_function(c, f, args, value);
+}
+
+/* Runs one task's payload (pool_internal.h) into *value; returns its status. */
+static int run_task(mpx_client *c, mpx_value *payload, const mpx_pool_function *fns,
+                    size_t n, mpx_value *value)
+{
+    *value = mpx_value_none();
+    size_t len = mpx_value_kind(payload) == MPX_TUPLE ? mpx_value_len(payload) : 0;
+    mpx_value *name = len > 0 ? mpx_value_at(payload, 0) : NULL;
+    mpx_value *args = len > 1 ? mpx_value_at(payload, 1) : NULL;
+    bool chunk = len == 3 &&
+                 (mpx_value_kind(args) == MPX_LIST || mpx_value_kind(args) == MPX_BYTES) &&
+                 mpx_value_kind(mpx_value_at(payload, 2)) == MPX_BOOL;
+    if (name == NULL || mpx_value_kind(name) != MPX_STR ||
+        !(chunk || (len == 2 && mpx_value_kind(args) == MPX_TUPLE)))
+        return task_error(MPX_ETYPE, "a task must be (function name, args tuple)", value);
+    const mpx_pool_function *f = find_function(fns, n, mpx_value_str_data(name));
+    mpx_value unpacked = mpx_value_none();
+    if (chunk && mpx_value_kind(args) == MPX_BYTES) {
+        int rc = pool_unpack(args, &unpacked);
+        if (rc != MPX_OK || mpx_value_kind(&unpacked) != MPX_LIST) {
+            mpx_value_free(&unpacked);
+            return task_error(rc == MPX_ENOMEM ? rc : MPX_EPROTO, "a chunk's items are "
+                              "malformed", value);
+        }
+        args = &unpacked;
+    }
+    int status = run_items(c, f, name, args, chunk, mpx_value_at(payload, 2), value);
+    mpx_value_free(&unpacked);
+    mpx_value packed;
+    if (chunk && (status == MPX_OK || status == POOL_STATUS_MIXED) &&
+        pool_pack(value, &packed) == MPX_OK) { /* else it goes as a list */
+        mpx_value_free(value);
+        mpx_value_move(value, &packed);
+    }
+    return status;
 }
 
 /* Finishes one task with (id, status, value); a value that cannot travel (nested too

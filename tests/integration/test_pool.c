@@ -148,6 +148,16 @@ static int crash(mpx_client *c, const mpx_value *args, mpx_value *result, char *
     return MPX_OK;
 }
 
+/* echo(x) -> x, a shared object's reference included */
+static int echo(mpx_client *c, const mpx_value *args, mpx_value *result, char *err,
+                size_t errlen)
+{
+    (void)c;
+    (void)err;
+    (void)errlen;
+    return mpx_value_copy(result, mpx_value_at(args, 0));
+}
+
 static int initializer(void *arg)
 {
     initialized = *(int64_t *)arg;
@@ -157,7 +167,7 @@ static int initializer(void *arg)
 static const mpx_pool_function FUNCTIONS[] = {
     {"square", square},       {"add", add},       {"fail_on_three", fail_on_three},
     {"slow_square", slow_square}, {"whoami", whoami}, {"init_value", init_value},
-    {"tally", tally},         {"crash", crash},
+    {"tally", tally},         {"crash", crash},   {"echo", echo},
 };
 #define NFUNCTIONS (sizeof FUNCTIONS / sizeof FUNCTIONS[0])
 
@@ -603,6 +613,29 @@ static void case_chunksizes(void *arg)
     T_EQ_STR(mpx_pool_errmsg(p), "each item of a starmap must be a tuple");
     mpx_value_free(&bad_pairs);
     mpx_value_free(&ten);
+
+    /* a chunk holding a shared object's reference travels as a list, not packed */
+    mpx_value ref, mixed;
+    T_OK(mpx_pool_client(p), mpx_client_open(mpx_pool_client(p), "chunk.ref", "dict", NULL,
+                                             0, &ref));
+    mpx_value_list(&mixed, 3);
+    mpx_value five_v = mpx_value_int(5), x, ref_copy;
+    mpx_value_copy(&ref_copy, &ref);
+    mpx_value_append(&mixed, &ref_copy);
+    mpx_value_append(&mixed, &five_v);
+    mpx_value_str(&x, "x");
+    mpx_value_append(&mixed, &x);
+    mpx_pool_map_opts three = chunks_of(3);
+    P_OK(p, mpx_pool_map_ex(p, "echo", &mixed, &three, &out));
+    T_CHECK(mpx_value_equal(&out, &mixed));
+    mpx_value_free(&out);
+    mpx_value plain = t_val("[1, 2.5, 'a', (1, (2, 3)), None, {'k': [1]}, True]");
+    P_OK(p, mpx_pool_map_ex(p, "echo", &plain, &three, &out)); /* packed */
+    T_CHECK(mpx_value_equal(&out, &plain));
+    mpx_value_free(&out);
+    t_free_all(&plain, 1);
+    t_free_all(&mixed, 1);
+    t_free_all(&ref, 1);
     P_OK(p, mpx_pool_close(p));
     P_OK(p, mpx_pool_join(p));
     mpx_pool_free(p);
