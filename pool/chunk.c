@@ -8,6 +8,7 @@
  * the manager counts the references its values hold: a chunk holding one goes as a list.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "codec.h"
 #include "pool_internal.h"
@@ -44,11 +45,9 @@ static bool plain(const mpx_value *v, int depth)
     }
 }
 
-int pool_pack(const mpx_value *v, mpx_value *out)
+/* The codec's bytes for v, as a bytes value. */
+static int pack_value(const mpx_value *v, mpx_value *out)
 {
-    *out = mpx_value_none();
-    if (!plain(v, 1))
-        return MPX_EVALUE;
     uint8_t *buf;
     size_t len;
     int rc = codec_reply_encode(0, MPX_OK, "", v, &buf, &len);
@@ -56,6 +55,37 @@ int pool_pack(const mpx_value *v, mpx_value *out)
         return rc;
     rc = mpx_value_bytes(out, buf, len);
     free(buf);
+    return rc;
+}
+
+int pool_pack(const mpx_value *v, mpx_value *out)
+{
+    *out = mpx_value_none();
+    return plain(v, 1) ? pack_value(v, out) : MPX_EVALUE;
+}
+
+int pool_pack_range(const mpx_value *items, size_t from, size_t to, mpx_value *out)
+{
+    *out = mpx_value_none();
+    for (size_t i = from; i < to; i++)
+        if (!plain(mpx_value_at(items, i), 2))
+            return MPX_EVALUE;
+    /* a list that borrows the items' bits while they are encoded, instead of copies of
+     * them: read only, and None again (all zero) before it is freed, so the items stay
+     * the caller's alone */
+    mpx_value view;
+    int rc = mpx_value_list(&view, to - from);
+    if (rc != MPX_OK)
+        return rc;
+    if ((rc = mpx_value_resize(&view, to - from)) == MPX_OK && to > from) {
+        mpx_value *slots = mpx_value_items(&view);
+        memcpy(slots, mpx_value_items(items) + from, (to - from) * sizeof *slots);
+        rc = pack_value(&view, out);
+        memset(slots, 0, (to - from) * sizeof *slots);
+    } else if (rc == MPX_OK) {
+        rc = pack_value(&view, out);
+    }
+    mpx_value_free(&view);
     return rc;
 }
 

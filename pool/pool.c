@@ -305,6 +305,15 @@ static void job_finish(job *j)
     }
 }
 
+/* Whether no item of [index, index + count) has its result yet. */
+static bool chunk_unfinished(const job *j, size_t index, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if (j->finished[index + i])
+            return false;
+    return true;
+}
+
 /* One task's result (pool_internal.h, and type_pool.c's results for a lost task): task k
  * of range ri of j. The value is moved from. */
 static void task_result(job *j, size_t ri, size_t k, int status, mpx_value *value)
@@ -337,7 +346,19 @@ static void task_result(job *j, size_t ri, size_t k, int status, mpx_value *valu
         value = &unpacked;
     }
     bool list = mpx_value_kind(value) == MPX_LIST && mpx_value_len(value) == count;
-    if (status == MPX_OK && list) {
+    if (status == MPX_OK && list && j->kind == JOB_MAP && count > 0 &&
+        chunk_unfinished(j, index, count)) {
+        /* the whole chunk into its place in the map's list at once: its slots are None,
+         * and the chunk's own are left None (all zero) for it to be freed */
+        mpx_value *src = mpx_value_items(value);
+        memcpy(job_value(j, index), src, count * sizeof *src);
+        memset(src, 0, count * sizeof *src);
+        for (size_t i = 0; i < count; i++) {
+            j->finished[index + i] = true;
+            j->status[index + i] = MPX_OK;
+            j->order[j->done++] = index + i;
+        }
+    } else if (status == MPX_OK && list) {
         for (size_t i = 0; i < count; i++)
             item_done(j, index + i, MPX_OK, mpx_value_at(value, i));
     } else if (status == POOL_STATUS_MIXED && list) {
@@ -390,7 +411,7 @@ static int single_payload(const char *fn, const mpx_value *item, bool star, mpx_
 }
 
 /* Builds (fn, [items[from], ..., items[to - 1]], star) for a chunk, the list packed when it
- * can be (pool_internal.h); the items copied. */
+ * can be (pool_internal.h), copied otherwise. */
 static int chunk_payload(const char *fn, const mpx_value *items, size_t from, size_t to,
                          bool star, mpx_value *out)
 {
@@ -398,19 +419,18 @@ static int chunk_payload(const char *fn, const mpx_value *items, size_t from, si
     int rc = mpx_value_tuple(out, 3);
     if (rc != MPX_OK)
         return rc;
-    if ((rc = mpx_value_str(&name, fn)) == MPX_OK) {
-        mpx_value_append(out, &name);
+    if ((rc = mpx_value_str(&name, fn)) != MPX_OK) {
+        mpx_value_free(out);
+        return rc;
+    }
+    mpx_value_append(out, &name);
+    if ((rc = pool_pack_range(items, from, to, &list)) == MPX_EVALUE) { /* not plain */
         rc = mpx_value_list(&list, to - from);
-    }
-    for (size_t i = from; i < to && rc == MPX_OK; i++) {
-        mpx_value copy;
-        if ((rc = mpx_value_copy(&copy, mpx_value_at(items, i))) == MPX_OK)
-            mpx_value_append(&list, &copy); /* within the room asked for */
-    }
-    mpx_value packed;
-    if (rc == MPX_OK && pool_pack(&list, &packed) == MPX_OK) { /* else it goes as a list */
-        mpx_value_free(&list);
-        mpx_value_move(&list, &packed);
+        for (size_t i = from; i < to && rc == MPX_OK; i++) {
+            mpx_value copy;
+            if ((rc = mpx_value_copy(&copy, mpx_value_at(items, i))) == MPX_OK)
+                mpx_value_append(&list, &copy); /* within the room asked for */
+        }
     }
     if (rc == MPX_OK && (rc = mpx_value_append(out, &list)) == MPX_OK)
         mpx_value_append(out, &flag);

@@ -70,6 +70,9 @@ bool pool_worker_replace(int status, bool busy, int *restarts_left);
  * MPX_ENOMEM. unpack makes the value again from such bytes (MPX_ETYPE for another kind,
  * MPX_EPROTO for bytes that are not one). The caller owns *out. */
 int pool_pack(const mpx_value *v, mpx_value *out);
+/* The same for the list of items[from], ..., items[to - 1] (items a list or tuple),
+ * without copying them. */
+int pool_pack_range(const mpx_value *items, size_t from, size_t to, mpx_value *out);
 int pool_unpack(const mpx_value *packed, mpx_value *out);
 
 /* The number of cores, for the default number of workers. */
