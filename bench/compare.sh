@@ -4,7 +4,8 @@
 # redis-benchmark, and Python's SyncManager driven by bench/python_bench.py (which also
 # drives mpx-manager, as unmodified Python clients of its pickle dialect). Prints ops/s
 # and the ratios mpx/raw, mpx/Redis, mpx/Python per (configuration, operation), then the
-# resident memory of mpx-manager and redis-server holding 1,000,000 16-byte str entries.
+# resident memory of mpx-manager and redis-server holding 1,000,000 16-byte str entries,
+# then a pool map of 100,000 trivial tasks on mpx's pool and Python's (bench/pool_bench).
 # These machines are noisy: absolute numbers mean little, ratios within a run do.
 # Every process it starts it stops by pid on exit; every run is bounded by `timeout`.
 #
@@ -12,7 +13,7 @@
 # Environment: MPX_BENCH_SCALE=F multiplies every request count (default 1);
 #              MPX_BENCH_REPEAT=R runs each measurement R times, keeps the best (default 2);
 #              MPX_BENCH_FILL=N entries for the memory figure (default 1000000);
-#              MPX_BENCH_SKIP="python redis raw mpx memory" skips those parts.
+#              MPX_BENCH_SKIP="python redis raw mpx memory pool" skips those parts.
 set -euo pipefail
 
 build=${1:?usage: bench/compare.sh BUILD_DIR}
@@ -24,6 +25,7 @@ skip=" ${MPX_BENCH_SKIP:-} "
 manager_bin="$build/mpx-manager"
 rawtcp="$build/bench/rawtcp"
 mpx_bench="$build/tools/mpx-bench"
+pool_bench="$build/bench/pool_bench"
 limit=300 # seconds allowed to any one benchmark run
 
 # config name, clients, pipeline, requests (raw, mpx, Redis), requests (Python; - = none)
@@ -294,6 +296,19 @@ if ! skipped memory; then
     stop_pid "$redis_pid"
 fi
 
+# The pool: one map of trivial tasks on mpx's local pool, on worker programs, on Python's.
+pool_out=""
+if ! skipped pool; then
+    if [[ -x "$pool_bench" && -x "$manager_bin" ]]; then
+        say "compare: pool map"
+        pool_out=$(timeout "$limit" "$pool_bench" "$manager_bin" --tasks "$(scaled 100000 1000)" \
+            --repeat $((repeat + 1)) --python "$here/pool_bench.py") ||
+            say "compare: pool_bench failed"
+    else
+        notes+=("pool figures missing: $pool_bench or $manager_bin is missing")
+    fi
+fi
+
 # ---- the report ---------------------------------------------------------------------------
 
 out="$build/bench/compare-results.csv"
@@ -371,6 +386,11 @@ if [[ -n "$mem_redis" ]]; then
     if [[ -n "$mem_mpx" ]]; then
         awk -v m="$mem_mpx" -v r="$mem_redis" 'BEGIN { printf "  mpx/Redis    %10.2f\n", m / r }'
     fi
+fi
+
+if [[ -n "$pool_out" ]]; then
+    echo
+    printf '%s\n' "$pool_out"
 fi
 
 echo
