@@ -190,8 +190,9 @@ static int lease(pool_state *p, uint64_t sid, size_t max, mpx_value *out)
 }
 
 /* Whether a payload is a chunk of a map as the pool sends one: (fn, items, star), items a
- * list [item, ...] or that list packed as the bytes of a reply's value (codec.h): the pool
- * packs plain data so that this loop moves a chunk whole instead of each of its items. */
+ * list [item, ...] or that list packed into bytes, so that this loop moves a chunk whole
+ * instead of each of its items (pool/chunk.c packs): 'q' then little-endian int64s, or
+ * 'c' then the codec's bytes of a reply whose value is the list. */
 static bool is_chunk(const mpx_value *payload)
 {
     mpx_kind items = mpx_value_kind(mpx_value_at(payload, 1));
@@ -209,15 +210,29 @@ static int chunk_items(const task *t, mpx_value *tmp, const mpx_value **items)
     *items = v;
     if (mpx_value_kind(v) == MPX_LIST)
         return MPX_OK;
+    const uint8_t *p = (const uint8_t *)mpx_value_str_data(v);
+    size_t len = mpx_value_str_len(v);
+    *items = tmp;
+    if (len >= 1 && p[0] == 'q' && (len - 1) % 8 == 0) {
+        int rc = mpx_value_list(tmp, (len - 1) / 8);
+        for (size_t i = 1; rc == MPX_OK && i < len; i += 8) {
+            uint64_t x = 0;
+            for (int b = 0; b < 8; b++)
+                x |= (uint64_t)p[i + (size_t)b] << (8 * b);
+            mpx_value item = mpx_value_int((int64_t)x);
+            rc = mpx_value_append(tmp, &item);
+        }
+        return rc;
+    }
+    if (len < 1 || p[0] != 'c')
+        return MPX_EPROTO;
     mpx_reply r;
     char err[64];
-    int rc = codec_reply_decode((const uint8_t *)mpx_value_str_data(v), mpx_value_str_len(v),
-                                &r, err, sizeof err);
+    int rc = codec_reply_decode(p + 1, len - 1, &r, err, sizeof err);
     if (rc != MPX_OK)
         return rc;
     mpx_value_move(tmp, &r.value);
     codec_reply_clear(&r);
-    *items = tmp;
     return mpx_value_kind(tmp) == MPX_LIST ? MPX_OK : MPX_EPROTO;
 }
 

@@ -65,9 +65,9 @@ bool pool_worker_replace(int status, bool busy, int *restarts_left);
 /* Deaths by signal between tasks a pool replaces, per worker process it runs. */
 #define POOL_RESTARTS_PER_PROCESS 10
 
-/* A value of plain data (no reference, not nested too deeply) as one bytes value made by
- * the wire codec: MPX_OK, or MPX_EVALUE when it is not plain (send it as it is), or
- * MPX_ENOMEM. unpack makes the value again from such bytes (MPX_ETYPE for another kind,
+/* A list of plain data (no reference, not nested too deeply) as one bytes value (chunk.c
+ * says the format): MPX_OK, or MPX_EVALUE when it is not plain (send it as it is), or
+ * MPX_ENOMEM. unpack makes the list again from such bytes (MPX_ETYPE for another kind,
  * MPX_EPROTO for bytes that are not one). The caller owns *out. */
 int pool_pack(const mpx_value *v, mpx_value *out);
 /* The same for the list of items[from], ..., items[to - 1] (items a list or tuple),

@@ -846,6 +846,19 @@ static void case_local_crash_storm(void *arg)
     T_EQ_INT(s.code, MPX_ERUNTIME);
     T_CHECK(strstr(s.message, "task 3: the worker running crash(3) ended") == s.message);
     mpx_pool_result_free(r);
+    /* items that are not all ints travel packed by the codec: split the same way */
+    mpx_value singles;
+    mpx_value_list(&singles, 20);
+    for (int64_t i = 0; i < 20; i++) {
+        mpx_value one, x = mpx_value_int(i);
+        mpx_value_tuple(&one, 1);
+        mpx_value_append(&one, &x);
+        mpx_value_append(&singles, &one);
+    }
+    P_OK(p, mpx_pool_starmap_async(p, "crash", &singles, NULL, NULL, NULL, NULL, &r));
+    check_storm(p, r, 20);
+    mpx_pool_result_free(r);
+    mpx_value_free(&singles);
     /* the blocking map says the first bad task */
     mpx_value some = range_list(9);
     T_RC(NULL, mpx_pool_map(p, "crash", &some, &out), MPX_ERUNTIME);
