@@ -5,7 +5,8 @@
 # drives mpx-manager, as unmodified Python clients of its pickle dialect). Prints ops/s
 # and the ratios mpx/raw, mpx/Redis, mpx/Python per (configuration, operation), then the
 # resident memory of mpx-manager and redis-server holding 1,000,000 16-byte str entries,
-# then a pool map of 100,000 trivial tasks on mpx's pool and Python's (bench/pool_bench).
+# then a pool map of 100,000 trivial tasks (ints, then floats) on mpx's pool and Python's
+# (bench/pool_bench).
 # These machines are noisy: absolute numbers mean little, ratios within a run do.
 # Every process it starts it stops by pid on exit; every run is bounded by `timeout`.
 #
@@ -301,9 +302,12 @@ pool_out=""
 if ! skipped pool; then
     if [[ -x "$pool_bench" && -x "$manager_bin" ]]; then
         say "compare: pool map"
-        pool_out=$(timeout "$limit" "$pool_bench" "$manager_bin" --tasks "$(scaled 100000 1000)" \
-            --repeat $((repeat + 1)) --python "$here/pool_bench.py") ||
-            say "compare: pool_bench failed"
+        for kind in "" --floats; do # ints go packed as such; floats through the codec
+            pool_out+=$(timeout "$limit" "$pool_bench" "$manager_bin" --repeat $((repeat + 1)) \
+                --tasks "$(scaled 100000 1000)" --python "$here/pool_bench.py" $kind) ||
+                say "compare: pool_bench $kind failed"
+            pool_out+=$'\n'
+        done
     else
         notes+=("pool figures missing: $pool_bench or $manager_bin is missing")
     fi
@@ -390,7 +394,7 @@ fi
 
 if [[ -n "$pool_out" ]]; then
     echo
-    printf '%s\n' "$pool_out"
+    printf '%s' "$pool_out"
 fi
 
 echo

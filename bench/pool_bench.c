@@ -6,9 +6,11 @@
  * programs (mpx_pool_worker_main, --processes 1 each); and Python's
  * multiprocessing.Pool(P).map of the same function (bench/pool_bench.py, run from here).
  * Prints the seconds, tasks/s and the ratios, with the targets: the local pool at least
- * 1.0x Python's, the worker programs at least 0.5x the local pool. Every process it starts
- * it stops by pid; the programs and the manager are waited for at most a few seconds.
- * Usage: pool_bench MPX_MANAGER_BIN [--tasks N] [--processes P] [--repeat R]
+ * 1.0x Python's, the worker programs at least 0.5x the local pool. --floats maps over
+ * floats instead of ints (0.0, 1.0, ...), which mpx's chunks carry through the general
+ * codec rather than as packed ints. Every process it starts it stops by pid; the programs
+ * and the manager are waited for at most a few seconds.
+ * Usage: pool_bench MPX_MANAGER_BIN [--tasks N] [--processes P] [--repeat R] [--floats]
  *                   [--python SCRIPT] [--csv]
  */
 #include <errno.h>
@@ -29,10 +31,15 @@ static int f(mpx_client *c, const mpx_value *args, mpx_value *result, char *err,
     (void)c;
     (void)err;
     (void)errlen;
-    int64_t x = mpx_value_get_int(mpx_value_at(args, 0));
-    *result = mpx_value_int(x * x);
+    const mpx_value *x = mpx_value_at(args, 0);
+    if (mpx_value_kind(x) == MPX_FLOAT)
+        *result = mpx_value_float(mpx_value_get_float(x) * mpx_value_get_float(x));
+    else
+        *result = mpx_value_int(mpx_value_get_int(x) * mpx_value_get_int(x));
     return MPX_OK;
 }
+
+static bool floats; /* --floats */
 
 static const mpx_pool_function FUNCTIONS[] = {{"f", f}};
 
@@ -42,7 +49,7 @@ static mpx_value range_list(int64_t n)
     if (mpx_value_list(&l, (size_t)n) != MPX_OK)
         bench_die("out of memory");
     for (int64_t i = 0; i < n; i++) {
-        mpx_value v = mpx_value_int(i);
+        mpx_value v = floats ? mpx_value_float((double)i) : mpx_value_int(i);
         mpx_value_append(&l, &v);
     }
     return l;
@@ -68,7 +75,8 @@ static double time_maps(mpx_pool *p, const mpx_value *items, int repeat)
             exit(1);
         }
         for (size_t i = 0; i < mpx_value_len(items); i++)
-            if (mpx_value_get_int(mpx_value_at(&out, i)) != (int64_t)(i * i)) {
+            if (floats ? mpx_value_get_float(mpx_value_at(&out, i)) != (double)i * (double)i
+                       : mpx_value_get_int(mpx_value_at(&out, i)) != (int64_t)(i * i)) {
                 fprintf(stderr, "pool_bench: result %zu is wrong\n", i);
                 exit(1);
             }
@@ -172,8 +180,8 @@ static double bench_programs(const char *manager_bin, const mpx_value *items, in
 static double bench_python(const char *script, int64_t tasks, int processes, int repeat)
 {
     char cmd[1200];
-    snprintf(cmd, sizeof cmd, "python3 '%s' --tasks %lld --processes %d --repeat %d",
-             script, (long long)tasks, processes, repeat);
+    snprintf(cmd, sizeof cmd, "python3 '%s' --tasks %lld --processes %d --repeat %d%s",
+             script, (long long)tasks, processes, repeat, floats ? " --floats" : "");
     FILE *f = popen(cmd, "r");
     if (f == NULL)
         return -1;
@@ -194,7 +202,8 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         {"tasks", required_argument, NULL, 'n'},   {"processes", required_argument, NULL, 'p'},
         {"repeat", required_argument, NULL, 'r'},  {"python", required_argument, NULL, 'y'},
-        {"csv", no_argument, NULL, 'c'},           {NULL, 0, NULL, 0},
+        {"csv", no_argument, NULL, 'c'},           {"floats", no_argument, NULL, 'f'},
+        {NULL, 0, NULL, 0},
     };
     int64_t tasks = 100000;
     int processes = 2, repeat = 3, opt;
@@ -207,6 +216,7 @@ int main(int argc, char **argv)
         case 'r': repeat = atoi(optarg); break;
         case 'y': script = optarg; break;
         case 'c': csv = true; break;
+        case 'f': floats = true; break;
         default: return 2;
         }
     }
@@ -233,14 +243,16 @@ int main(int argc, char **argv)
     double n = (double)tasks;
     if (csv) {
         printf("system,config,test,ops_per_sec,p50_ms,p99_ms,p999_ms\n");
-        printf("mpx,pool local,map,%.0f,,,\n", n / local);
-        printf("mpx,pool programs,map,%.0f,,,\n", n / dist);
+        const char *test = floats ? "map_floats" : "map";
+        printf("mpx,pool local,%s,%.0f,,,\n", test, n / local);
+        printf("mpx,pool programs,%s,%.0f,,,\n", test, n / dist);
         if (py > 0)
-            printf("python,pool local,map,%.0f,,,\n", n / py);
+            printf("python,pool local,%s,%.0f,,,\n", test, n / py);
         return 0;
     }
-    printf("pool map of %lld trivial tasks (f(x) = x * x, default chunksize), %d processes, "
-           "best of %d:\n", (long long)tasks, processes, repeat);
+    printf("pool map of %lld trivial tasks (f(x) = x * x over %s, default chunksize), %d "
+           "processes, best of %d:\n", (long long)tasks, floats ? "floats" : "ints", processes,
+           repeat);
     printf("  %-32s %9.4f s %12.0f tasks/s\n", "mpx local pool", local, n / local);
     printf("  %-32s %9.4f s %12.0f tasks/s\n", "mpx, worker programs on loopback", dist,
            n / dist);

@@ -3,7 +3,8 @@
 
 Pool(processes=P).map(f, range(N)) with f(x) = x * x and map's default chunksize, after a
 warm-up map; prints the best of R maps as "python_pool_map_seconds=S" (bench/pool_bench
-reads that line). Usage: pool_bench.py [--tasks N] [--processes P] [--repeat R]
+reads that line). --floats maps over 0.0, 1.0, ... instead of range(N).
+Usage: pool_bench.py [--tasks N] [--processes P] [--repeat R] [--floats]
 """
 import argparse
 import multiprocessing
@@ -19,8 +20,9 @@ def main():
     ap.add_argument("--tasks", type=int, default=100000)
     ap.add_argument("--processes", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--floats", action="store_true")
     a = ap.parse_args()
-    items = range(a.tasks)
+    items = [float(i) for i in range(a.tasks)] if a.floats else range(a.tasks)
     with multiprocessing.Pool(processes=a.processes) as pool:
         pool.map(f, range(1000))  # the workers are up and have run once
         best = None
