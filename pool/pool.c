@@ -133,7 +133,7 @@ void mpx_pool_opts_init(mpx_pool_opts *opts)
 void mpx_pool_map_opts_init(mpx_pool_map_opts *opts)
 {
     opts->chunksize = 0;
-    opts->timeout = -1;
+    opts->timeout = 0;
 }
 
 static double now_s(void)
@@ -815,7 +815,7 @@ static int map_common(mpx_pool *p, const char *fn, const mpx_value *items, bool 
     int rc = map_start(p, fn, items, star, o, &j);
     if (rc != MPX_OK)
         return rc;
-    double timeout = o != NULL ? o->timeout : -1, end = now_s() + timeout;
+    double timeout = o != NULL && o->timeout > 0 ? o->timeout : -1, end = now_s() + timeout;
     progress pr;
     progress_start(&pr, p, j->n);
     while (rc == MPX_OK && !job_all_done(j, 0)) {

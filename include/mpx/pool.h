@@ -103,17 +103,17 @@ const char *mpx_pool_errmsg(const mpx_pool *p);
  * for map, starmap and their _async forms Python's rule, len / (4 x workers) rounded up
  * (workers: a local pool's processes; a distributed pool's workers when the map starts, at
  * least 1); for imap and imap_unordered 1.
- * timeout: seconds the blocking map_ex and starmap_ex wait at most (negative: as long as
- * it takes). On MPX_ETIMEOUT the map's tasks that no worker took yet are dropped, those
- * running finish and their results are dropped, and the pool goes on. The async forms and
- * the iterators do not read it: their get, wait and next take their own timeout.
- * NULL options are the defaults. */
+ * timeout: seconds the blocking map_ex and starmap_ex wait at most (0 or negative: as
+ * long as it takes). On MPX_ETIMEOUT the map's tasks that no worker took yet are dropped,
+ * those running finish and their results are dropped, and the pool goes on. The async
+ * forms and the iterators do not read it: their get, wait and next take their own timeout.
+ * Zero options, like NULL, are the defaults. */
 typedef struct mpx_pool_map_opts {
     size_t chunksize;
     double timeout;
 } mpx_pool_map_opts;
 
-/* chunksize 0 (the default), timeout -1 (none). */
+/* Zero: chunksize 0 (the default), timeout 0 (none). */
 void mpx_pool_map_opts_init(mpx_pool_map_opts *opts);
 
 /* ---- blocking calls -----------------------------------------------------------------------

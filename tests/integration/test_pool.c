@@ -374,7 +374,7 @@ static void case_local_maxtasksperchild(void *arg)
     (void)arg;
     mpx_pool *p = start_local(2, 2, NULL);
     mpx_value items = range_list(20), out;
-    mpx_pool_map_opts one = {.chunksize = 1, .timeout = -1};
+    mpx_pool_map_opts one = {.chunksize = 1}; /* zero options are the defaults */
     P_OK(p, mpx_pool_map_ex(p, "whoami", &items, &one, &out));
     int distinct = 0;
     for (size_t i = 0; i < 20; i++) {
