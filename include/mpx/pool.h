@@ -24,11 +24,11 @@
  *
  * The pool is driven by the thread that calls it: results are collected, and callbacks
  * run, inside the pool's calls that wait (map, starmap, apply, get, wait, ready, item,
- * next, join), in that thread, never from another thread or a signal. A
- * result's callback therefore runs when some later pool call collects it: call
- * mpx_pool_result_wait, mpx_pool_join or any waiting call to have it run. One thread at a
- * time per pool; a callback may call the pool's functions and free its own handle, but
- * not free the pool, nor a handle that the waiting call was given.
+ * next, join), in that thread, never from another thread or a signal. A result's callback
+ * therefore runs when some later pool call collects it: call mpx_pool_result_wait,
+ * mpx_pool_join or any waiting call to have it run. One thread at a time per pool; a
+ * callback may call the pool's functions and free its own handle, but not free the pool,
+ * nor a handle that the waiting call was given.
  */
 #ifndef MPX_POOL_H
 #define MPX_POOL_H
@@ -64,8 +64,8 @@ typedef struct mpx_pool_opts {
     /* Run once in each worker before its first task; non-zero makes the worker leave. */
     int (*initializer)(void *arg);
     void *initarg;
-    long maxtasksperchild; /* a local worker leaves after this many tasks and is replaced;
-                              0: never */
+    long maxtasksperchild; /* a local worker leaves after this many tasks (a chunk is one,
+                              as in Python) and is replaced; 0: never */
     bool progress;         /* done/total, rate and time left on stderr while a map runs,
                               when stderr is a terminal */
 } mpx_pool_opts;
@@ -174,7 +174,7 @@ int mpx_pool_result_successful(mpx_pool_result *r, bool *out);
 /* One task's outcome: item index of a map_async (0 for apply_async), waiting for it at
  * most timeout seconds: MPX_OK with a copy of its result in *out, its own error (message
  * in mpx_pool_errmsg), MPX_ETIMEOUT while it is not done, MPX_EINDEX past the end. The
- * results that arrived stay readable so when other tasks failed, or get timed out. */
+ * results that arrived stay readable when other tasks failed, or when get timed out. */
 int mpx_pool_result_item(mpx_pool_result *r, size_t index, double timeout, mpx_value *out);
 /* Frees the handle (a pending task still runs; its callbacks still run). NULL is fine. */
 void mpx_pool_result_free(mpx_pool_result *r);
@@ -215,8 +215,9 @@ void mpx_pool_free(mpx_pool *p);
  * The main of a worker program: parses --connect ADDR [--authkey-file PATH] --pool NAME
  * [--processes N] [--maxtasksperchild K], forks N workers (default: the number of cores)
  * that take tasks of the pool NAME until it is closed and drained, replacing those that
- * leave after K tasks. The key comes from --authkey-file or $MPX_AUTHKEY. Returns the
- * exit status for main: 0 when every worker ended cleanly, 1 on failure, 2 on bad
+ * leave after K tasks and those a task ended (see the top of this file). The key comes
+ * from --authkey-file or $MPX_AUTHKEY. Returns the exit status for main: 0 when every
+ * worker ended cleanly, 1 on failure (a worker failed, or a task ended one), 2 on bad
  * arguments. */
 int mpx_pool_worker_main(int argc, char **argv, const mpx_pool_function *functions,
                          size_t nfunctions, int (*initializer)(void *arg), void *initarg);
