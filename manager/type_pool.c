@@ -3,17 +3,16 @@
  * A submitter adds tasks (any values; ids are consecutive from 1) and collects the results
  * of its own tasks (several submitters may share a pool); workers take tasks and finish
  * them with results. A submitter's session that ends takes its pending tasks and its
- * uncollected results with it. A task taken is leased to the taker's
- * session: if that session ends before the task is finished, the task goes back to the
- * head of the queue and runs again elsewhere (at-least-once; the first result wins), up to
- * the tries it was submitted with: a task whose workers keep dying (it crashes them) then
- * fails with RuntimeError instead of killing worker after worker, and a chunk of a map
- * goes on item by item. Takes and result
- * collections park through wait.c. Once the pool is closed and every task is done, parked
- * and later takes answer None, which tells workers to leave; terminate drops what is
- * pending at once, cancel the pending tasks a submitter names. Invariant: a task id is in
- * exactly one of pending, running, or done (its result waiting in its owner's queue, or
- * collected, or cancelled).
+ * uncollected results with it. A task taken is leased to the taker's session: if that
+ * session ends before the task is finished, the task goes back to the head of the queue
+ * and runs again elsewhere (at-least-once; the first result wins), up to the tries it was
+ * submitted with: a task whose workers keep dying (it crashes them) then fails with
+ * RuntimeError instead of killing worker after worker, and a chunk of a map goes on item
+ * by item. Takes and result collections park through wait.c. Once the pool is closed and
+ * every task is done, parked and later takes answer None, which tells workers to leave;
+ * terminate drops what is pending at once, cancel the pending tasks a submitter names.
+ * Invariant: a task id is in exactly one of pending, running, or done (its result waiting
+ * in its owner's queue, or collected, or cancelled).
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -236,8 +235,8 @@ static int chunk_items(const task *t, mpx_value *tmp, const mpx_value **items)
     return mpx_value_kind(tmp) == MPX_LIST ? MPX_OK : MPX_EPROTO;
 }
 
-/* "fn(a, b)" for a task (fn, args) that names its function, shortened to fit; otherwise
- * "task ID" (or "a chunk of N items"). */
+/* "fn(a, b)" for a task (fn, args) that names its function, shortened to fit; "a chunk of
+ * fn's items" for a chunk; otherwise "task ID". */
 static void task_name(const task *t, char *buf, size_t size)
 {
     const mpx_value *pl = &t->payload, *fn = mpx_value_at(pl, 0), *args = mpx_value_at(pl, 1);
@@ -646,8 +645,8 @@ static bool in_spans(const id_span *s, size_t n, uint64_t id)
 }
 
 /* cancel(spans) -> the ids dropped: of the caller's tasks with ids in the (first, count)
- * spans, those still pending are dropped (they never run and no result comes for them);
- * those running finish as usual. */
+ * spans (which do not overlap), those still pending are dropped (they never run and no
+ * result comes for them); those running finish as usual. */
 static int pool_cancel(call *c)
 {
     pool_state *p = state_of(c->obj);
