@@ -543,6 +543,21 @@ static bool get_varint(reader *r, uint64_t *out)
     return false;
 }
 
+/* A bool: true when any bit of its varint is set, even one past the 64th that get_varint
+ * drops (a 10-byte varint can carry them), as protobuf-c reads it. */
+static bool get_bool(reader *r, bool *out)
+{
+    const uint8_t *start = r->p;
+    uint64_t v;
+    if (!get_varint(r, &v))
+        return false;
+    bool any = false;
+    for (const uint8_t *q = start; q < r->p; q++)
+        any = any || (*q & 0x7f) != 0;
+    *out = any;
+    return true;
+}
+
 /* The next field's number and wire type; false at a malformed tag. */
 static bool get_tag(reader *r, unsigned *field, unsigned *wire_type)
 {
@@ -750,11 +765,11 @@ static int read_slice(reader *r, mpx_value *out)
         if (!get_tag(r, &field, &wt))
             return malformed(r, "slice");
         if (field >= 1 && field <= 6) {
-            if (wt != WT_VARINT || !get_varint(r, &v))
+            bool ok = wt == WT_VARINT && (field % 2 == 1 ? get_bool(r, &has[field / 2])
+                                                         : get_varint(r, &v));
+            if (!ok)
                 return malformed(r, "slice");
-            if (field % 2 == 1)
-                has[field / 2] = v != 0;
-            else
+            if (field % 2 == 0)
                 part[field / 2 - 1] = unzigzag(v);
         } else if (!skip_field(r, wt)) {
             return malformed(r, "slice");
@@ -770,18 +785,21 @@ static int read_slice(reader *r, mpx_value *out)
 static int read_kind(reader *r, unsigned field, unsigned wt, int depth, mpx_value *out)
 {
     uint64_t v;
+    bool b;
     double d;
     reader sub;
     int rc;
     switch (field) {
     case V_NONE:
     case V_BOOL:
+        if (wt != WT_VARINT || !get_bool(r, &b))
+            return malformed(r, "value");
+        *out = field == V_NONE ? mpx_value_none() : mpx_value_bool(b);
+        return MPX_OK;
     case V_INT:
         if (wt != WT_VARINT || !get_varint(r, &v))
             return malformed(r, "value");
-        *out = field == V_NONE ? mpx_value_none()
-               : field == V_BOOL ? mpx_value_bool(v != 0)
-                                 : mpx_value_int(unzigzag(v));
+        *out = mpx_value_int(unzigzag(v));
         return MPX_OK;
     case V_FLOAT:
         if (wt != WT_FIXED64 || !get_fixed64(r, &d))
@@ -886,15 +904,16 @@ static int read_request(reader *r, mpx_request *out)
         switch (field) {
         case RQ_CALL_ID:
         case RQ_OBJECT_ID:
-        case RQ_HAS_TIMEOUT:
             if (wt != WT_VARINT || !get_varint(r, &v))
                 return malformed(r, "request");
             if (field == RQ_CALL_ID)
                 out->call_id = v;
-            else if (field == RQ_OBJECT_ID)
-                out->object_id = v;
             else
-                out->has_timeout = v != 0;
+                out->object_id = v;
+            break;
+        case RQ_HAS_TIMEOUT:
+            if (wt != WT_VARINT || !get_bool(r, &out->has_timeout))
+                return malformed(r, "request");
             break;
         case RQ_TIMEOUT:
             if (wt != WT_FIXED64 || !get_fixed64(r, &out->timeout))

@@ -829,6 +829,36 @@ static void test_error_after_value_frees_it(void **state)
 #endif
 }
 
+/* A bool is true when any bit of its varint is set, as protobuf-c (the oracle) reads it,
+ * even bits past the 64th, which a 10-byte varint can carry and an int drops. Found by
+ * fuzz/fuzz_codec_diff.c. */
+static void test_bool_overflow_bits_as_protobuf_c(void **state)
+{
+    (void)state;
+    /* Request.args = Value { bool_v: 0x80 x9 0x02 } (only bit 64 set); has_timeout the same;
+     * a Slice whose has_start is the same */
+    const uint8_t frame[] = {0x22, 0x0b, 0x10, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+                             0x80, 0x80, 0x02, 0x28, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+                             0x80, 0x80, 0x80, 0x02, 0x22, 0x0f, 0x5a, 0x0d, 0x08, 0x80,
+                             0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02, 0x10,
+                             0x06};
+    Mpx__Request *pr = mpx__request__unpack(NULL, sizeof frame, frame);
+    assert_non_null(pr);
+    assert_true(pr->has_timeout);
+    assert_int_equal(pr->args[0]->kind_case, MPX__VALUE__KIND_BOOL_V);
+    assert_true(pr->args[0]->bool_v);
+    assert_true(pr->args[1]->slice_v->has_start);
+    mpx__request__free_unpacked(pr, NULL);
+    mpx_request req;
+    char err[160];
+    assert_int_equal(codec_request_decode(frame, sizeof frame, &req, err, sizeof err), MPX_OK);
+    assert_true(req.has_timeout);
+    assert_int_equal(req.nargs, 2);
+    assert_repr(&req.args[0], "True");
+    assert_repr(&req.args[1], "slice(3, None, None)");
+    codec_request_clear(&req);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -843,6 +873,7 @@ int main(void)
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_bad_str_and_keys),
         cmocka_unit_test(test_error_after_value_frees_it),
+        cmocka_unit_test(test_bool_overflow_bits_as_protobuf_c),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     arena_free(&scratch);
