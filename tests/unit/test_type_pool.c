@@ -61,6 +61,11 @@ static void test_terminate_and_errors(void **state)
              "TypeError: each result must be (task id, status, value)");
     th_check(&f, "finish", "([7],)", "TypeError: each result must be (task id, status, value)");
     th_check(&f, "finish", "(5,)", "TypeError: results must be a list or tuple, not int");
+    /* an item that is no sequence is refused before it is read as one (fuzz_invoke found
+     * finish([99]) reading the int as a pointer) */
+    th_check(&f, "finish", "([99],)", "TypeError: each result must be (task id, status, value)");
+    th_check(&f, "finish", "(['abc', None],)",
+             "TypeError: each result must be (task id, status, value)");
     th_check(&f, "submit", "([[1, 2, {'deep': (None,)}], 2, 3],)", "1");
     th_check(&f, "take", "()", "[(1, [1, 2, {'deep': (None,)}])]");
     th_check(&f, "terminate", "()", "None");
