@@ -1,0 +1,249 @@
+/* fuzz_codec_diff.c - the hand-written codec against protobuf-c, the oracle, on any bytes.
+ *
+ * Every input is decoded as a Request by codec_request_decode and by protobuf-c's
+ * mpx__request__unpack (protoc-c's code for protocol/mpx.proto). protobuf-c's tree is then
+ * turned into mpx_values with the value API (value.h: dict_set keeps the first of equal
+ * keys and the last value, as Python does), applying the checks codec.h documents that
+ * protobuf cannot. When both decode, every field and every value must be identical, bit
+ * for bit. When one decodes and the other does not, this aborts unless the difference is
+ * one of these, each checked as written:
+ *
+ *  1. The codec refuses (MPX_EPROTO, its reason naming the check) and protobuf-c's reading
+ *     breaks a documented rule: a Value nested CODEC_MAX_DEPTH deep or deeper (a top-level
+ *     argument is depth 0), a str_v that is not UTF-8, an unhashable dict key, a Map with
+ *     more keys than values or fewer, a method name of CODEC_METHOD_MAX bytes or more, a
+ *     Ref type name of REF_TYPE_MAX bytes or more.
+ *  2. The codec refuses (MPX_EPROTO, its reason naming the check) a rule broken only in
+ *     bytes protobuf-c's reading drops: a singular field given again later (a Value's
+ *     oneof, the method, a Ref's type: protobuf-c keeps the last, the codec checks each),
+ *     or a NUL byte in the method or a Ref's type (protobuf-c's char * ends there, the
+ *     codec refuses the NUL). Checked by packing protobuf-c's reading again with
+ *     mpx__request__pack: the codec must accept those bytes and read what protobuf-c read.
+ *
+ * Nothing else may differ: a codec that accepts what protobuf-c refuses, or refuses with
+ * "malformed" what protobuf-c reads, is a bug.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "fuzz_common.h"
+#include "mpx.pb-c.h"
+#include "mpx/error.h"
+
+#define REF_TYPE_MAX 64 /* codec.c's read_ref: a type name's bytes, with its NUL */
+
+/* Why protobuf-c's reading is not one the codec may accept (rule 1), or OK. */
+enum { PB_OK, PB_BROKEN_RULE, PB_NOMEM };
+
+static int from_pb(const Mpx__Value *pv, int depth, mpx_value *out);
+
+/* protobuf-c leaves an empty bytes field NULL; the value API wants a pointer. */
+static const char *bin_data(const ProtobufCBinaryData *b)
+{
+    return b->len > 0 ? (const char *)b->data : "";
+}
+
+static int seq_from_pb(const Mpx__Seq *seq, bool tuple, int depth, mpx_value *out)
+{
+    if ((tuple ? mpx_value_tuple(out, 0) : mpx_value_list(out, 0)) != MPX_OK)
+        return PB_NOMEM;
+    for (size_t i = 0; i < seq->n_items; i++) {
+        mpx_value item;
+        int rc = from_pb(seq->items[i], depth, &item);
+        if (rc == PB_OK && mpx_value_append(out, &item) != MPX_OK) {
+            mpx_value_free(&item);
+            rc = PB_NOMEM;
+        }
+        if (rc != PB_OK) {
+            mpx_value_free(out);
+            return rc;
+        }
+    }
+    return PB_OK;
+}
+
+static int map_from_pb(const Mpx__Map *map, int depth, mpx_value *out)
+{
+    if (map->n_keys != map->n_values)
+        return PB_BROKEN_RULE;
+    if (mpx_value_dict(out) != MPX_OK)
+        return PB_NOMEM;
+    for (size_t i = 0; i < map->n_keys; i++) {
+        mpx_value key, val = mpx_value_none();
+        int rc = from_pb(map->keys[i], depth, &key);
+        if (rc == PB_OK && !mpx_value_hashable(&key))
+            rc = PB_BROKEN_RULE;
+        if (rc == PB_OK)
+            rc = from_pb(map->values[i], depth, &val);
+        if (rc == PB_OK && mpx_value_dict_set(out, &key, &val) != MPX_OK)
+            rc = PB_NOMEM;
+        if (rc != PB_OK) {
+            mpx_value_free(&key);
+            mpx_value_free(&val);
+            mpx_value_free(out);
+            return rc;
+        }
+    }
+    return PB_OK;
+}
+
+static int slice_from_pb(const Mpx__Slice *s, mpx_value *out)
+{
+    return mpx_value_slice(out, s->has_start ? &s->start : NULL, s->has_stop ? &s->stop : NULL,
+                           s->has_step ? &s->step : NULL) == MPX_OK ? PB_OK : PB_NOMEM;
+}
+
+/* One Value of protobuf-c's tree at the given depth, as the codec must read it. */
+static int from_pb(const Mpx__Value *pv, int depth, mpx_value *out)
+{
+    *out = mpx_value_none();
+    if (depth >= CODEC_MAX_DEPTH)
+        return PB_BROKEN_RULE;
+    int rc;
+    switch (pv->kind_case) {
+    case MPX__VALUE__KIND__NOT_SET:
+    case MPX__VALUE__KIND_NONE:
+        return PB_OK;
+    case MPX__VALUE__KIND_BOOL_V:
+        *out = mpx_value_bool(pv->bool_v);
+        return PB_OK;
+    case MPX__VALUE__KIND_INT_V:
+        *out = mpx_value_int(pv->int_v);
+        return PB_OK;
+    case MPX__VALUE__KIND_FLOAT_V:
+        *out = mpx_value_float(pv->float_v);
+        return PB_OK;
+    case MPX__VALUE__KIND_STR_V:
+        rc = mpx_value_strn(out, bin_data(&pv->str_v), pv->str_v.len);
+        return rc == MPX_OK ? PB_OK : rc == MPX_EVALUE ? PB_BROKEN_RULE : PB_NOMEM;
+    case MPX__VALUE__KIND_BYTES_V:
+        rc = mpx_value_bytes(out, bin_data(&pv->bytes_v), pv->bytes_v.len);
+        return rc == MPX_OK ? PB_OK : PB_NOMEM;
+    case MPX__VALUE__KIND_LIST_V:
+    case MPX__VALUE__KIND_TUPLE_V:
+        return seq_from_pb(pv->kind_case == MPX__VALUE__KIND_LIST_V ? pv->list_v : pv->tuple_v,
+                           pv->kind_case == MPX__VALUE__KIND_TUPLE_V, depth + 1, out);
+    case MPX__VALUE__KIND_DICT_V:
+        return map_from_pb(pv->dict_v, depth + 1, out);
+    case MPX__VALUE__KIND_REF_V:
+        if (strlen(pv->ref_v->type) >= REF_TYPE_MAX)
+            return PB_BROKEN_RULE;
+        return mpx_value_ref(out, pv->ref_v->id, pv->ref_v->type) == MPX_OK ? PB_OK : PB_NOMEM;
+    case MPX__VALUE__KIND_SLICE_V:
+        return slice_from_pb(pv->slice_v, out);
+    default:
+        abort(); /* protobuf-c knows no other kinds */
+    }
+}
+
+/* protobuf-c's request as the codec must give it: *out is cleared first; PB_OK with out
+ * filled (clear it with codec_request_clear), or why not (out then holds nothing). */
+static int request_from_pb(const Mpx__Request *pr, mpx_request *out)
+{
+    memset(out, 0, sizeof *out);
+    out->args = out->args_inline;
+    if (strlen(pr->method) >= CODEC_METHOD_MAX)
+        return PB_BROKEN_RULE;
+    out->call_id = pr->call_id;
+    out->object_id = pr->object_id;
+    strcpy(out->method, pr->method);
+    out->has_timeout = pr->has_timeout;
+    out->timeout = pr->timeout;
+    if (pr->n_args > CODEC_INLINE_ARGS && (out->args = calloc(pr->n_args, sizeof *out->args))
+        == NULL)
+        return PB_NOMEM;
+    for (size_t i = 0; i < pr->n_args; i++) {
+        int rc = from_pb(pr->args[i], 0, &out->args[i]);
+        if (rc != PB_OK) {
+            codec_request_clear(out);
+            return rc;
+        }
+        out->nargs++;
+    }
+    return PB_OK;
+}
+
+static void check_same(const mpx_request *a, const mpx_request *b)
+{
+    FUZZ_CHECK(a->call_id == b->call_id);
+    FUZZ_CHECK(a->object_id == b->object_id);
+    FUZZ_CHECK(strcmp(a->method, b->method) == 0);
+    FUZZ_CHECK(a->has_timeout == b->has_timeout);
+    FUZZ_CHECK(memcmp(&a->timeout, &b->timeout, sizeof a->timeout) == 0);
+    FUZZ_CHECK(a->nargs == b->nargs);
+    for (size_t i = 0; i < a->nargs; i++)
+        FUZZ_CHECK(fuzz_same_value(&a->args[i], &b->args[i]));
+}
+
+/* The codec's reason names one of the checks protobuf cannot make (codec.c's words). */
+static bool documented_reason(const char *err)
+{
+    static const char *const reasons[] = {
+        "nested over", "not valid UTF-8", "unhashable dict key", "keys than values",
+        "method name", "bad type name in a ref",
+    };
+    for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
+        if (strstr(err, reasons[i]) != NULL)
+            return true;
+    return false;
+}
+
+/* Rule 2: protobuf-c's reading, packed again, is accepted by the codec and read the same. */
+static bool refused_only_what_pb_drops(const Mpx__Request *pr, const mpx_request *want)
+{
+    size_t len = mpx__request__get_packed_size(pr);
+    uint8_t *buf = malloc(len ? len : 1);
+    FUZZ_CHECK(buf != NULL);
+    mpx__request__pack(pr, buf);
+    mpx_request got;
+    char err[160];
+    bool ok = codec_request_decode(buf, len, &got, err, sizeof err) == MPX_OK;
+    if (ok) {
+        check_same(&got, want);
+        codec_request_clear(&got);
+    }
+    free(buf);
+    return ok;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    mpx_request mine, theirs;
+    char err[160];
+    memset(err, 0xff, sizeof err);
+    int rc = codec_request_decode(data, size, &mine, err, sizeof err);
+    Mpx__Request *pr = mpx__request__unpack(NULL, size, data);
+    if (rc == MPX_ENOMEM) {
+        if (pr != NULL)
+            mpx__request__free_unpacked(pr, NULL);
+        return 0;
+    }
+    if (pr == NULL) {
+        if (rc == MPX_OK)
+            fprintf(stderr, "the codec decoded what protobuf-c refuses\n");
+        FUZZ_CHECK(rc != MPX_OK);
+        return 0;
+    }
+    int prc = request_from_pb(pr, &theirs);
+    FUZZ_CHECK(prc != PB_NOMEM);
+    if (rc == MPX_OK) {
+        FUZZ_CHECK(prc == PB_OK); /* the codec must refuse what breaks its rules */
+        check_same(&mine, &theirs);
+        codec_request_clear(&mine);
+    } else {
+        FUZZ_CHECK(rc == MPX_EPROTO);
+        if (!documented_reason(err))
+            fprintf(stderr, "the codec refused what protobuf-c reads: %s\n", err);
+        FUZZ_CHECK(documented_reason(err));
+        if (prc == PB_OK)
+            FUZZ_CHECK(refused_only_what_pb_drops(pr, &theirs)); /* rule 2 */
+    }
+    if (prc == PB_OK)
+        codec_request_clear(&theirs);
+    mpx__request__free_unpacked(pr, NULL);
+    return 0;
+}
