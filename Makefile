@@ -3,10 +3,12 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build test test-fast test-asan demo bench install clean
+.PHONY: all deps build test test-fast test-asan demo bench fuzz install clean
 
 all: build
 
@@ -34,6 +36,15 @@ bench: build
 	@scripts/deps.sh --bench
 	bench/compare.sh $(BUILD)
 
+# libFuzzer (clang) on every target in fuzz/, FUZZ_SECONDS each, on a scratch copy of the
+# corpus; FUZZ_MERGE=1 merges what adds coverage into fuzz/corpus/ (fuzz/README.md).
+fuzz:
+	@scripts/deps.sh --fuzz
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DMPX_FUZZ=ON >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_targets
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_MERGE=$(FUZZ_MERGE) fuzz/run.sh $(FUZZ_BUILD)
+
 # The prefix is set at configure time so that mpx.pc names where the files really go.
 install: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
@@ -41,4 +52,4 @@ install: deps
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # deps.sh - checks the Debian packages mpx needs and installs the missing ones.
 # As root it runs apt-get itself; otherwise it prints the one command to run and fails.
-# Usage: scripts/deps.sh [--bench]   (--bench adds what `make bench` needs)
+# Usage: scripts/deps.sh [--bench | --fuzz]   (what `make bench` / `make fuzz` add)
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler
           libssl-dev libcmocka-dev libedit-dev python3 iproute2)
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(redis-server redis-tools)
+fi
+if [[ "${1:-}" == "--fuzz" ]]; then
+    packages+=(clang libclang-rt-dev) # libFuzzer and the sanitizers' runtimes
 fi
 
 missing=()
