@@ -42,7 +42,7 @@ for t in "${targets[@]}"; do
     if "$bin" "$scratch" "${dict[@]}" -max_total_time="$seconds" -max_len="$(max_len "$t")" \
            -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
            -artifact_prefix="$artifacts/" >"$log" 2>&1; then
-        grep -E '^#[0-9]+ +DONE' "$log" | tail -1 >&2 || true
+        grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 >&2 || true
     else
         failed+=("$t")
         tail -40 "$log" >&2
