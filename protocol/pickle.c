@@ -503,11 +503,14 @@ static bool token_id(const mpx_value *s, uint64_t *id)
 /* A Token's state (typeid, address, id) as a reference to the object it names. */
 static int token_ref(unpickler *u, const node *token, node **out)
 {
-    const mpx_value *state = &token->value;
-    const mpx_value *typeid = mpx_value_at(state, 0), *id = mpx_value_at(state, 2);
+    /* a Token that BUILD never gave its state is None: no parts to read */
+    const mpx_value *state = &token->value, *typeid = NULL, *id = NULL;
+    if (mpx_value_kind(state) == MPX_TUPLE && mpx_value_len(state) == 3) {
+        typeid = mpx_value_at(state, 0);
+        id = mpx_value_at(state, 2);
+    }
     uint64_t object_id;
-    if (mpx_value_kind(state) != MPX_TUPLE || mpx_value_len(state) != 3 ||
-        mpx_value_kind(typeid) != MPX_STR || mpx_value_kind(id) != MPX_STR ||
+    if (typeid == NULL || mpx_value_kind(typeid) != MPX_STR || mpx_value_kind(id) != MPX_STR ||
         !token_id(id, &object_id))
         return fail(u, MPX_EVALUE, "a proxy whose Token is not (typeid, address, id)");
     node *r = node_new(u, N_REF);

@@ -177,6 +177,22 @@ static void refs_need_a_writer(void **state)
     pickle_out_free(&o);
 }
 
+/* A Token made by NEWOBJ but never given its state (no BUILD) is refused as a proxy, not
+ * read as a tuple it is not. Found by fuzz/fuzz_pickle.c. */
+static void token_without_state_is_refused(void **state)
+{
+    (void)state;
+    static const char mm[] = "\x8c\x18multiprocessing.managers";
+    char pk[256];
+    int n = snprintf(pk, sizeof pk,
+                     "\x80\x04%s\x8c\x0cRebuildProxy\x93(%s\x8c\x09" "DictProxy\x93"
+                     "%s\x8c\x05Token\x93)\x81\x8c\x06pickle}tR.", mm, mm, mm);
+    assert_true(n > 0 && (size_t)n < sizeof pk);
+    char *got = decode_outcome((const uint8_t *)pk, (size_t)n);
+    assert_string_equal(got, "ValueError: a proxy whose Token is not (typeid, address, id)");
+    free(got);
+}
+
 /* --dump LITERAL: the pickle of a Python literal, in hex, on stdout. */
 static int dump(const char *literal)
 {
@@ -209,6 +225,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(writer_round_trips),
         cmocka_unit_test(error_reply_matches_cpython),
         cmocka_unit_test(refs_need_a_writer),
+        cmocka_unit_test(token_without_state_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
