@@ -558,11 +558,13 @@ static bool get_bool(reader *r, bool *out)
     return true;
 }
 
-/* The next field's number and wire type; false at a malformed tag. */
+/* The next field's number and wire type; false at a malformed tag. A tag is a varint of
+ * at most 5 bytes (a 32-bit value), as protobuf-c and protobuf's own parsers read it. */
 static bool get_tag(reader *r, unsigned *field, unsigned *wire_type)
 {
+    const uint8_t *start = r->p;
     uint64_t t;
-    if (!get_varint(r, &t) || (t >> 3) == 0 || (t >> 3) > UINT32_MAX)
+    if (!get_varint(r, &t) || r->p - start > 5 || (t >> 3) == 0 || (t >> 3) > UINT32_MAX)
         return false;
     *field = (unsigned)(t >> 3);
     *wire_type = (unsigned)(t & 7);

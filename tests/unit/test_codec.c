@@ -859,6 +859,26 @@ static void test_bool_overflow_bits_as_protobuf_c(void **state)
     codec_request_clear(&req);
 }
 
+/* A tag is a varint of at most 5 bytes, as protobuf-c and protobuf's own parsers read it:
+ * field 1 padded to 6 bytes is refused, not read as call_id. Found by fuzz_codec_diff. */
+static void test_tag_of_six_bytes_refused(void **state)
+{
+    (void)state;
+    const uint8_t five[] = {0x88, 0x80, 0x80, 0x80, 0x00, 0x05};
+    const uint8_t six[] = {0x88, 0x80, 0x80, 0x80, 0x80, 0x00, 0x05};
+    Mpx__Request *pr = mpx__request__unpack(NULL, sizeof five, five);
+    assert_non_null(pr);
+    assert_int_equal(pr->call_id, 5);
+    mpx__request__free_unpacked(pr, NULL);
+    assert_null(mpx__request__unpack(NULL, sizeof six, six));
+    mpx_request req;
+    char err[160];
+    assert_int_equal(codec_request_decode(five, sizeof five, &req, err, sizeof err), MPX_OK);
+    assert_int_equal(req.call_id, 5);
+    codec_request_clear(&req);
+    assert_int_equal(codec_request_decode(six, sizeof six, &req, err, sizeof err), MPX_EPROTO);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -874,6 +894,7 @@ int main(void)
         cmocka_unit_test(test_bad_str_and_keys),
         cmocka_unit_test(test_error_after_value_frees_it),
         cmocka_unit_test(test_bool_overflow_bits_as_protobuf_c),
+        cmocka_unit_test(test_tag_of_six_bytes_refused),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     arena_free(&scratch);
