@@ -24,7 +24,12 @@
  *     protobuf-c 1.4 reads a bool without checking its wire type (true when any byte of
  *     the body is nonzero), though it refuses every other known field with the wrong wire
  *     type, as the codec does. Checked by walking the input's fields where the schema
- *     puts a bool (bool_sent_as_len).
+ *     puts a bool (find_quirk, QUIRK_BOOL_AS_LEN).
+ *  4. The codec refuses as malformed a tag of field number 0 written in more than one byte
+ *     (0x80 0x00, ...): protobuf-c refuses field 0 only in a one-byte tag and skips the
+ *     longer forms as an unknown field; field 0 is no field in protobuf, and the codec
+ *     refuses it however it is written. Checked by walking the input's tags (find_quirk,
+ *     QUIRK_LONG_ZERO_TAG).
  *
  * Nothing else may differ: a codec that accepts what protobuf-c refuses, or refuses with
  * "malformed" what protobuf-c reads, is a bug.
@@ -185,8 +190,9 @@ static void check_same(const mpx_request *a, const mpx_request *b)
         FUZZ_CHECK(fuzz_same_value(&a->args[i], &b->args[i]));
 }
 
-/* ---- rule 3: a bool sent as a length-delimited field --------------------------------- */
+/* ---- rules 3 and 4: what protobuf-c reads that protobuf does not ---------------------- */
 
+enum { QUIRK_BOOL_AS_LEN, QUIRK_LONG_ZERO_TAG };
 enum { M_REQUEST, M_VALUE, M_SEQ, M_MAP, M_SLICE, M_OTHER };
 
 static bool wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
@@ -223,14 +229,18 @@ static int child_message(int msg, uint64_t field)
     return M_OTHER;
 }
 
-/* Whether [p, end), a message of kind msg, has anywhere a bool field of wire type 2. Only
- * asked of bytes protobuf-c read, so a malformed field simply ends the walk. */
-static bool bool_sent_as_len(const uint8_t *p, const uint8_t *end, int msg)
+/* Whether [p, end), a message of kind msg, has anywhere the quirk: a bool field of wire
+ * type 2, or a tag of field 0 longer than one byte. Only asked of bytes protobuf-c read,
+ * so a malformed field simply ends the walk. */
+static bool find_quirk(const uint8_t *p, const uint8_t *end, int msg, int quirk)
 {
     while (p < end) {
+        const uint8_t *tag_at = p;
         uint64_t tag, n;
         if (!wire_varint(&p, end, &tag))
             return false;
+        if (quirk == QUIRK_LONG_ZERO_TAG && tag >> 3 == 0 && p - tag_at > 1)
+            return true;
         unsigned wt = (unsigned)(tag & 7);
         if (wt == 0 && wire_varint(&p, end, &n))
             continue;
@@ -242,10 +252,10 @@ static bool bool_sent_as_len(const uint8_t *p, const uint8_t *end, int msg)
             return false;
         const uint8_t *body = p;
         p += n;
-        if (is_bool_field(msg, tag >> 3))
+        if (quirk == QUIRK_BOOL_AS_LEN && is_bool_field(msg, tag >> 3))
             return true;
-        int inner = child_message(msg, tag >> 3);
-        if (inner != M_OTHER && bool_sent_as_len(body, body + n, inner))
+        int inner = tag >> 3 == 0 ? M_OTHER : child_message(msg, tag >> 3);
+        if (inner != M_OTHER && find_quirk(body, body + n, inner, quirk))
             return true;
     }
     return false;
@@ -308,9 +318,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         codec_request_clear(&mine);
     } else {
         FUZZ_CHECK(rc == MPX_EPROTO);
-        bool rule3 = strstr(err, "malformed") != NULL &&
-                     bool_sent_as_len(data, data + size, M_REQUEST);
-        if (rule3) {
+        bool quirk = strstr(err, "malformed") != NULL &&
+                     (find_quirk(data, data + size, M_REQUEST, QUIRK_BOOL_AS_LEN) ||
+                      find_quirk(data, data + size, M_REQUEST, QUIRK_LONG_ZERO_TAG));
+        if (quirk) { /* rules 3 and 4 */
             if (prc == PB_OK)
                 codec_request_clear(&theirs);
             mpx__request__free_unpacked(pr, NULL);
