@@ -20,11 +20,12 @@
  *     codec refuses the NUL). Checked by packing protobuf-c's reading again with
  *     mpx__request__pack: the codec must accept those bytes and read what protobuf-c read.
  *  3. The codec refuses as malformed a bool field (Request.has_timeout, Value.none,
- *     Value.bool_v, a Slice's has_start, has_stop, has_step) sent with wire type 2 (LEN):
- *     protobuf-c 1.4 reads a bool without checking its wire type (true when any byte of
- *     the body is nonzero), though it refuses every other known field with the wrong wire
- *     type, as the codec does. Checked by walking the input's fields where the schema
- *     puts a bool (find_quirk, QUIRK_BOOL_AS_LEN).
+ *     Value.bool_v, a Slice's has_start, has_stop, has_step) sent with a wire type other
+ *     than varint (fixed64, length-delimited, fixed32): protobuf-c 1.4 reads a bool
+ *     without checking its wire type (true when any byte of the field is nonzero), though
+ *     it refuses every other known field of the wrong wire type, as the codec does.
+ *     Checked by walking the input's fields where the schema puts a bool (find_quirk,
+ *     QUIRK_BOOL_NOT_VARINT).
  *  4. The codec refuses as malformed a tag of field number 0 written in more than one byte
  *     (0x80 0x00, ...): protobuf-c refuses field 0 only in a one-byte tag and skips the
  *     longer forms as an unknown field; field 0 is no field in protobuf, and the codec
@@ -192,7 +193,7 @@ static void check_same(const mpx_request *a, const mpx_request *b)
 
 /* ---- rules 3 and 4: what protobuf-c reads that protobuf does not ---------------------- */
 
-enum { QUIRK_BOOL_AS_LEN, QUIRK_LONG_ZERO_TAG };
+enum { QUIRK_BOOL_NOT_VARINT, QUIRK_LONG_ZERO_TAG };
 enum { M_REQUEST, M_VALUE, M_SEQ, M_MAP, M_SLICE, M_OTHER };
 
 static bool wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
@@ -229,8 +230,8 @@ static int child_message(int msg, uint64_t field)
     return M_OTHER;
 }
 
-/* Whether [p, end), a message of kind msg, has anywhere the quirk: a bool field of wire
- * type 2, or a tag of field 0 longer than one byte. Only asked of bytes protobuf-c read,
+/* Whether [p, end), a message of kind msg, has anywhere the quirk: a bool field of a wire
+ * type other than varint, or a tag of field 0 longer than one byte. Only asked of bytes protobuf-c read,
  * so a malformed field simply ends the walk. */
 static bool find_quirk(const uint8_t *p, const uint8_t *end, int msg, int quirk)
 {
@@ -242,6 +243,8 @@ static bool find_quirk(const uint8_t *p, const uint8_t *end, int msg, int quirk)
         if (quirk == QUIRK_LONG_ZERO_TAG && tag >> 3 == 0 && p - tag_at > 1)
             return true;
         unsigned wt = (unsigned)(tag & 7);
+        if (quirk == QUIRK_BOOL_NOT_VARINT && wt != 0 && is_bool_field(msg, tag >> 3))
+            return true;
         if (wt == 0 && wire_varint(&p, end, &n))
             continue;
         if ((wt == 1 || wt == 5) && (size_t)(end - p) >= (wt == 1 ? 8u : 4u)) {
@@ -252,8 +255,6 @@ static bool find_quirk(const uint8_t *p, const uint8_t *end, int msg, int quirk)
             return false;
         const uint8_t *body = p;
         p += n;
-        if (quirk == QUIRK_BOOL_AS_LEN && is_bool_field(msg, tag >> 3))
-            return true;
         int inner = tag >> 3 == 0 ? M_OTHER : child_message(msg, tag >> 3);
         if (inner != M_OTHER && find_quirk(body, body + n, inner, quirk))
             return true;
@@ -319,7 +320,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         FUZZ_CHECK(rc == MPX_EPROTO);
         bool quirk = strstr(err, "malformed") != NULL &&
-                     (find_quirk(data, data + size, M_REQUEST, QUIRK_BOOL_AS_LEN) ||
+                     (find_quirk(data, data + size, M_REQUEST, QUIRK_BOOL_NOT_VARINT) ||
                       find_quirk(data, data + size, M_REQUEST, QUIRK_LONG_ZERO_TAG));
         if (quirk) { /* rules 3 and 4 */
             if (prc == PB_OK)
