@@ -571,11 +571,13 @@ static bool get_tag(reader *r, unsigned *field, unsigned *wire_type)
     return true;
 }
 
-/* A length-delimited body: a sub-reader over it, and r moves past it. */
+/* A length-delimited body: a sub-reader over it, and r moves past it. The length is a
+ * varint of at most 5 bytes, as protobuf-c and protobuf's own parsers read it. */
 static bool get_len(reader *r, reader *sub)
 {
+    const uint8_t *start = r->p;
     uint64_t n;
-    if (!get_varint(r, &n) || n > (uint64_t)(r->end - r->p))
+    if (!get_varint(r, &n) || r->p - start > 5 || n > (uint64_t)(r->end - r->p))
         return false;
     *sub = (reader){r->p, r->p + n, r->err, r->errlen};
     r->p += n;

@@ -879,6 +879,24 @@ static void test_tag_of_six_bytes_refused(void **state)
     assert_int_equal(codec_request_decode(six, sizeof six, &req, err, sizeof err), MPX_EPROTO);
 }
 
+/* A length prefix is a varint of at most 5 bytes too: a method of length 0 written in 6
+ * bytes is refused, as protobuf-c refuses it. Found by fuzz_codec_diff. */
+static void test_length_of_six_bytes_refused(void **state)
+{
+    (void)state;
+    const uint8_t five[] = {0x08, 0x01, 0x1a, 0x80, 0x80, 0x80, 0x80, 0x00};
+    const uint8_t six[] = {0x08, 0x01, 0x1a, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00};
+    Mpx__Request *pr = mpx__request__unpack(NULL, sizeof five, five);
+    assert_non_null(pr);
+    mpx__request__free_unpacked(pr, NULL);
+    assert_null(mpx__request__unpack(NULL, sizeof six, six));
+    mpx_request req;
+    char err[160];
+    assert_int_equal(codec_request_decode(five, sizeof five, &req, err, sizeof err), MPX_OK);
+    codec_request_clear(&req);
+    assert_int_equal(codec_request_decode(six, sizeof six, &req, err, sizeof err), MPX_EPROTO);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -895,6 +913,7 @@ int main(void)
         cmocka_unit_test(test_error_after_value_frees_it),
         cmocka_unit_test(test_bool_overflow_bits_as_protobuf_c),
         cmocka_unit_test(test_tag_of_six_bytes_refused),
+        cmocka_unit_test(test_length_of_six_bytes_refused),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     arena_free(&scratch);
