@@ -182,16 +182,24 @@ static int request_from_pb(const Mpx__Request *pr, mpx_request *out)
     return PB_OK;
 }
 
-static void check_same(const mpx_request *a, const mpx_request *b)
+/* written: b was encoded and read back, where a timeout of -0.0 is left out as proto3's
+ * default (by protobuf-c's packer as by the codec's) and so comes back 0.0. */
+static void check_same_as(const mpx_request *a, const mpx_request *b, bool written)
 {
     FUZZ_CHECK(a->call_id == b->call_id);
     FUZZ_CHECK(a->object_id == b->object_id);
     FUZZ_CHECK(strcmp(a->method, b->method) == 0);
     FUZZ_CHECK(a->has_timeout == b->has_timeout);
-    FUZZ_CHECK(memcmp(&a->timeout, &b->timeout, sizeof a->timeout) == 0);
+    FUZZ_CHECK(memcmp(&a->timeout, &b->timeout, sizeof a->timeout) == 0 ||
+               (written && a->timeout == 0 && b->timeout == 0));
     FUZZ_CHECK(a->nargs == b->nargs);
     for (size_t i = 0; i < a->nargs; i++)
         FUZZ_CHECK(fuzz_same_value(&a->args[i], &b->args[i]));
+}
+
+static void check_same(const mpx_request *a, const mpx_request *b)
+{
+    check_same_as(a, b, false);
 }
 
 /* ---- rules 3 and 4: what protobuf-c reads that protobuf does not ---------------------- */
@@ -290,7 +298,7 @@ static bool refused_only_what_pb_drops(const mpx_request *want)
     char err[160];
     bool ok = codec_request_decode(buf, len, &got, err, sizeof err) == MPX_OK;
     if (ok) {
-        check_same(&got, want);
+        check_same_as(&got, want, true);
         codec_request_clear(&got);
     }
     free(buf);
