@@ -62,14 +62,24 @@ static const char *bin_data(const ProtobufCBinaryData *b)
     return b->len > 0 ? (const char *)b->data : "";
 }
 
-static int seq_from_pb(const Mpx__Seq *seq, bool tuple, int depth, mpx_value *out)
+/* A Seq as a list, tuple, set or frozenset (kind); a set's items must be hashable (the
+ * codec's rule), and equal ones are one. */
+static int seq_from_pb(const Mpx__Seq *seq, mpx_kind kind, int depth, mpx_value *out)
 {
-    if ((tuple ? mpx_value_tuple(out, 0) : mpx_value_list(out, 0)) != MPX_OK)
+    bool set = kind == MPX_SET || kind == MPX_FROZENSET;
+    int made = set ? mpx_value_set(out, kind == MPX_FROZENSET)
+               : kind == MPX_TUPLE ? mpx_value_tuple(out, 0) : mpx_value_list(out, 0);
+    if (made != MPX_OK)
         return PB_NOMEM;
     for (size_t i = 0; i < seq->n_items; i++) {
         mpx_value item;
         int rc = from_pb(seq->items[i], depth, &item);
-        if (rc == PB_OK && mpx_value_append(out, &item) != MPX_OK) {
+        if (rc == PB_OK && set && !mpx_value_hashable(&item)) {
+            mpx_value_free(&item);
+            rc = PB_BROKEN_RULE;
+        }
+        if (rc == PB_OK && (set ? mpx_value_set_add(out, &item)
+                                : mpx_value_append(out, &item)) != MPX_OK) {
             mpx_value_free(&item);
             rc = PB_NOMEM;
         }
@@ -141,7 +151,12 @@ static int from_pb(const Mpx__Value *pv, int depth, mpx_value *out)
     case MPX__VALUE__KIND_LIST_V:
     case MPX__VALUE__KIND_TUPLE_V:
         return seq_from_pb(pv->kind_case == MPX__VALUE__KIND_LIST_V ? pv->list_v : pv->tuple_v,
-                           pv->kind_case == MPX__VALUE__KIND_TUPLE_V, depth + 1, out);
+                           pv->kind_case == MPX__VALUE__KIND_TUPLE_V ? MPX_TUPLE : MPX_LIST,
+                           depth + 1, out);
+    case MPX__VALUE__KIND_SET_V:
+        return seq_from_pb(pv->set_v, MPX_SET, depth + 1, out);
+    case MPX__VALUE__KIND_FROZENSET_V:
+        return seq_from_pb(pv->frozenset_v, MPX_FROZENSET, depth + 1, out);
     case MPX__VALUE__KIND_DICT_V:
         return map_from_pb(pv->dict_v, depth + 1, out);
     case MPX__VALUE__KIND_REF_V:

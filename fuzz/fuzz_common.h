@@ -66,6 +66,17 @@ static inline bool fuzz_same_value(const mpx_value *a, const mpx_value *b)
         }
         return true;
     }
+    case MPX_SET:
+    case MPX_FROZENSET: {
+        if (mpx_value_len(a) != mpx_value_len(b))
+            return false;
+        size_t pa = 0, pb = 0;
+        mpx_value *ia, *ib;
+        while (mpx_value_set_next(a, &pa, &ia))
+            if (!mpx_value_set_next(b, &pb, &ib) || !fuzz_same_value(ia, ib))
+                return false;
+        return true;
+    }
     case MPX_REF:
         return mpx_value_ref_id(a) == mpx_value_ref_id(b) &&
                strcmp(mpx_value_ref_type(a), mpx_value_ref_type(b)) == 0;
@@ -99,6 +110,12 @@ static inline bool fuzz_value_has_(const mpx_value *v, mpx_kind k, bool nan)
         mpx_value *key, *val;
         while (mpx_value_dict_next(v, &pos, &key, &val))
             if (fuzz_value_has_(key, k, nan) || fuzz_value_has_(val, k, nan))
+                return true;
+    } else if (kind == MPX_SET || kind == MPX_FROZENSET) {
+        size_t pos = 0;
+        mpx_value *item;
+        while (mpx_value_set_next(v, &pos, &item))
+            if (fuzz_value_has_(item, k, nan))
                 return true;
     }
     return false;
