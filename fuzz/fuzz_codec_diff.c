@@ -257,8 +257,8 @@ static int child_message(int msg, uint64_t field)
 }
 
 /* Whether [p, end), a message of kind msg, has anywhere the quirk: a bool field of a wire
- * type other than varint, or a tag of field 0 longer than one byte. Only asked of bytes protobuf-c read,
- * so a malformed field simply ends the walk. */
+ * type other than varint, or a tag of field 0 longer than one byte. Only asked of bytes
+ * protobuf-c read, so a malformed field simply ends the walk. */
 static bool find_quirk(const uint8_t *p, const uint8_t *end, int msg, int quirk)
 {
     while (p < end) {
