@@ -190,6 +190,28 @@ int mpx_list_copy(mpx_list *l, mpx_value *out)
     return proxy_call_expect(&l->base, "copy", NULL, 0, MPX_LIST, out);
 }
 
+int mpx_list_add(mpx_list *l, const mpx_value *other, mpx_value *out)
+{
+    return proxy_call_expect(&l->base, "__add__", other, 1, MPX_LIST, out);
+}
+
+int mpx_list_mul(mpx_list *l, int64_t n, mpx_value *out)
+{
+    mpx_value arg = mpx_value_int(n);
+    return proxy_call_expect(&l->base, "__mul__", &arg, 1, MPX_LIST, out);
+}
+
+int mpx_list_reversed(mpx_list *l, mpx_value *out)
+{
+    return proxy_call_expect(&l->base, "__reversed__", NULL, 0, MPX_LIST, out);
+}
+
+int mpx_list_imul(mpx_list *l, int64_t n)
+{
+    mpx_value arg = mpx_value_int(n);
+    return proxy_call_void(&l->base, "__imul__", &arg, 1);
+}
+
 int mpx_list_repr(mpx_list *l, char **out)
 {
     return proxy_call_repr(&l->base, out);

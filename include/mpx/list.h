@@ -93,6 +93,13 @@ int mpx_list_index(mpx_list *l, const mpx_value *x, const int64_t *start, const 
 int mpx_list_count(mpx_list *l, const mpx_value *x, int64_t *out);
 /* *out = l.copy(): a plain local list (MPX_LIST), not a new shared object. */
 int mpx_list_copy(mpx_list *l, mpx_value *out);
+/* Python's operators, each answered by the manager: *out = l + other (other a list),
+ * l * n (n < 0 is 0; past 2^26 items MPX_ENOMEM), the items reversed; all new lists the
+ * caller frees. mpx_list_imul makes l itself n times over. */
+int mpx_list_add(mpx_list *l, const mpx_value *other, mpx_value *out);
+int mpx_list_mul(mpx_list *l, int64_t n, mpx_value *out);
+int mpx_list_reversed(mpx_list *l, mpx_value *out);
+int mpx_list_imul(mpx_list *l, int64_t n);
 /* *out = repr(l) as Python prints it, malloc'd: the caller frees it with free().
  * *out is NULL on failure. */
 int mpx_list_repr(mpx_list *l, char **out);

@@ -504,6 +504,35 @@ static void case_clear_copy_repr(void *arg)
     mpx_client_close(c);
 }
 
+/* Python's operators: + and * make new lists, *= changes the shared one. */
+static void case_operators(void *arg)
+{
+    (void)arg;
+    mpx_client *c = t_connect(&M, NULL);
+    mpx_list *l = list_of(c, "[1, 'a']");
+    mpx_value other = t_val("[2]"), out;
+    T_OK(c, mpx_list_add(l, &other, &out));
+    T_REPR(&out, "[1, 'a', 2]");
+    mpx_value_free(&out);
+    mpx_value_free(&other);
+    other = t_val("(2,)");
+    T_RC(c, mpx_list_add(l, &other, &out), MPX_ETYPE);
+    T_ERRMSG_IS(c, "can only concatenate list (not \"tuple\") to list");
+    mpx_value_free(&other);
+    T_OK(c, mpx_list_mul(l, 2, &out));
+    T_REPR(&out, "[1, 'a', 1, 'a']");
+    mpx_value_free(&out);
+    T_RC(c, mpx_list_mul(l, INT64_MAX, &out), MPX_ENOMEM);
+    T_OK(c, mpx_list_reversed(l, &out));
+    T_REPR(&out, "['a', 1]");
+    mpx_value_free(&out);
+    expect_list(c, l, "[1, 'a']");
+    T_OK(c, mpx_list_imul(l, 3));
+    expect_len(c, l, 6);
+    mpx_list_close(l);
+    mpx_client_close(c);
+}
+
 static void case_create_initial(void *arg)
 {
     (void)arg;
@@ -623,6 +652,7 @@ int main(void)
     T_RUN(case_reverse_sort, NULL);
     T_RUN(case_unorderable_sort, NULL);
     T_RUN(case_clear_copy_repr, NULL);
+    T_RUN(case_operators, NULL);
     T_RUN(case_create_initial, NULL);
     T_RUN(case_named_list, NULL);
     T_RUN(case_generic_failures, NULL);
