@@ -10,9 +10,9 @@
  *
  *  1. The codec refuses (MPX_EPROTO, its reason naming the check) and protobuf-c's reading
  *     breaks a documented rule: a Value nested CODEC_MAX_DEPTH deep or deeper (a top-level
- *     argument is depth 0), a str_v that is not UTF-8, an unhashable dict key, a Map with
- *     more keys than values or fewer, a method name of CODEC_METHOD_MAX bytes or more, a
- *     Ref type name of REF_TYPE_MAX bytes or more.
+ *     argument is depth 0), a str_v that is not UTF-8, an unhashable dict key or set
+ *     item, a Map with more keys than values or fewer, a method name of CODEC_METHOD_MAX
+ *     bytes or more, a Ref type name of REF_TYPE_MAX bytes or more.
  *  2. The codec refuses (MPX_EPROTO, its reason naming the check) a rule broken only in
  *     bytes protobuf-c's reading drops: a singular field given again later (a Value's
  *     oneof, the method, a Ref's type: protobuf-c keeps the last, the codec checks each),
@@ -292,7 +292,8 @@ static bool find_quirk(const uint8_t *p, const uint8_t *end, int msg, int quirk)
 static bool documented_reason(const char *err)
 {
     static const char *const reasons[] = {
-        "nested over", "not valid UTF-8", "unhashable dict key", "keys than values",
+        "nested over", "not valid UTF-8", "unhashable dict key", "unhashable set item",
+        "keys than values",
         "method name", "bad type name in a ref",
     };
     for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
