@@ -246,9 +246,10 @@ static int child_message(int msg, uint64_t field)
     if (msg == M_REQUEST)
         return field == 4 ? M_VALUE : M_OTHER;
     if (msg == M_VALUE)
-        return field == 7 || field == 8 ? M_SEQ : field == 9 ? M_MAP
-               : field == 11                ? M_SLICE
-                                            : M_OTHER;
+        return field == 7 || field == 8 || field == 12 || field == 13 ? M_SEQ /* and sets */
+               : field == 9                                          ? M_MAP
+               : field == 11                                         ? M_SLICE
+                                                                     : M_OTHER;
     if (msg == M_SEQ)
         return field == 1 ? M_VALUE : M_OTHER;
     if (msg == M_MAP)
