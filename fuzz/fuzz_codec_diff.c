@@ -220,7 +220,7 @@ static void check_same(const mpx_request *a, const mpx_request *b)
 /* ---- rules 3 and 4: what protobuf-c reads that protobuf does not ---------------------- */
 
 enum { QUIRK_BOOL_NOT_VARINT, QUIRK_LONG_ZERO_TAG };
-enum { M_REQUEST, M_VALUE, M_SEQ, M_MAP, M_SLICE, M_OTHER };
+enum { M_REQUEST, M_VALUE, M_SEQ, M_MAP, M_SLICE, M_REF, M_OTHER };
 
 static bool wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
@@ -248,6 +248,7 @@ static int child_message(int msg, uint64_t field)
     if (msg == M_VALUE)
         return field == 7 || field == 8 || field == 12 || field == 13 ? M_SEQ /* and sets */
                : field == 9                                          ? M_MAP
+               : field == 10                                         ? M_REF
                : field == 11                                         ? M_SLICE
                                                                      : M_OTHER;
     if (msg == M_SEQ)
