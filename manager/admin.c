@@ -17,35 +17,31 @@
 #define ADMIN_PAGE_DEFAULT 1000
 #define ADMIN_PAGE_MAX 100000
 
-typedef struct call_count {
-    const object_type *type;
-    const method_def *method;
-    uint64_t n;
-} call_count;
-
-void admin_count_call(mpx_server *s, const object_type *t, const method_def *m)
+int admin_init(mpx_server *s)
 {
-    call_count *cc = u64map_get(&s->call_counts, (uint64_t)(uintptr_t)m);
-    if (cc == NULL) {
-        if ((cc = calloc(1, sizeof *cc)) == NULL)
-            return; /* a figure lost, not a call */
-        *cc = (call_count){.type = t, .method = m};
-        if (u64map_put(&s->call_counts, (uint64_t)(uintptr_t)m, cc) != MPX_OK) {
-            free(cc);
-            return;
-        }
+    size_t n = s->manager_index.type->nmethods;
+    for (size_t i = 0; i < s->ntypes; i++) {
+        s->types[i].index.counts_at = (uint32_t)n;
+        n += s->types[i].type->nmethods;
     }
-    cc->n++;
+    s->manager_index.counts_at = 0;
+    s->call_counts = calloc(n, sizeof *s->call_counts);
+    s->ncall_counts = n;
+    return s->call_counts != NULL ? MPX_OK : MPX_ENOMEM;
+}
+
+void admin_count_call(mpx_server *s, const method_index *ix, const method_def *m)
+{
+    size_t at = ix->counts_at + (size_t)(m - ix->type->methods);
+    if (at < s->ncall_counts) /* an index the server did not place counts nothing */
+        s->call_counts[at]++;
 }
 
 void admin_free(mpx_server *s)
 {
-    size_t pos = 0;
-    uint64_t key;
-    void *cc;
-    while (u64map_next(&s->call_counts, &pos, &key, &cc))
-        free(cc);
-    u64map_free(&s->call_counts);
+    free(s->call_counts);
+    s->call_counts = NULL;
+    s->ncall_counts = 0;
 }
 
 /* ---- who may ----------------------------------------------------------------------------- */
@@ -291,26 +287,34 @@ static int put_int(mpx_value *dict, const char *name, int64_t n)
     return put_field(dict, name, &v);
 }
 
+/* Adds "Type.method": calls for each called method of ix to out, and to *total. */
+static int index_figures(mpx_server *s, const method_index *ix, mpx_value *out, int64_t *total)
+{
+    for (size_t i = 0; i < ix->type->nmethods; i++) {
+        uint64_t n = s->call_counts[ix->counts_at + i];
+        char name[160];
+        if (n == 0)
+            continue;
+        snprintf(name, sizeof name, "%s.%s", ix->type->name, ix->type->methods[i].name);
+        *total += (int64_t)n;
+        if (put_int(out, name, (int64_t)n) != MPX_OK)
+            return MPX_ENOMEM;
+    }
+    return MPX_OK;
+}
+
 /* {"Type.method": calls, ...} and their total */
 static int call_figures(mpx_server *s, mpx_value *out, int64_t *total)
 {
     if (mpx_value_dict(out) != MPX_OK)
         return MPX_ENOMEM;
-    size_t pos = 0;
-    uint64_t key;
-    void *p;
     *total = 0;
-    while (u64map_next(&s->call_counts, &pos, &key, &p)) {
-        call_count *cc = p;
-        char name[160];
-        snprintf(name, sizeof name, "%s.%s", cc->type->name, cc->method->name);
-        *total += (int64_t)cc->n;
-        if (put_int(out, name, (int64_t)cc->n) != MPX_OK) {
-            mpx_value_free(out);
-            return MPX_ENOMEM;
-        }
-    }
-    return MPX_OK;
+    int rc = index_figures(s, &s->manager_index, out, total);
+    for (size_t i = 0; rc == MPX_OK && i < s->ntypes; i++)
+        rc = index_figures(s, &s->types[i].index, out, total);
+    if (rc != MPX_OK)
+        mpx_value_free(out);
+    return rc;
 }
 
 /* info() -> {...}: the manager's figures, one dict (Redis's INFO). */

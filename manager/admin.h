@@ -26,8 +26,11 @@ int admin_shutdown(call *c);
         {"repr", admin_repr, 1, 1, 0}, {"delete", admin_delete, 1, 1, 0},                    \
         {"info", admin_info, 0, 0, 0}, {"shutdown", admin_shutdown, 0, 0, 0}
 
-/* Counts one call of type t's method m (object_invoke): info's calls by method. */
-void admin_count_call(struct mpx_server *s, const object_type *t, const method_def *m);
+/* Gives every method index of the server its place among the call counts (objects_init,
+ * once the indexes are built). MPX_OK or MPX_ENOMEM. */
+int admin_init(struct mpx_server *s);
+/* Counts one call of method m, found in ix (object_invoke): an array slot, no lookup. */
+void admin_count_call(struct mpx_server *s, const method_index *ix, const method_def *m);
 /* Frees the counts (objects_free). */
 void admin_free(struct mpx_server *s);
 

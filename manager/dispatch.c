@@ -134,7 +134,7 @@ int object_invoke(object *obj, const char *method, call *c)
     c->obj = obj;
     c->fn = m->fn;
     if (c->srv != NULL)
-        admin_count_call(c->srv, obj->type, m);
+        admin_count_call(c->srv, obj->methods, m);
     return m->fn(c);
 }
 

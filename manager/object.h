@@ -80,6 +80,7 @@ typedef struct method_index {
     const struct object_type *type;
     uint32_t mask;
     uint16_t slot[128]; /* index into type->methods plus one; 0 is empty */
+    uint32_t counts_at; /* where the server's call counts of these methods start (admin.c) */
 } method_index;
 
 typedef struct object_type {

@@ -359,7 +359,6 @@ int objects_init(mpx_server *s)
     }
     s->ntypes = n;
     u64map_init(&s->objects);
-    u64map_init(&s->call_counts);
     s->started_ms = uv_now(&s->loop);
     s->next_object_id = 1;
     s->ref_owner = (value_ref_owner){.take = ref_take, .drop = ref_drop, .ctx = s};
@@ -368,7 +367,7 @@ int objects_init(mpx_server *s)
     if (method_index_build(&s->manager_index, &manager_type) != MPX_OK)
         return MPX_EINVAL;
     s->manager_obj = (object){.id = 0, .type = &manager_type, .methods = &s->manager_index};
-    return MPX_OK;
+    return admin_init(s);
 }
 
 int mpx_server_expose(mpx_server *s, const char *spec, char *err, size_t errlen)

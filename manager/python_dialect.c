@@ -359,19 +359,20 @@ static int param_index(const char *const *params, const char *name, size_t len)
 
 /* Python's args and kwds as the handler's positional arguments: positional ones first,
  * each keyword at its parameter's place, the gaps before the last one filled with the
- * parameters' defaults; "~" parameters are taken and dropped. Python's wording for the
- * errors, into c->errmsg. */
+ * parameters' defaults; "~" parameters are taken and dropped. kwds may be NULL (none).
+ * Python's wording for the errors, into c->errmsg. */
 static int place_arguments(call *c, const char *fname, const char *const *params,
                            mpx_value *args, mpx_value *kwds, py_args *out)
 {
-    size_t npos = mpx_value_len(args), nkw = mpx_value_len(kwds), n = npos, nparams = 0;
+    size_t npos = mpx_value_len(args), nkw = kwds != NULL ? mpx_value_len(kwds) : 0;
+    size_t n = npos, nparams = 0;
     while (params != NULL && params[nparams] != NULL)
         nparams++;
     if (nkw > 0 && params == NULL)
         return call_fail(c, MPX_ETYPE, "%s() takes no keyword arguments", fname);
     size_t pos = 0;
     mpx_value *k, *v;
-    while (mpx_value_dict_next(kwds, &pos, &k, &v)) {
+    while (nkw > 0 && mpx_value_dict_next(kwds, &pos, &k, &v)) {
         if (mpx_value_kind(k) != MPX_STR)
             return call_fail(c, MPX_ETYPE, "keywords must be strings");
         int i = param_index(params, mpx_value_str_data(k), mpx_value_str_len(k));
@@ -396,7 +397,7 @@ static int place_arguments(call *c, const char *fname, const char *const *params
         given[i] = true;
     }
     pos = 0;
-    while (mpx_value_dict_next(kwds, &pos, &k, &v)) {
+    while (nkw > 0 && mpx_value_dict_next(kwds, &pos, &k, &v)) {
         int i = param_index(params, mpx_value_str_data(k), mpx_value_str_len(k));
         mpx_value_move(&out->v[i], v);
         given[i] = true;
@@ -438,21 +439,8 @@ static void take_python_ref(object *obj)
 /* The object a request's ident (hex, as in Tokens) names, or NULL. */
 static object *ident_object(mpx_server *s, const mpx_value *ident)
 {
-    if (mpx_value_kind(ident) != MPX_STR)
-        return NULL;
-    const char *p = mpx_value_str_data(ident);
-    size_t len = mpx_value_str_len(ident);
-    uint64_t id = 0;
-    if (len == 0 || len > 16)
-        return NULL;
-    for (size_t i = 0; i < len; i++) {
-        char ch = p[i];
-        int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-        if (d < 0)
-            return NULL;
-        id = id << 4 | (uint64_t)d;
-    }
-    return id != 0 ? objects_find(s, id) : NULL;
+    uint64_t id;
+    return pickle_ident(ident, &id) ? objects_find(s, id) : NULL;
 }
 
 /* ---- BaseManager's server functions --------------------------------------------------- */
@@ -502,16 +490,14 @@ static int create_object(mpx_server *s, call *c, const char *typeid, py_request 
         return call_fail(c, MPX_ETYPE, "%s is not served: %s", typeid, (*t)->refusal);
     const type_entry *te = objects_type_entry(s, (*t)->type);
     py_args a = {0};
-    mpx_value kwds = mpx_value_none(), none_kwds;
+    mpx_value kwds = mpx_value_none();
     int rc;
     if ((*t)->ctor == PY_CTOR_PARAMS) {
         rc = place_arguments(c, typeid, (*t)->ctor_params, r->args, r->kwds, &a);
     } else if ((*t)->ctor == PY_CTOR_KWDS && mpx_value_len(r->args) > 0) {
         rc = call_fail(c, MPX_ETYPE, "%s() takes no positional arguments", typeid);
     } else { /* dict's positional argument now, the keywords after; Namespace's keywords */
-        mpx_value_dict(&none_kwds);
-        rc = place_arguments(c, typeid, NULL, r->args, &none_kwds, &a);
-        mpx_value_free(&none_kwds);
+        rc = place_arguments(c, typeid, NULL, r->args, NULL, &a);
         if (rc == MPX_OK && mpx_value_len(r->kwds) > 0)
             mpx_value_move(&kwds, r->kwds);
         if (rc == MPX_OK && (*t)->ctor == PY_CTOR_KWDS && mpx_value_kind(&kwds) != MPX_NONE) {
@@ -806,14 +792,8 @@ static int method_arguments(call *c, const py_method *m, py_request *r, const ch
         return call_fail(c, MPX_EATTR, "'%s' object has no attribute '%s'",
                          c->obj->type->name, mpx_value_str_data(name));
     }
-    case PY_ARGS_UPDATE: { /* the keywords go in as a dict after the positional argument */
-        mpx_value none_kwds;
-        if (mpx_value_dict(&none_kwds) != MPX_OK)
-            return call_fail(c, MPX_ENOMEM, "out of memory");
-        int rc = place_arguments(c, r->method, NULL, r->args, &none_kwds, a);
-        mpx_value_free(&none_kwds);
-        return rc;
-    }
+    case PY_ARGS_UPDATE: /* the keywords go in as a dict after the positional argument */
+        return place_arguments(c, r->method, NULL, r->args, NULL, a);
     default: return place_arguments(c, r->method, m->params, r->args, r->kwds, a);
     }
 }

@@ -80,7 +80,8 @@ struct mpx_server {
     object *dying;
     bool releasing;
     bool tearing_down; /* objects_free: references given back count for nothing */
-    u64map call_counts;     /* method_def* -> its count (admin.c) */
+    uint64_t *call_counts;  /* one per method of every type: method_index.counts_at + row */
+    size_t ncall_counts;
     uint64_t started_ms;    /* uv_now when made: info's uptime */
     server_exposure *exposures;
     size_t nexposures;

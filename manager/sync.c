@@ -1,4 +1,5 @@
 /* sync.c - argument reading shared by the synchronization types (see sync.h). */
+#include "server_internal.h"
 #include "sync.h"
 
 int sync_number_arg(call *c, size_t i, const char *what, double *out)
@@ -58,4 +59,9 @@ int sync_timeout_arg(call *c, size_t i)
     c->has_timeout = true;
     c->timeout = timeout;
     return MPX_OK;
+}
+
+uint64_t sync_caller_id(const call *c)
+{
+    return c->sess != NULL ? session_id(c->sess) : UINT64_MAX;
 }

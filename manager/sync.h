@@ -18,6 +18,9 @@ int sync_acquire_args(call *c, size_t first, bool *blocking);
 int sync_timeout_arg(call *c, size_t i);
 /* A number argument (int, float or bool) as a double; TypeError otherwise. */
 int sync_number_arg(call *c, size_t i, const char *what, double *out);
+/* The caller's session id, whose holds these are; unit tests call without a session and
+ * all act as one caller (UINT64_MAX). */
+uint64_t sync_caller_id(const call *c);
 
 /* ---- type_lock.c, for type_condition.c ---- */
 extern const object_type type_lock;

@@ -24,11 +24,6 @@ static condition_state *state_of(const object *obj)
     return obj->state;
 }
 
-static uint64_t caller_id(const call *c)
-{
-    return c->sess != NULL ? session_id(c->sess) : UINT64_MAX;
-}
-
 static int condition_acquire(call *c)
 {
     return lock_call_acquire(c, state_of(c->obj)->lock);
@@ -60,7 +55,7 @@ static int condition_wait(call *c)
     int rc = sync_timeout_arg(c, 0);
     if (rc != MPX_OK)
         return rc;
-    uint64_t sid = caller_id(c);
+    uint64_t sid = sync_caller_id(c);
     if (!lock_owned_by(st->lock, sid))
         return call_fail(c, MPX_ERUNTIME, "cannot wait on un-acquired lock");
     waiter *w;
@@ -75,7 +70,7 @@ static int condition_wait(call *c)
 static int notify_some(call *c, size_t n)
 {
     condition_state *st = state_of(c->obj);
-    if (!lock_owned_by(st->lock, caller_id(c)))
+    if (!lock_owned_by(st->lock, sync_caller_id(c)))
         return call_fail(c, MPX_ERUNTIME, "cannot notify on un-acquired lock");
     waiter *w;
     while (n-- > 0 && (w = wait_list_first(&st->waiters)) != NULL)

@@ -34,12 +34,6 @@ typedef struct lock_state {
     uint64_t lapsed_fence;
 } lock_state;
 
-/* Unit tests call without a session: they all act as one caller. */
-static uint64_t caller_id(const call *c)
-{
-    return c->sess != NULL ? session_id(c->sess) : UINT64_MAX;
-}
-
 static lock_state *state_of(const object *obj)
 {
     return obj->state;
@@ -61,7 +55,7 @@ static int take(call *c, uint32_t levels)
     lock_state *st = state_of(c->obj);
     if (c->sess != NULL && session_watch(c->sess, st->watched) != MPX_OK)
         return call_fail(c, MPX_ENOMEM, "out of memory");
-    grant(c->obj, caller_id(c), levels);
+    grant(c->obj, sync_caller_id(c), levels);
     return MPX_OK;
 }
 
@@ -172,7 +166,7 @@ static int lock_acquire(call *c)
         rc = lease_arg(c, 2, &lease);
     if (rc != MPX_OK)
         return rc;
-    if (st->reentrant && st->owner == caller_id(c)) {
+    if (st->reentrant && st->owner == sync_caller_id(c)) {
         st->levels++;
         c->result = mpx_value_int((int64_t)st->fence);
         return MPX_OK;
@@ -190,7 +184,7 @@ static int lock_acquire(call *c)
 static int lock_release(call *c)
 {
     lock_state *st = state_of(c->obj);
-    uint64_t caller = caller_id(c);
+    uint64_t caller = sync_caller_id(c);
     if (c->nargs > 0 && mpx_value_kind(&c->args[0]) != MPX_NONE) {
         int rc = call_expect_kind(c, 0, MPX_INT, "token");
         if (rc != MPX_OK)
@@ -205,7 +199,7 @@ static int lock_release(call *c)
                          "not released", (unsigned long long)st->lapsed_fence);
     }
     if (st->reentrant) {
-        if (st->owner != caller_id(c))
+        if (st->owner != sync_caller_id(c))
             return call_fail(c, MPX_ENOTOWNER, "cannot release un-acquired lock");
         if (--st->levels > 0)
             return MPX_OK;

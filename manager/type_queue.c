@@ -329,17 +329,11 @@ static int queue_get_many(call *c)
     return get_common(c, true, (size_t)max, block);
 }
 
-/* Unit tests call without a session: they all act as one caller. */
-static uint64_t caller_id(const call *c)
-{
-    return c->sess != NULL ? session_id(c->sess) : UINT64_MAX;
-}
-
 /* The session's list of records, made on its first one (and watched, so that its end
  * gives them back). NULL when out of memory. */
 static list *session_inflight(call *c, queue_state *q)
 {
-    uint64_t sid = caller_id(c);
+    uint64_t sid = sync_caller_id(c);
     list *l = u64map_get(&q->inflight_by_session, sid);
     if (l != NULL)
         return l;
@@ -378,7 +372,7 @@ static int record_inflight(call *c)
         return MPX_ENOMEM;
     }
     f->ticket = ++q->next_ticket;
-    f->session = caller_id(c);
+    f->session = sync_caller_id(c);
     ticket = mpx_value_int((int64_t)f->ticket);
     if (mpx_value_copy(&copy, &c->result) != MPX_OK ||
         u64map_put(&q->inflight_by_ticket, f->ticket, f) != MPX_OK) {
@@ -386,7 +380,7 @@ static int record_inflight(call *c)
         mpx_value_free(&pair);
         free(f);
         if (list_empty(l)) {
-            u64map_del(&q->inflight_by_session, caller_id(c));
+            u64map_del(&q->inflight_by_session, sync_caller_id(c));
             free(l);
         }
         return MPX_ENOMEM;
@@ -427,7 +421,7 @@ static int queue_ack(call *c)
         return rc;
     uint64_t ticket = (uint64_t)mpx_value_get_int(&c->args[0]);
     inflight *f = u64map_get(&q->inflight_by_ticket, ticket);
-    if (f == NULL || f->session != caller_id(c))
+    if (f == NULL || f->session != sync_caller_id(c))
         return call_fail(c, MPX_EVALUE, "ticket %llu is not an item this connection holds",
                          (unsigned long long)ticket);
     inflight_forget(q, f, u64map_get(&q->inflight_by_session, f->session));

@@ -481,9 +481,10 @@ static int reduce_latin1(unpickler *u, const node *args)
     return rc == MPX_OK ? push_scalar(u, v) : fail(u, MPX_ENOMEM, "out of memory");
 }
 
-/* A Token's id is the object id in hex, as Python's server writes '%x' % id(obj). */
-static bool token_id(const mpx_value *s, uint64_t *id)
+bool pickle_ident(const mpx_value *s, uint64_t *id)
 {
+    if (mpx_value_kind(s) != MPX_STR)
+        return false;
     const char *p = mpx_value_str_data(s);
     size_t len = mpx_value_str_len(s);
     if (len == 0 || len > 16)
@@ -511,7 +512,7 @@ static int token_ref(unpickler *u, const node *token, node **out)
     }
     uint64_t object_id;
     if (typeid == NULL || mpx_value_kind(typeid) != MPX_STR || mpx_value_kind(id) != MPX_STR ||
-        !token_id(id, &object_id))
+        !pickle_ident(id, &object_id))
         return fail(u, MPX_EVALUE, "a proxy whose Token is not (typeid, address, id)");
     node *r = node_new(u, N_REF);
     if (r == NULL || mpx_value_ref(&r->value, object_id, mpx_value_str_data(typeid)) != MPX_OK)

@@ -14,6 +14,7 @@
 #ifndef MPX_PROTOCOL_PICKLE_H
 #define MPX_PROTOCOL_PICKLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,10 @@
  * not allowed, an unhashable set item, a recursive structure, too deep or too large);
  * MPX_EOVERFLOW for an int beyond 64 bits; MPX_ENOMEM. The reason goes to err. */
 int pickle_decode(const uint8_t *buf, size_t len, mpx_value *out, char *err, size_t errlen);
+
+/* A manager ident (a Token's id, a request's ident): the object id in lower-case hex, as
+ * Python's server writes '%x' % id(obj). False for anything else, 0 included. */
+bool pickle_ident(const mpx_value *s, uint64_t *id);
 
 /* A growing buffer a pickle is written into. Zeroed is empty; pickle_out_free frees. */
 typedef struct pickle_out {

@@ -104,6 +104,23 @@ static int connect_one(int family, const struct sockaddr *sa, socklen_t len, int
     return MPX_OK;
 }
 
+/* The stream addresses of a tcp address (getaddrinfo with flags); MPX_EADDR with the
+ * reason when the name does not resolve. */
+static int resolve(const mpx_address *a, int flags, struct addrinfo **res, char *err,
+                   size_t errlen)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC,
+                             .ai_flags = flags};
+    char port[8];
+    snprintf(port, sizeof port, "%u", a->port);
+    int gai = getaddrinfo(a->host, port, &hints, res);
+    if (gai != 0) {
+        snprintf(err, errlen, "cannot resolve '%s': %s", a->host, gai_strerror(gai));
+        return MPX_EADDR;
+    }
+    return MPX_OK;
+}
+
 int sock_connect(const mpx_address *a, int64_t deadline, int *fd_out, char *err,
                  size_t errlen)
 {
@@ -116,14 +133,9 @@ int sock_connect(const mpx_address *a, int64_t deadline, int *fd_out, char *err,
             snprintf(err, errlen, "%s: %s", a->path, strerror(e));
         return rc;
     }
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC}, *res;
-    char port[8];
-    snprintf(port, sizeof port, "%u", a->port);
-    int gai = getaddrinfo(a->host, port, &hints, &res);
-    if (gai != 0) {
-        snprintf(err, errlen, "cannot resolve '%s': %s", a->host, gai_strerror(gai));
+    struct addrinfo *res;
+    if (resolve(a, 0, &res, err, errlen) != MPX_OK)
         return MPX_EADDR;
-    }
     rc = MPX_EIO;
     for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
         rc = connect_one(ai->ai_family, ai->ai_addr, ai->ai_addrlen, deadline, fd_out, &e);
@@ -335,14 +347,9 @@ static int listen_unix(const mpx_address *a, int backlog, int *fd_out, mpx_addre
 static int listen_tcp(const mpx_address *a, int backlog, int *fd_out, mpx_address *bound,
                       char *err, size_t errlen)
 {
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res;
-    char port[8];
-    snprintf(port, sizeof port, "%u", a->port);
-    int gai = getaddrinfo(a->host, port, &hints, &res);
-    if (gai != 0) {
-        snprintf(err, errlen, "cannot resolve '%s': %s", a->host, gai_strerror(gai));
+    struct addrinfo *res;
+    if (resolve(a, AI_PASSIVE, &res, err, errlen) != MPX_OK)
         return MPX_EADDR;
-    }
     /* The first address only, as Python's SocketListener binds the one it is given. */
     int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
     if (fd < 0) {
