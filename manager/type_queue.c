@@ -433,14 +433,11 @@ static int queue_ack(call *c)
 static void queue_session_ended(object *obj, uint64_t sid)
 {
     queue_state *q = state_of(obj);
-    list *l = u64map_get(&q->inflight_by_session, sid);
-    while (l != NULL && l->tail != NULL) {
+    list *l; /* forgetting the last record frees the list: look it up each time */
+    while ((l = u64map_get(&q->inflight_by_session, sid)) != NULL) {
         inflight *f = list_entry(l->tail, inflight, link);
-        bool last = l->len == 1;
         put_back(q, &f->item, 1); /* takes it, unless out of memory: then it is lost */
         inflight_forget(q, f, l);
-        if (last)
-            break;
     }
 }
 

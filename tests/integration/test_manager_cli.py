@@ -329,6 +329,17 @@ def case_bad_numbers_refused():
     assert st != 0, st
 
 
+def case_bad_expose_and_admin_key_refused():
+    for spec, says in (("nonsense", "is not typeid=Type:name"), ("q=Queue:", "is not"),
+                       ("q=Nope:jobs", "unknown type 'Nope'")):
+        st, out, err = run_bin(["--listen", "tcp://127.0.0.1:0", "--expose", spec],
+                               env={"MPX_AUTHKEY": "k"})
+        assert st == 2 and says in err, (spec, st, err)
+    st, out, err = run_bin(["--listen", "tcp://127.0.0.1:0", "--admin-key-file",
+                            "/nonexistent/admin"], env={"MPX_AUTHKEY": "k"})
+    assert st == 1 and "--admin-key-file" in err, (st, err)
+
+
 def case_logs_connection_events():
     m = Manager(["--listen", "tcp://127.0.0.1:0", "--log-level", "info"],
                 env={"MPX_AUTHKEY": "k"})

@@ -270,6 +270,26 @@ static void queue_bounded_put_waits_for_room(void **state)
     fx_free(s, all, 2);
 }
 
+/* An acked get's ticket is its connection's only; when the connection ends unacked, the
+ * item is the next getter's. */
+static void queue_acked_item_of_a_gone_consumer_goes_back(void **state)
+{
+    (void)state;
+    mpx_server *s = fx_server();
+    fx_client *a = fx_connect(s), *b = fx_connect(s);
+    uint64_t q = fx_create(s, a, "Queue", "()");
+    fx_call(s, a, q, "put", "('x',)", "ok None");
+    fx_call(s, a, q, "get_acked", "()", "ok (1, 'x')");
+    fx_call(s, b, q, "ack", "(1,)", "ValueError: ticket 1 is not an item this connection holds");
+    fx_call(s, b, q, "qsize", "()", "ok 0");
+    char incref[32];
+    snprintf(incref, sizeof incref, "(%llu,)", (unsigned long long)q);
+    fx_call(s, b, 0, "incref", incref, "ok 'Queue'"); /* the queue outlives a */
+    fx_close(s, a);
+    fx_call(s, b, q, "get", "(True, 1)", "ok 'x'");
+    fx_free(s, &b, 1);
+}
+
 static void queue_item_for_a_gone_getter_goes_to_the_next(void **state)
 {
     (void)state;
@@ -414,6 +434,7 @@ int main(void)
         cmocka_unit_test(condition_wait_timeout_regains_the_lock_and_answers_false),
         cmocka_unit_test(condition_waiter_gone_in_the_lock_queue),
         cmocka_unit_test(queue_put_serves_the_oldest_get),
+        cmocka_unit_test(queue_acked_item_of_a_gone_consumer_goes_back),
         cmocka_unit_test(queue_bounded_put_waits_for_room),
         cmocka_unit_test(queue_item_for_a_gone_getter_goes_to_the_next),
         cmocka_unit_test(joinable_queue_join_wakes_every_joiner),
