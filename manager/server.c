@@ -217,8 +217,9 @@ void mpx_server_free(mpx_server *s)
         uv_walk(&s->loop, close_any, NULL);
     }
     uv_run(&s->loop, UV_RUN_DEFAULT);
-    uv_loop_close(&s->loop);
     objects_free(s);
+    uv_run(&s->loop, UV_RUN_DEFAULT); /* the handles the objects' destroys closed */
+    uv_loop_close(&s->loop);
     free(s->authkey);
     free(s->admin_key);
     free(s);
