@@ -1,7 +1,10 @@
 /* fuzz_codec_diff.c - the hand-written codec against protobuf-c, the oracle, on any bytes.
  *
  * Every input is decoded as a Request by codec_request_decode and by protobuf-c's
- * mpx__request__unpack (protoc-c's code for protocol/mpx.proto). protobuf-c's tree is then
+ * mpx__request__unpack (protoc-c's code for protocol/mpx.proto), and then as a Reply by
+ * codec_reply_decode and mpx__reply__unpack, under the same rules: a Reply's error must
+ * be a known code (rule 1), its message is cut to CODEC_MESSAGE_MAX - 1 bytes and, as a C
+ * string, ends at a NUL as protobuf-c's does, and an error reply carries no value. protobuf-c's tree is then
  * turned into mpx_values with the value API (value.h: dict_set keeps the first of equal
  * keys and the last value, as Python does), applying the checks codec.h documents that
  * protobuf cannot. When both decode, every field and every value must be identical, bit
@@ -12,12 +15,14 @@
  *     breaks a documented rule: a Value nested CODEC_MAX_DEPTH deep or deeper (a top-level
  *     argument is depth 0), a str_v that is not UTF-8, an unhashable dict key or set
  *     item, a Map with more keys than values or fewer, a method name of CODEC_METHOD_MAX
- *     bytes or more, a Ref type name of REF_TYPE_MAX bytes or more.
+ *     bytes or more, a Ref type name of REF_TYPE_MAX bytes or more, a Reply error code
+ *     that names no mpx_err.
  *  2. The codec refuses (MPX_EPROTO, its reason naming the check) a rule broken only in
  *     bytes protobuf-c's reading drops: a singular field given again later (a Value's
  *     oneof, the method, a Ref's type: protobuf-c keeps the last, the codec checks each),
  *     or a NUL byte in the method or a Ref's type (protobuf-c's char * ends there, the
- *     codec refuses the NUL). Checked by writing protobuf-c's reading again (with
+ *     codec refuses the NUL), or a Reply's value given twice (protobuf-c merges the two
+ *     Values, or refuses two empty ones; the codec refuses the second). Checked by writing protobuf-c's reading again (with
  *     codec_request_encode, whose bytes test_codec.c holds to protobuf-c's packer; not
  *     with mpx__request__pack, which writes back the unknown fields it kept, even a field
  *     0 it would refuse to read): the codec must accept those bytes and read what
@@ -217,10 +222,37 @@ static void check_same(const mpx_request *a, const mpx_request *b)
     check_same_as(a, b, false);
 }
 
+/* protobuf-c's reply as the codec must give it, as request_from_pb. */
+static int reply_from_pb(const Mpx__Reply *pr, mpx_reply *out)
+{
+    memset(out, 0, sizeof *out);
+    if (pr->error < 0 || pr->error >= MPX_ERR_COUNT_)
+        return PB_BROKEN_RULE;
+    out->call_id = pr->call_id;
+    out->err = -pr->error;
+    snprintf(out->message, sizeof out->message, "%s", pr->message);
+    if (pr->value != NULL) {
+        int rc = from_pb(pr->value, 0, &out->value);
+        if (rc != PB_OK)
+            return rc;
+    }
+    if (out->err != MPX_OK)
+        mpx_value_free(&out->value); /* an error carries no result */
+    return PB_OK;
+}
+
+static void check_same_reply(const mpx_reply *a, const mpx_reply *b)
+{
+    FUZZ_CHECK(a->call_id == b->call_id);
+    FUZZ_CHECK(a->err == b->err);
+    FUZZ_CHECK(strcmp(a->message, b->message) == 0);
+    FUZZ_CHECK(fuzz_same_value(&a->value, &b->value));
+}
+
 /* ---- rules 3 and 4: what protobuf-c reads that protobuf does not ---------------------- */
 
 enum { QUIRK_BOOL_NOT_VARINT, QUIRK_LONG_ZERO_TAG };
-enum { M_REQUEST, M_VALUE, M_SEQ, M_MAP, M_SLICE, M_REF, M_OTHER };
+enum { M_REQUEST, M_REPLY, M_VALUE, M_SEQ, M_MAP, M_SLICE, M_REF, M_OTHER };
 
 static bool wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
@@ -243,8 +275,8 @@ static bool is_bool_field(int msg, uint64_t field)
 /* The message a length-delimited field of msg holds, by mpx.proto. */
 static int child_message(int msg, uint64_t field)
 {
-    if (msg == M_REQUEST)
-        return field == 4 ? M_VALUE : M_OTHER;
+    if (msg == M_REQUEST || msg == M_REPLY)
+        return field == 4 ? M_VALUE : M_OTHER; /* args, value */
     if (msg == M_VALUE)
         return field == 7 || field == 8 || field == 12 || field == 13 ? M_SEQ /* and sets */
                : field == 9                                          ? M_MAP
@@ -296,7 +328,7 @@ static bool documented_reason(const char *err)
     static const char *const reasons[] = {
         "nested over", "not valid UTF-8", "unhashable dict key", "unhashable set item",
         "keys than values",
-        "method name", "bad type name in a ref",
+        "method name", "bad type name in a ref", "unknown error code", "value given twice",
     };
     for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
         if (strstr(err, reasons[i]) != NULL)
@@ -323,7 +355,72 @@ static bool refused_only_what_pb_drops(const mpx_request *want)
     return ok;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Rule 2 for a reply. */
+static bool reply_refused_only_what_pb_drops(const mpx_reply *want)
+{
+    uint8_t *buf;
+    size_t len;
+    FUZZ_CHECK(codec_reply_encode(want->call_id, want->err, want->message, &want->value, &buf,
+                                  &len) == MPX_OK);
+    mpx_reply got;
+    char err[160];
+    bool ok = codec_reply_decode(buf, len, &got, err, sizeof err) == MPX_OK;
+    if (ok) {
+        check_same_reply(&got, want);
+        codec_reply_clear(&got);
+    }
+    free(buf);
+    return ok;
+}
+
+/* Whether the codec's refusal is one the rules allow: a quirk (rules 3, 4), or a
+ * documented check (rule 1, or rule 2 when protobuf-c read something: pb_read). */
+static bool refusal_allowed(const uint8_t *data, size_t size, int msg, const char *err)
+{
+    if (strstr(err, "malformed") != NULL &&
+        (find_quirk(data, data + size, msg, QUIRK_BOOL_NOT_VARINT) ||
+         find_quirk(data, data + size, msg, QUIRK_LONG_ZERO_TAG)))
+        return true;
+    if (!documented_reason(err))
+        fprintf(stderr, "the codec refused what protobuf-c reads: %s\n", err);
+    FUZZ_CHECK(documented_reason(err));
+    return false;
+}
+
+static void diff_reply(const uint8_t *data, size_t size)
+{
+    mpx_reply mine, theirs;
+    char err[160];
+    memset(err, 0xff, sizeof err);
+    int rc = codec_reply_decode(data, size, &mine, err, sizeof err);
+    Mpx__Reply *pr = mpx__reply__unpack(NULL, size, data);
+    if (rc == MPX_ENOMEM || pr == NULL) {
+        if (pr == NULL && rc == MPX_OK)
+            fprintf(stderr, "the codec decoded a reply protobuf-c refuses\n");
+        FUZZ_CHECK(pr != NULL || rc != MPX_OK);
+        if (pr != NULL)
+            mpx__reply__free_unpacked(pr, NULL);
+        if (rc == MPX_OK)
+            codec_reply_clear(&mine);
+        return;
+    }
+    int prc = reply_from_pb(pr, &theirs);
+    FUZZ_CHECK(prc != PB_NOMEM);
+    if (rc == MPX_OK) {
+        FUZZ_CHECK(prc == PB_OK);
+        check_same_reply(&mine, &theirs);
+        codec_reply_clear(&mine);
+    } else {
+        FUZZ_CHECK(rc == MPX_EPROTO);
+        if (!refusal_allowed(data, size, M_REPLY, err) && prc == PB_OK)
+            FUZZ_CHECK(reply_refused_only_what_pb_drops(&theirs));
+    }
+    if (prc == PB_OK)
+        codec_reply_clear(&theirs);
+    mpx__reply__free_unpacked(pr, NULL);
+}
+
+static void diff_request(const uint8_t *data, size_t size)
 {
     mpx_request mine, theirs;
     char err[160];
@@ -333,13 +430,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == MPX_ENOMEM) {
         if (pr != NULL)
             mpx__request__free_unpacked(pr, NULL);
-        return 0;
+        return;
     }
     if (pr == NULL) {
         if (rc == MPX_OK)
             fprintf(stderr, "the codec decoded what protobuf-c refuses\n");
         FUZZ_CHECK(rc != MPX_OK);
-        return 0;
+        return;
     }
     int prc = request_from_pb(pr, &theirs);
     FUZZ_CHECK(prc != PB_NOMEM);
@@ -349,23 +446,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         codec_request_clear(&mine);
     } else {
         FUZZ_CHECK(rc == MPX_EPROTO);
-        bool quirk = strstr(err, "malformed") != NULL &&
-                     (find_quirk(data, data + size, M_REQUEST, QUIRK_BOOL_NOT_VARINT) ||
-                      find_quirk(data, data + size, M_REQUEST, QUIRK_LONG_ZERO_TAG));
-        if (quirk) { /* rules 3 and 4 */
-            if (prc == PB_OK)
-                codec_request_clear(&theirs);
-            mpx__request__free_unpacked(pr, NULL);
-            return 0;
-        }
-        if (!documented_reason(err))
-            fprintf(stderr, "the codec refused what protobuf-c reads: %s\n", err);
-        FUZZ_CHECK(documented_reason(err));
-        if (prc == PB_OK)
+        if (!refusal_allowed(data, size, M_REQUEST, err) && prc == PB_OK)
             FUZZ_CHECK(refused_only_what_pb_drops(&theirs)); /* rule 2 */
     }
     if (prc == PB_OK)
         codec_request_clear(&theirs);
     mpx__request__free_unpacked(pr, NULL);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    diff_request(data, size);
+    diff_reply(data, size);
     return 0;
 }

@@ -6,7 +6,8 @@
  * are exactly what protobuf-c packs for the same message (fields in number order, proto3
  * defaults left out, map keys before values), and decoding accepts what any protobuf
  * encoder may send (fields in any order, unknown fields skipped, the last of a repeated
- * singular field winning); tests/unit/test_codec.c checks both against protobuf-c.
+ * singular field winning, except a reply's value, refused given twice: protobuf would
+ * merge the two); tests/unit/test_codec.c checks both against protobuf-c.
  * Nesting is bounded by CODEC_MAX_DEPTH both ways, so a hostile frame cannot exhaust the
  * stack.
  */
@@ -971,6 +972,7 @@ int codec_request_decode(const uint8_t *buf, size_t len, mpx_request *out, char 
 
 static int read_reply(reader *r, mpx_reply *out)
 {
+    bool have_value = false;
     while (r->p < r->end) {
         unsigned field, wt;
         reader sub;
@@ -1004,7 +1006,11 @@ static int read_reply(reader *r, mpx_reply *out)
         case RP_VALUE: {
             if (wt != WT_LEN || !get_len(r, &sub))
                 return malformed(r, "reply");
-            mpx_value_free(&out->value);
+            /* protobuf merges a message field given twice (protobuf-c even refuses two
+             * empty ones); no encoder of ours writes one twice, so refuse it */
+            if (have_value)
+                return fail(r, MPX_EPROTO, "a reply's value given twice");
+            have_value = true;
             int rc = read_value(&sub, 0, &out->value);
             if (rc != MPX_OK)
                 return rc;

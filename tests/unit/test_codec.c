@@ -113,6 +113,27 @@ static void test_reply_round_trip(void **state)
     codec_reply_clear(&rep);
 }
 
+/* protobuf would merge two Values given for one reply (protobuf-c refuses two empty
+ * ones, found by fuzz_codec_diff): the codec refuses the second, keeping neither. */
+static void test_reply_value_given_twice(void **state)
+{
+    (void)state;
+    static const uint8_t twice[] = {0x22, 0x02, 0x18, 0x05, 0x22, 0x00}; /* -3, then {} */
+    static const uint8_t empty_twice[] = {0x22, 0x00, 0x1a, 0x01, 'x', 0x22, 0x00};
+    mpx_reply rep;
+    char err[128];
+    assert_int_equal(codec_reply_decode(twice, sizeof twice, &rep, err, sizeof err),
+                     MPX_EPROTO);
+    assert_string_equal(err, "a reply's value given twice");
+    assert_int_equal(mpx_value_kind(&rep.value), MPX_NONE);
+    assert_int_equal(codec_reply_decode(empty_twice, sizeof empty_twice, &rep, err, sizeof err),
+                     MPX_EPROTO);
+    static const uint8_t once[] = {0x22, 0x02, 0x18, 0x05};
+    assert_int_equal(codec_reply_decode(once, sizeof once, &rep, err, sizeof err), MPX_OK);
+    assert_int_equal(mpx_value_get_int(&rep.value), -3); /* zigzag 5 */
+    codec_reply_clear(&rep);
+}
+
 /* A list nested `depth` deep: [[[...]]] */
 static void nested_list(mpx_value *out, int depth)
 {
@@ -906,6 +927,7 @@ int main(void)
         cmocka_unit_test(test_many_args_and_in_place_packing),
         cmocka_unit_test(test_request_round_trip),
         cmocka_unit_test(test_reply_round_trip),
+        cmocka_unit_test(test_reply_value_given_twice),
         cmocka_unit_test(test_depth_limit_on_encode),
         cmocka_unit_test(test_depth_limit_on_decode),
         cmocka_unit_test(test_garbage),
