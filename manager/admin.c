@@ -247,7 +247,7 @@ int admin_delete(call *c)
                mpx_value_str_data(&key), (unsigned long long)mpx_value_get_int(&id));
     mpx_value_free(&key);
     if (obj != NULL) {
-        free(obj->name);
+        mem_free(obj->name);
         obj->name = NULL;
         objects_release(c->srv, obj, 1); /* the registry's reference */
     }

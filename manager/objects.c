@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "admin.h"
+#include "mem.h"
 #include "server_internal.h"
 #include "sync.h"
 #include "typecode.h"
@@ -39,8 +40,8 @@ object *objects_find(const mpx_server *s, uint64_t id)
 static void object_destroy(object *obj)
 {
     object_clear(obj);
-    free(obj->name);
-    free(obj);
+    mem_free(obj->name);
+    mem_free(obj);
 }
 
 void objects_release(mpx_server *s, object *obj, uint32_t n)
@@ -113,7 +114,7 @@ const type_entry *objects_type_entry(const mpx_server *s, const object_type *typ
 
 int objects_create(mpx_server *s, call *c, const type_entry *te, size_t first, object **out)
 {
-    object *obj = calloc(1, sizeof *obj);
+    object *obj = mem_calloc(1, sizeof *obj);
     if (obj == NULL)
         return call_fail(c, MPX_ENOMEM, "out of memory");
     obj->type = te->type;
@@ -194,7 +195,7 @@ int objects_open(mpx_server *s, call *c, const type_entry *te, const char *name,
         return rc;
     }
     id = mpx_value_int((int64_t)obj->id);
-    obj->name = strdup(name);
+    obj->name = mem_strdup(name);
     if (obj->name == NULL || mpx_value_dict_set(&s->registry, &key, &id) != MPX_OK) {
         mpx_value_free(&key);
         objects_release(s, obj, 0);

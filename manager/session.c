@@ -31,6 +31,7 @@
 
 #include "auth.h"
 #include "codec.h"
+#include "mem.h"
 #include "python_dialect.h"
 #include "server_internal.h"
 #include "stream_out.h"
@@ -247,7 +248,7 @@ static void deliveries_free(delivery *d)
     while (d != NULL) {
         delivery *next = d->next;
         mpx_value_free(&d->result);
-        free(d);
+        mem_free(d);
         d = next;
     }
 }
@@ -273,7 +274,7 @@ static void deliveries_return(mpx_server *s, delivery *d)
         if (obj != NULL)
             d->undelivered(obj, &d->result);
         mpx_value_free(&d->result);
-        free(d);
+        mem_free(d);
         d = next;
     }
 }
@@ -498,7 +499,7 @@ static int reply_keep(session *sess, uint64_t call_id, object *obj, undelivered_
 {
     if (session_closing(sess))
         return MPX_ECLOSED;
-    delivery *d = malloc(sizeof *d);
+    delivery *d = mem_alloc(sizeof *d);
     if (d == NULL) {
         reply(sess, call_id, MPX_ENOMEM, "out of memory", NULL);
         return MPX_ENOMEM;
@@ -743,7 +744,7 @@ static void on_handle_closed(uv_handle_t *handle)
     arena_free(&sess->scratch);
     frame_buf_free(&sess->out);
     python_state_free(&sess->py);
-    free(sess);
+    mem_free(sess);
 }
 
 /* The results of the write libuv has, which closing the stream cancels, go back now, in
@@ -844,7 +845,7 @@ void session_accept(mpx_server *s, uv_stream_t *stream, const char *peer)
     if (s->unauthenticated.len >= (size_t)s->opts.max_unauthenticated ||
         s->sessions.len >= (size_t)s->opts.max_connections)
         evict_oldest_unauthenticated(s); /* there is one: fewer are authenticated */
-    session *sess = calloc(1, sizeof *sess);
+    session *sess = mem_calloc(1, sizeof *sess);
     if (sess == NULL) {
         uv_close((uv_handle_t *)stream, on_refused_closed);
         return;

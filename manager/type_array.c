@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mem.h"
 #include "typecode.h"
 #include "types.h"
 
@@ -77,7 +78,7 @@ static int pack(call *c, const typecode *tc, const mpx_value *items, size_t n,
 
 static array_state *state_new(const typecode *tc, size_t len)
 {
-    array_state *st = calloc(1, sizeof *st + len * tc->size);
+    array_state *st = mem_calloc(1, sizeof *st + len * tc->size);
     if (st != NULL) {
         st->tc = tc;
         st->len = len;
@@ -114,7 +115,7 @@ static int array_init(object *obj, call *c)
     if (st == NULL)
         rc = call_fail_nomem(c);
     else if ((rc = pack(c, tc, items, len, st->data)) != MPX_OK)
-        free(st);
+        mem_free(st);
     else
         obj->state = st;
     mpx_value_free(&tmp);
@@ -123,7 +124,7 @@ static int array_init(object *obj, call *c)
 
 static void array_destroy(object *obj)
 {
-    free(obj->state);
+    mem_free(obj->state);
     obj->state = NULL;
 }
 

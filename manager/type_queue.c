@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "list.h"
+#include "mem.h"
 #include "server_internal.h"
 #include "sync.h"
 #include "u64map.h"
@@ -77,12 +78,12 @@ static int ring_reserve(queue_state *q, size_t n)
         cap *= 2;
     if (cap > SIZE_MAX / sizeof(mpx_value))
         return MPX_ENOMEM;
-    mpx_value *ring = malloc(cap * sizeof *ring);
+    mpx_value *ring = mem_alloc(cap * sizeof *ring);
     if (ring == NULL)
         return MPX_ENOMEM;
     for (size_t i = 0; i < q->len; i++)
         ring[i] = *slot(q, i);
-    free(q->ring);
+    mem_free(q->ring);
     q->ring = ring;
     q->cap = cap;
     q->head = 0;
@@ -114,7 +115,7 @@ static void ring_pop_front(queue_state *q, mpx_value *out)
 static void ring_trim(queue_state *q)
 {
     if (q->len == 0 && q->cap > 1024) {
-        free(q->ring);
+        mem_free(q->ring);
         q->ring = NULL;
         q->cap = q->head = 0;
     }
@@ -538,7 +539,7 @@ static void queue_destroy(object *obj)
         free(v);
     u64map_free(&q->inflight_by_ticket);
     u64map_free(&q->inflight_by_session);
-    free(q->ring);
+    mem_free(q->ring);
     free(q);
     obj->state = NULL;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "frame.h"
+#include "mem.h"
 #include "mpx/error.h"
 
 #define READ_CHUNK ((size_t)64 << 10)
@@ -39,7 +40,7 @@ void frame_reader_set_max(frame_reader *r, size_t max_payload)
 
 void frame_reader_free(frame_reader *r)
 {
-    free(r->buf);
+    mem_free(r->buf);
     r->buf = NULL;
     r->start = r->end = r->cap = 0;
 }
@@ -98,7 +99,7 @@ int frame_reader_reserve(frame_reader *r, size_t want, uint8_t **ptr, size_t *av
             cap *= 2;
         if (cap > limit)
             cap = limit; /* still end + need or more */
-        uint8_t *buf = realloc(r->buf, cap);
+        uint8_t *buf = mem_realloc(r->buf, cap);
         if (buf == NULL)
             return MPX_ENOMEM;
         r->buf = buf;
@@ -173,7 +174,7 @@ uint8_t *frame_buf_add(frame_buf *b, size_t len)
         size_t cap = b->cap ? b->cap : 4096;
         while (cap < need)
             cap *= 2;
-        uint8_t *data = realloc(b->data, cap);
+        uint8_t *data = mem_realloc(b->data, cap);
         if (data == NULL)
             return NULL;
         b->data = data;
@@ -195,7 +196,7 @@ void frame_buf_take(frame_buf *b, uint8_t **data, size_t *len)
 
 void frame_buf_free(frame_buf *b)
 {
-    free(b->data);
+    mem_free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
 }

@@ -1,5 +1,6 @@
 /* test_mem.c - util/mem.c: a scope counts what is allocated in it and gives back what is
- * freed, realloc moves the count, scopes nest and stay per thread. */
+ * freed, realloc moves the count, scopes nest and stay per thread, and values built and
+ * freed in a scope (protocol/value*.c) bring its counter back to zero. */
 #include <malloc.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -11,6 +12,8 @@
 #include <cmocka.h>
 
 #include "mem.h"
+#include "mpx/error.h"
+#include "mpx/value.h"
 
 static void test_counts_usable_sizes(void **state)
 {
@@ -90,6 +93,42 @@ static void test_scope_is_per_thread(void **state)
     mem_scope_leave(prev);
 }
 
+/* What a manager's values cost is counted, and comes back when they are freed. */
+static void test_values_are_counted(void **state)
+{
+    (void)state;
+    mem_counter c = {0};
+    mem_counter *prev = mem_scope_enter(&c);
+    mpx_value list, d;
+    assert_int_equal(mpx_value_list(&list, 0), MPX_OK);
+    for (int i = 0; i < 1000; i++) {
+        mpx_value s;
+        assert_int_equal(mpx_value_str(&s, "x"), MPX_OK);
+        assert_int_equal(mpx_value_append(&list, &s), MPX_OK);
+    }
+    /* 1000 one-character strs and their cells: at least 16 + the chunk of 6 bytes each */
+    assert_true(c.used >= 1000 * (sizeof(mpx_value) + 6));
+    size_t with_list = c.used;
+    assert_int_equal(mpx_value_dict(&d), MPX_OK);
+    for (int i = 0; i < 1000; i++) {
+        mpx_value k = mpx_value_int(i), v;
+        assert_int_equal(mpx_value_copy(&v, &list), MPX_OK);
+        assert_int_equal(mpx_value_dict_set(&d, &k, &v), MPX_OK);
+        if (i % 2) {
+            k = mpx_value_int(i); /* the first one was taken */
+            assert_int_equal(mpx_value_dict_pop(&d, &k, NULL, NULL), MPX_OK);
+        }
+    }
+    assert_true(c.used > 400 * with_list); /* 500 copies, each without spare room */
+    mpx_value_free(&d);
+    assert_int_equal(c.used, with_list);
+    mpx_value_resize(&list, 10); /* shrinks the block */
+    assert_true(c.used < with_list);
+    mpx_value_free(&list);
+    assert_int_equal(c.used, 0);
+    mem_scope_leave(prev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -97,6 +136,7 @@ int main(void)
         cmocka_unit_test(test_no_scope_counts_nothing),
         cmocka_unit_test(test_scopes_nest),
         cmocka_unit_test(test_scope_is_per_thread),
+        cmocka_unit_test(test_values_are_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
