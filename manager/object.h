@@ -65,6 +65,9 @@ int call_count_arg(call *c, size_t i, const char *what, int64_t dflt, int64_t *o
 
 /* method_def.flags */
 #define METHOD_MAY_WAIT 0x1u /* may park: the caller waits for as long as the call does */
+/* may grow what the manager holds (Redis's CMD_DENYOOM): refused with MPX_ENOMEM while
+ * used memory is over max_memory; reads, deletes and pops are not flagged */
+#define METHOD_GROWS 0x2u
 
 typedef struct method_def {
     const char *name; /* Python's exposed name: "__getitem__", "append", ... */

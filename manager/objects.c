@@ -330,7 +330,7 @@ static int manager_methods_of(call *c)
 }
 
 static const method_def manager_methods[] = {
-    {"create", manager_create, 1, 255, 0},
+    {"create", manager_create, 1, 255, METHOD_GROWS},
     {"open", manager_open, 2, 255, 0},
     {"incref", manager_incref, 1, 1, 0},
     {"decref", manager_decref, 1, 1, 0},

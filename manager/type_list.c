@@ -484,13 +484,13 @@ static int list_repr(call *c)
 
 static const method_def list_methods[] = {
     {"__getitem__", list_getitem, 1, 1, 0},
-    {"__setitem__", list_setitem, 2, 2, 0},
+    {"__setitem__", list_setitem, 2, 2, METHOD_GROWS},
     {"__delitem__", list_delitem, 1, 1, 0},
     {"__len__", list_len, 0, 0, 0},
     {"__contains__", list_contains, 1, 1, 0},
-    {"append", list_append, 1, 1, 0},
-    {"extend", list_extend, 1, 1, 0},
-    {"insert", list_insert, 2, 2, 0},
+    {"append", list_append, 1, 1, METHOD_GROWS},
+    {"extend", list_extend, 1, 1, METHOD_GROWS},
+    {"insert", list_insert, 2, 2, METHOD_GROWS},
     {"pop", list_pop, 0, 1, 0},
     {"remove", list_remove, 1, 1, 0},
     {"index", list_index, 1, 3, 0},
@@ -503,7 +503,7 @@ static const method_def list_methods[] = {
     {"__add__", list_add, 1, 1, 0},
     {"__mul__", list_mul, 1, 1, 0},
     {"__rmul__", list_mul, 1, 1, 0},
-    {"__imul__", list_imul, 1, 1, 0},
+    {"__imul__", list_imul, 1, 1, METHOD_GROWS},
     {"__reversed__", list_reversed, 0, 0, 0},
 };
 

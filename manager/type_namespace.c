@@ -194,7 +194,7 @@ static int namespace_repr(call *c)
 
 static const method_def namespace_methods[] = {
     {"__getattribute__", namespace_getattribute, 1, 1, 0},
-    {"__setattr__", namespace_setattr, 2, 2, 0},
+    {"__setattr__", namespace_setattr, 2, 2, METHOD_GROWS},
     {"__delattr__", namespace_delattr, 1, 1, 0},
     {"__dir__", namespace_dir, 0, 0, 0},
     {"copy", namespace_copy, 0, 0, 0},

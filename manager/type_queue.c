@@ -545,8 +545,9 @@ static void queue_destroy(object *obj)
 }
 
 #define QUEUE_METHODS                                                                     \
-    {"put", queue_put, 1, 3, METHOD_MAY_WAIT}, {"put_nowait", queue_put_nowait, 1, 1, 0},    \
-        {"put_many", queue_put_many, 1, 3, METHOD_MAY_WAIT},                              \
+    {"put", queue_put, 1, 3, METHOD_MAY_WAIT | METHOD_GROWS},                             \
+        {"put_nowait", queue_put_nowait, 1, 1, METHOD_GROWS},                             \
+        {"put_many", queue_put_many, 1, 3, METHOD_MAY_WAIT | METHOD_GROWS},               \
         {"get", queue_get, 0, 2, METHOD_MAY_WAIT}, {"get_nowait", queue_get_nowait, 0, 0, 0}, \
         {"get_many", queue_get_many, 1, 3, METHOD_MAY_WAIT},                              \
         {"qsize", queue_qsize, 0, 0, 0}, {"empty", queue_empty, 0, 0, 0},                       \
