@@ -62,6 +62,11 @@ int call_sequence_arg(call *c, size_t i, const char *what, mpx_value **items, si
 /* A count argument at args[i], dflt when absent: an int of at least 1 (TypeError for
  * another kind, ValueError "<what> must be at least 1"). */
 int call_count_arg(call *c, size_t i, const char *what, int64_t dflt, int64_t *out);
+/* The memory budget (mpx_server_opts.max_memory) for a call whose growth is known before
+ * it allocates (Array(n), extend of a str, l * n): MPX_OK when the manager may take about
+ * bytes more, else MPX_ENOMEM (MemoryError) with nothing allocated. Always MPX_OK without
+ * a budget or a server (unit tests). */
+int call_reserve(call *c, size_t bytes);
 
 /* method_def.flags */
 #define METHOD_MAY_WAIT 0x1u /* may park: the caller waits for as long as the call does */

@@ -114,13 +114,16 @@ const type_entry *objects_type_entry(const mpx_server *s, const object_type *typ
 
 int objects_create(mpx_server *s, call *c, const type_entry *te, size_t first, object **out)
 {
+    int rc = call_reserve(c, sizeof(object)); /* making one grows, by whichever path */
+    if (rc != MPX_OK)
+        return rc;
     object *obj = mem_calloc(1, sizeof *obj);
     if (obj == NULL)
         return call_fail(c, MPX_ENOMEM, "out of memory");
     obj->type = te->type;
     obj->methods = &te->index;
     call ctor = {.srv = s, .sess = c->sess, .args = c->args + first, .nargs = c->nargs - first};
-    int rc = object_init(obj, &ctor);
+    rc = object_init(obj, &ctor);
     if (rc != MPX_OK) {
         memcpy(c->errmsg, ctor.errmsg, sizeof c->errmsg);
         object_destroy(obj);
@@ -310,7 +313,8 @@ static int method_row(const method_def *m, mpx_value *out)
 
 /* methods(type) -> [(name, min_args, max_args, flags), ...]: what a client needs to know
  * of a type's methods, flags as METHOD_* (1: may wait, so the caller waits as long as the
- * call does). Python's get_methods, with the row's facts. */
+ * call does; 2: grows state, refused while over max_memory). Python's get_methods, with
+ * the row's facts. */
 static int manager_methods_of(call *c)
 {
     const type_entry *te;

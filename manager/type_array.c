@@ -50,6 +50,9 @@ static int seq_items(call *c, const typecode *tc, mpx_value *v, mpx_value *tmp,
     const char *s = mpx_value_str_data(v);
     *n = mpx_value_str_len(v);
     *items = NULL;
+    int rc = call_reserve(c, *n * (sizeof(mpx_value) + VALUE_SMALL_BLOCK));
+    if (rc != MPX_OK)
+        return rc;
     if (mpx_value_list(tmp, *n) != MPX_OK || mpx_value_resize(tmp, *n) != MPX_OK) {
         mpx_value_free(tmp);
         return call_fail_nomem(c);
@@ -102,6 +105,8 @@ static int array_init(object *obj, call *c)
         if ((uint64_t)n > ARRAY_MAX_BYTES / tc->size)
             return call_fail(c, MPX_ENOMEM, "Array of %lld items is too large (at most %zu)",
                              (long long)n, ARRAY_MAX_BYTES / tc->size);
+        if ((rc = call_reserve(c, sizeof(array_state) + (size_t)n * tc->size)) != MPX_OK)
+            return rc;
         if ((obj->state = state_new(tc, (size_t)n)) == NULL)
             return call_fail_nomem(c);
         return MPX_OK;
@@ -109,8 +114,12 @@ static int array_init(object *obj, call *c)
     mpx_value tmp, *items;
     size_t len;
     rc = seq_items(c, tc, &c->args[1], &tmp, &items, &len, "size_or_initializer");
-    if (rc != MPX_OK)
+    if (rc == MPX_OK)
+        rc = call_reserve(c, sizeof(array_state) + len * tc->size);
+    if (rc != MPX_OK) {
+        mpx_value_free(&tmp);
         return rc;
+    }
     array_state *st = state_new(tc, len);
     if (st == NULL)
         rc = call_fail_nomem(c);
@@ -150,6 +159,9 @@ static int item_arg(call *c, size_t i, const char *msg, size_t *pos)
 static int items_list(call *c, array_state *st, const span *sp, mpx_value *out)
 {
     size_t n = sp != NULL ? sp->len : st->len;
+    int rc = call_reserve(c, n * sizeof(mpx_value)); /* 16 bytes an item: 16x an Array('b') */
+    if (rc != MPX_OK)
+        return rc;
     if (mpx_value_list(out, n) != MPX_OK || mpx_value_resize(out, n) != MPX_OK) {
         mpx_value_free(out);
         return call_fail_nomem(c);

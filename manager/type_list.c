@@ -261,7 +261,8 @@ static int list_extend(call *c)
     mpx_value *list = &c->obj->value, tmp, *items;
     size_t n, len = mpx_value_len(list);
     int rc = iterable_items(c, &c->args[0], &tmp, &items, &n);
-    if (rc == MPX_OK && replace_range(list, len, len, items, n) != MPX_OK)
+    if (rc == MPX_OK && (rc = call_reserve(c, n * sizeof *items)) == MPX_OK && /* cells */
+        replace_range(list, len, len, items, n) != MPX_OK)
         rc = call_fail_nomem(c);
     mpx_value_free(&tmp);
     return rc;
@@ -428,6 +429,10 @@ static int repeated(call *c, size_t n, mpx_value *out)
 {
     mpx_value *list = &c->obj->value;
     size_t len = mpx_value_len(list);
+    size_t once = values_cost(mpx_value_items(list), len);
+    int rc = n > 0 ? call_reserve(c, once > SIZE_MAX / n ? SIZE_MAX : n * once) : MPX_OK;
+    if (rc != MPX_OK)
+        return rc;
     if (mpx_value_list(out, len * n) != MPX_OK)
         return call_fail_nomem(c);
     for (size_t r = 0; r < n; r++)
