@@ -686,6 +686,7 @@ static void serve_frames(session *sess)
     }
     if (rc < 0)
         session_close(sess, rc == MPX_ETOOBIG ? "frame larger than the limit" : "bad frame");
+    frame_reader_trim(&sess->reader); /* the frames served are done with */
     want_write(sess);
 }
 

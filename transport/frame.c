@@ -11,6 +11,7 @@
 #include "mpx/error.h"
 
 #define READ_CHUNK ((size_t)64 << 10)
+#define READ_KEEP_MAX ((size_t)1 << 20)
 
 size_t frame_header_encode(uint64_t len, uint8_t out[FRAME_HEADER_MAX])
 {
@@ -43,6 +44,12 @@ void frame_reader_free(frame_reader *r)
     mem_free(r->buf);
     r->buf = NULL;
     r->start = r->end = r->cap = 0;
+}
+
+void frame_reader_trim(frame_reader *r)
+{
+    if (r->start == r->end && r->cap > READ_KEEP_MAX)
+        frame_reader_free(r);
 }
 
 /* Parses a header at start. 1 with *hdr and *payload set; 0 when incomplete; <0 error. */
