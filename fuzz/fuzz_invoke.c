@@ -9,15 +9,15 @@
  * type's method number (object_id - 1) mod n instead of the record's name, so a fuzzer
  * reaches every method without spelling it; an id of 0 keeps the name, known or not.
  *
- * Parking: without a session call_park refuses to park (RuntimeError "this call must
- * wait, and cannot here", wait.c), so methods with METHOD_MAY_WAIT run too and answer at
+ * Parking: without a session mpx_call_park refuses to park (RuntimeError "this call must
+ * wait, and cannot here", wait.c), so methods with MPX_METHOD_MAY_WAIT run too and answer at
  * once what does not wait, and MPX_PARKED can never come back: it aborts here. What a
  * parked call does later (re-runs, timers, wakeups) needs a loop and sessions, and is
  * left to tests/unit/test_wait.c and the integration tests.
  *
  * Checked after every call: an error carries a message and no result; a result is a value
  * the reply codec encodes and decodes to the same value (or refuses as nested too deep,
- * as the session then answers ValueError). A result that must be delivered (undelivered_fn)
+ * as the session then answers ValueError). A result that must be delivered (mpx_undelivered_fn)
  * is handed back to the type on every other call, as when its session ends before the
  * reply is written. One bound keeps runs fast, not correct: an Array built from a length
  * over ARRAY_FUZZ_MAX is not made (the manager allows 1 GiB; tolist of that is slow).
@@ -38,7 +38,7 @@
 #define ARRAY_FUZZ_MAX 4096
 #define MAX_CALLS 64
 
-static const object_type *const types[] = {
+static const mpx_type *const types[] = {
     &type_dict, &type_list, &type_namespace, &type_lock, &type_rlock, &type_condition,
     &type_semaphore, &type_bounded_semaphore, &type_event, &type_barrier,
     &type_queue, &type_joinable_queue, &type_task_pool,
@@ -74,14 +74,14 @@ static bool next_request(const uint8_t **p, const uint8_t *end, mpx_request *req
     return rc == MPX_OK;
 }
 
-static bool too_big_array(const object_type *t, const mpx_request *req)
+static bool too_big_array(const mpx_type *t, const mpx_request *req)
 {
     return t == &type_array && req->nargs == 2 && mpx_value_kind(&req->args[1]) == MPX_INT &&
            mpx_value_get_int(&req->args[1]) > ARRAY_FUZZ_MAX;
 }
 
 /* What a session would send back for this result: the same value, or a refusal. */
-static void check_reply(const call *c)
+static void check_reply(const mpx_call *c)
 {
     uint8_t *buf;
     size_t len;
@@ -97,7 +97,7 @@ static void check_reply(const call *c)
     free(buf);
 }
 
-static void check_outcome(int rc, const call *c)
+static void check_outcome(int rc, const mpx_call *c)
 {
     FUZZ_CHECK(rc != MPX_PARKED); /* no session: nothing can park */
     FUZZ_CHECK(rc <= 0 && rc > -MPX_ERR_COUNT_);
@@ -107,12 +107,12 @@ static void check_outcome(int rc, const call *c)
     }
 }
 
-static void invoke(object *obj, mpx_request *req, size_t n)
+static void invoke(mpx_object *obj, mpx_request *req, size_t n)
 {
     const char *method = req->method;
     if (req->object_id != 0)
         method = obj->type->methods[(req->object_id - 1) % obj->type->nmethods].name;
-    call c = {.call_id = n, .args = req->args, .nargs = req->nargs,
+    mpx_call c = {.call_id = n, .args = req->args, .nargs = req->nargs,
               .has_timeout = req->has_timeout, .timeout = req->timeout};
     int rc = object_invoke(obj, method, &c);
     check_outcome(rc, &c);
@@ -136,8 +136,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         codec_request_clear(&req);
         return 0;
     }
-    object obj = {.id = 1, .type = types[t], .methods = &indexes[t], .refs = 1};
-    call ctor = {.args = req.args, .nargs = req.nargs};
+    mpx_object obj = {.id = 1, .type = types[t], .methods = &indexes[t], .refs = 1};
+    mpx_call ctor = {.args = req.args, .nargs = req.nargs};
     int rc = object_init(&obj, &ctor);
     check_outcome(rc, &ctor);
     mpx_value_free(&ctor.result);

@@ -25,6 +25,7 @@
 #include "mpx/value_obj.h"
 #include "mpx/array.h"
 #include "mpx/server.h"    /* the manager as an embeddable server */
+#include "mpx/type.h"      /* writing a shared object type of your own */
 #include "mpx/manager.h"   /* a private manager in a forked child */
 #include "mpx/connection.h" /* Listener, Client and Pipe, as multiprocessing.connection */
 #include "mpx/process.h"   /* a child process running a C function */

@@ -17,20 +17,20 @@
 #define ADMIN_PAGE_DEFAULT 1000
 #define ADMIN_PAGE_MAX 100000
 
-int admin_init(mpx_server *s)
+int admin_place_counts(mpx_server *s, method_index *ix)
 {
-    size_t n = s->manager_index.type->nmethods;
-    for (size_t i = 0; i < s->ntypes; i++) {
-        s->types[i].index.counts_at = (uint32_t)n;
-        n += s->types[i].type->nmethods;
-    }
-    s->manager_index.counts_at = 0;
-    s->call_counts = calloc(n, sizeof *s->call_counts);
+    size_t n = s->ncall_counts + ix->type->nmethods;
+    uint64_t *grown = realloc(s->call_counts, (n > 0 ? n : 1) * sizeof *grown);
+    if (grown == NULL)
+        return MPX_ENOMEM;
+    memset(grown + s->ncall_counts, 0, ix->type->nmethods * sizeof *grown);
+    ix->counts_at = (uint32_t)s->ncall_counts;
+    s->call_counts = grown;
     s->ncall_counts = n;
-    return s->call_counts != NULL ? MPX_OK : MPX_ENOMEM;
+    return MPX_OK;
 }
 
-void admin_count_call(mpx_server *s, const method_index *ix, const method_def *m)
+void admin_count_call(mpx_server *s, const method_index *ix, const mpx_method *m)
 {
     size_t at = ix->counts_at + (size_t)(m - ix->type->methods);
     if (at < s->ncall_counts) /* an index the server did not place counts nothing */
@@ -46,66 +46,66 @@ void admin_free(mpx_server *s)
 
 /* ---- who may ----------------------------------------------------------------------------- */
 
-static int allowed(call *c)
+static int allowed(mpx_call *c)
 {
     if (c->srv->opts.allow_admin || (c->sess != NULL && session_admin(c->sess)))
         return MPX_OK;
-    return call_fail(c, MPX_EAUTH, "admin calls need the admin key (mpx_client_admin_login, "
-                     "mpx --admin-key-file) or a manager started with --allow-admin");
+    return mpx_call_fail(c, MPX_EAUTH, "admin calls need the admin key (mpx_client_admin_login, "
+                         "mpx --admin-key-file) or a manager started with --allow-admin");
 }
 
 /* admin_challenge() -> bytes: a fresh challenge for this session, answered by
  * admin_prove(HMAC of it with the admin key, as the handshake's). */
-int admin_challenge(call *c)
+int admin_challenge(mpx_call *c)
 {
     if (c->sess == NULL || c->srv->opts.admin_key == NULL)
-        return call_fail(c, MPX_EAUTH, "this manager has no admin key");
+        return mpx_call_fail(c, MPX_EAUTH, "this manager has no admin key");
     uint8_t challenge[AUTH_CHALLENGE_MAX];
     size_t len;
     if (auth_challenge_make(challenge, &len) != MPX_OK)
-        return call_fail(c, MPX_EIO, "no randomness for a challenge");
+        return mpx_call_fail(c, MPX_EIO, "no randomness for a challenge");
     session_set_admin_challenge(c->sess, challenge, len);
     return mpx_value_bytes(&c->result, challenge, len) == MPX_OK
                ? MPX_OK
-               : call_fail(c, MPX_ENOMEM, "out of memory");
+               : mpx_call_fail(c, MPX_ENOMEM, "out of memory");
 }
 
 /* admin_prove(response): this session makes admin calls from now on, if response is the
  * admin key's answer to its last challenge. A challenge answers once, right or wrong. */
-int admin_prove(call *c)
+int admin_prove(mpx_call *c)
 {
-    int rc = call_expect_kind(c, 0, MPX_BYTES, "response");
+    int rc = mpx_call_expect_kind(c, 0, MPX_BYTES, "response");
     if (rc != MPX_OK)
         return rc;
     const uint8_t *challenge;
     size_t len;
     if (c->sess == NULL || !session_take_admin_challenge(c->sess, &challenge, &len))
-        return call_fail(c, MPX_EAUTH, "no admin challenge to answer: call admin_challenge");
+        return mpx_call_fail(c, MPX_EAUTH, "no admin challenge to answer: call admin_challenge");
     char err[128];
     const mpx_value *r = &c->args[0];
     if (auth_response_verify(c->srv->opts.admin_key, c->srv->opts.admin_keylen, challenge,
                              len, (const uint8_t *)mpx_value_str_data(r), mpx_value_str_len(r),
                              err, sizeof err) != MPX_OK) {
-        server_log(c->srv, MPX_LOG_WARN, "event=admin-refused session=%llu reason=\"%s\"",
-                   (unsigned long long)session_id(c->sess), err);
-        return call_fail(c, MPX_EAUTH, "wrong admin key");
+        mpx_server_log(c->srv, MPX_LOG_WARN, "event=admin-refused session=%llu reason=\"%s\"",
+                       (unsigned long long)session_id(c->sess), err);
+        return mpx_call_fail(c, MPX_EAUTH, "wrong admin key");
     }
     session_set_admin(c->sess);
-    server_log(c->srv, MPX_LOG_INFO, "event=admin session=%llu",
-               (unsigned long long)session_id(c->sess));
+    mpx_server_log(c->srv, MPX_LOG_INFO, "event=admin session=%llu",
+                   (unsigned long long)session_id(c->sess));
     return MPX_OK;
 }
 
 /* ---- the objects ------------------------------------------------------------------------- */
 
 /* An object's size, where its type has one: len() or qsize(); None otherwise. */
-static mpx_value object_size(mpx_server *s, object *obj)
+static mpx_value object_size(mpx_server *s, mpx_object *obj)
 {
     static const char *const sizers[] = {"__len__", "qsize"};
     for (size_t i = 0; i < 2; i++) {
         if (method_index_find(obj->methods, sizers[i], strlen(sizers[i])) == NULL)
             continue;
-        call c = {.srv = s};
+        mpx_call c = {.srv = s};
         if (object_invoke(obj, sizers[i], &c) == MPX_OK && mpx_value_kind(&c.result) == MPX_INT)
             return c.result;
         mpx_value_free(&c.result);
@@ -114,7 +114,7 @@ static mpx_value object_size(mpx_server *s, object *obj)
 }
 
 /* (id, type, name or None, refs, size or None) */
-static int object_row(mpx_server *s, object *obj, mpx_value *out)
+static int object_row(mpx_server *s, mpx_object *obj, mpx_value *out)
 {
     mpx_value type, name = mpx_value_none();
     if (mpx_value_tuple(out, 5) != MPX_OK)
@@ -134,22 +134,23 @@ static int object_row(mpx_server *s, object *obj, mpx_value *out)
 
 /* objects(cursor=0, limit=1000) -> (next cursor, [(id, type, name, refs, size), ...]);
  * the next cursor is 0 when the scan is over. */
-int admin_objects(call *c)
+int admin_objects(mpx_call *c)
 {
     int64_t cursor = 0, limit = ADMIN_PAGE_DEFAULT;
     int rc = allowed(c);
-    if (rc == MPX_OK && c->nargs > 0 && (rc = call_expect_kind(c, 0, MPX_INT, "cursor")) == 0)
+    if (rc == MPX_OK && c->nargs > 0 && (rc = mpx_call_expect_kind(c, 0, MPX_INT, "cursor")) == 0)
         cursor = mpx_value_get_int(&c->args[0]);
     if (rc == MPX_OK && cursor < 0)
-        rc = call_fail(c, MPX_EVALUE, "cursor must be >= 0");
-    if (rc == MPX_OK && (rc = call_count_arg(c, 1, "limit", ADMIN_PAGE_DEFAULT, &limit)) == 0 &&
-        limit > ADMIN_PAGE_MAX)
+        rc = mpx_call_fail(c, MPX_EVALUE, "cursor must be >= 0");
+    if (rc == MPX_OK)
+        rc = mpx_call_count_arg(c, 1, "limit", ADMIN_PAGE_DEFAULT, &limit);
+    if (rc == MPX_OK && limit > ADMIN_PAGE_MAX)
         limit = ADMIN_PAGE_MAX;
     if (rc != MPX_OK)
         return rc;
     mpx_value rows, next;
     if (mpx_value_list(&rows, 0) != MPX_OK)
-        return call_fail(c, MPX_ENOMEM, "out of memory");
+        return mpx_call_fail(c, MPX_ENOMEM, "out of memory");
     size_t pos = (size_t)cursor;
     uint64_t id;
     void *obj;
@@ -159,7 +160,7 @@ int admin_objects(call *c)
         mpx_value row;
         if (object_row(c->srv, obj, &row) != MPX_OK || mpx_value_append(&rows, &row) != 0) {
             mpx_value_free(&rows);
-            return call_fail(c, MPX_ENOMEM, "out of memory");
+            return mpx_call_fail(c, MPX_ENOMEM, "out of memory");
         }
     }
     if (more) /* full page: is anything left after it? */
@@ -167,7 +168,7 @@ int admin_objects(call *c)
     next = mpx_value_int(more ? (int64_t)pos : 0);
     if (mpx_value_tuple(&c->result, 2) != MPX_OK) {
         mpx_value_free(&rows);
-        return call_fail(c, MPX_ENOMEM, "out of memory");
+        return mpx_call_fail(c, MPX_ENOMEM, "out of memory");
     }
     mpx_value_append(&c->result, &next);
     mpx_value_append(&c->result, &rows);
@@ -175,7 +176,7 @@ int admin_objects(call *c)
 }
 
 /* The object a name (str) or an id (int) stands for. */
-static int object_arg(call *c, object **out)
+static int object_arg(mpx_call *c, mpx_object **out)
 {
     const mpx_value *v = &c->args[0];
     *out = NULL;
@@ -183,23 +184,23 @@ static int object_arg(call *c, object **out)
         int64_t id = mpx_value_get_int(v);
         *out = id > 0 ? objects_find(c->srv, (uint64_t)id) : NULL;
         return *out != NULL ? MPX_OK
-                            : call_fail(c, MPX_ENOOBJECT, "no object with id %lld",
-                                        (long long)id);
+                            : mpx_call_fail(c, MPX_ENOOBJECT, "no object with id %lld",
+                                            (long long)id);
     }
     mpx_value *found;
-    int rc = call_expect_kind(c, 0, MPX_STR, "name");
+    int rc = mpx_call_expect_kind(c, 0, MPX_STR, "name");
     if (rc != MPX_OK)
         return rc;
     if (mpx_value_dict_find(&c->srv->registry, v, &found) != MPX_OK)
-        return call_fail_repr(c, MPX_EKEY, v);
+        return mpx_call_fail_repr(c, MPX_EKEY, v);
     *out = objects_find(c->srv, (uint64_t)mpx_value_get_int(found));
     return MPX_OK;
 }
 
 /* lookup(name) -> (id, type): what a name stands for, made by nobody on the way. */
-int admin_lookup(call *c)
+int admin_lookup(mpx_call *c)
 {
-    object *obj;
+    mpx_object *obj;
     int rc = allowed(c);
     if (rc == MPX_OK)
         rc = object_arg(c, &obj);
@@ -207,16 +208,16 @@ int admin_lookup(call *c)
         return rc;
     mpx_value type, id = mpx_value_int((int64_t)obj->id);
     if (mpx_value_tuple(&c->result, 2) != MPX_OK || mpx_value_str(&type, obj->type->name) != 0)
-        return call_fail(c, MPX_ENOMEM, "out of memory");
+        return mpx_call_fail(c, MPX_ENOMEM, "out of memory");
     mpx_value_append(&c->result, &id);
     mpx_value_append(&c->result, &type);
     return MPX_OK;
 }
 
 /* repr(name or id) -> str */
-int admin_repr(call *c)
+int admin_repr(mpx_call *c)
 {
-    object *obj;
+    mpx_object *obj;
     int rc = allowed(c);
     if (rc == MPX_OK)
         rc = object_arg(c, &obj);
@@ -225,16 +226,16 @@ int admin_repr(call *c)
     char *text = objects_repr(c->srv, obj);
     rc = text != NULL ? mpx_value_str(&c->result, text) : MPX_ENOMEM;
     free(text);
-    return rc == MPX_OK ? MPX_OK : call_fail(c, MPX_ENOMEM, "out of memory");
+    return rc == MPX_OK ? MPX_OK : mpx_call_fail(c, MPX_ENOMEM, "out of memory");
 }
 
 /* delete(name) -> bool: the name is gone (False: there was none). The object lives on
  * while a proxy holds it, as a Redis key's value does for whoever read it. */
-int admin_delete(call *c)
+int admin_delete(mpx_call *c)
 {
     int rc = allowed(c);
     if (rc == MPX_OK)
-        rc = call_expect_kind(c, 0, MPX_STR, "name");
+        rc = mpx_call_expect_kind(c, 0, MPX_STR, "name");
     if (rc != MPX_OK)
         return rc;
     mpx_value key, id;
@@ -242,9 +243,9 @@ int admin_delete(call *c)
         c->result = mpx_value_bool(false);
         return MPX_OK;
     }
-    object *obj = objects_find(c->srv, (uint64_t)mpx_value_get_int(&id));
-    server_log(c->srv, MPX_LOG_INFO, "event=delete name=%s object=%llu",
-               mpx_value_str_data(&key), (unsigned long long)mpx_value_get_int(&id));
+    mpx_object *obj = objects_find(c->srv, (uint64_t)mpx_value_get_int(&id));
+    mpx_server_log(c->srv, MPX_LOG_INFO, "event=delete name=%s object=%llu",
+                   mpx_value_str_data(&key), (unsigned long long)mpx_value_get_int(&id));
     mpx_value_free(&key);
     if (obj != NULL) {
         mem_free(obj->name);
@@ -311,14 +312,14 @@ static int call_figures(mpx_server *s, mpx_value *out, int64_t *total)
     *total = 0;
     int rc = index_figures(s, &s->manager_index, out, total);
     for (size_t i = 0; rc == MPX_OK && i < s->ntypes; i++)
-        rc = index_figures(s, &s->types[i].index, out, total);
+        rc = index_figures(s, &s->types[i]->index, out, total);
     if (rc != MPX_OK)
         mpx_value_free(out);
     return rc;
 }
 
 /* info() -> {...}: the manager's figures, one dict (Redis's INFO). */
-int admin_info(call *c)
+int admin_info(mpx_call *c)
 {
     int rc = allowed(c);
     if (rc != MPX_OK)
@@ -327,7 +328,7 @@ int admin_info(call *c)
     mpx_value *d = &c->result, calls;
     int64_t total;
     if (mpx_value_dict(d) != MPX_OK || call_figures(s, &calls, &total) != MPX_OK)
-        return call_fail(c, MPX_ENOMEM, "out of memory");
+        return mpx_call_fail(c, MPX_ENOMEM, "out of memory");
     rc = put_int(d, "pid", (int64_t)getpid());
     rc |= put_int(d, "uptime_s", (int64_t)((uv_now(&s->loop) - s->started_ms) / 1000));
     rc |= put_int(d, "connections", (int64_t)s->sessions.len);
@@ -346,17 +347,17 @@ int admin_info(call *c)
     rc |= put_int(d, "max_message", (int64_t)s->opts.max_message);
     rc |= put_int(d, "calls_total", total);
     rc |= put_field(d, "calls", &calls);
-    return rc == MPX_OK ? MPX_OK : call_fail(c, MPX_ENOMEM, "out of memory");
+    return rc == MPX_OK ? MPX_OK : mpx_call_fail(c, MPX_ENOMEM, "out of memory");
 }
 
 /* shutdown(): answered, then the manager stops (its safe point writes the answer first). */
-int admin_shutdown(call *c)
+int admin_shutdown(mpx_call *c)
 {
     int rc = allowed(c);
     if (rc != MPX_OK)
         return rc;
-    server_log(c->srv, MPX_LOG_WARN, "event=shutdown session=%llu reason=admin",
-               c->sess != NULL ? (unsigned long long)session_id(c->sess) : 0ULL);
+    mpx_server_log(c->srv, MPX_LOG_WARN, "event=shutdown session=%llu reason=admin",
+                   c->sess != NULL ? (unsigned long long)session_id(c->sess) : 0ULL);
     mpx_server_stop(c->srv);
     return MPX_OK;
 }

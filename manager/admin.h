@@ -10,14 +10,14 @@
 
 #include "object.h"
 
-int admin_challenge(call *c);
-int admin_prove(call *c);
-int admin_objects(call *c);
-int admin_lookup(call *c);
-int admin_repr(call *c);
-int admin_delete(call *c);
-int admin_info(call *c);
-int admin_shutdown(call *c);
+int admin_challenge(mpx_call *c);
+int admin_prove(mpx_call *c);
+int admin_objects(mpx_call *c);
+int admin_lookup(mpx_call *c);
+int admin_repr(mpx_call *c);
+int admin_delete(mpx_call *c);
+int admin_info(mpx_call *c);
+int admin_shutdown(mpx_call *c);
 
 /* object 0's rows for them (objects.c) */
 #define ADMIN_METHOD_ROWS                                                                   \
@@ -26,11 +26,11 @@ int admin_shutdown(call *c);
         {"repr", admin_repr, 1, 1, 0}, {"delete", admin_delete, 1, 1, 0},                    \
         {"info", admin_info, 0, 0, 0}, {"shutdown", admin_shutdown, 0, 0, 0}
 
-/* Gives every method index of the server its place among the call counts (objects_init,
- * once the indexes are built). MPX_OK or MPX_ENOMEM. */
-int admin_init(struct mpx_server *s);
+/* Gives a method index its place among the server's call counts (its types, as they are
+ * registered, once the index is built). MPX_OK or MPX_ENOMEM. */
+int admin_place_counts(struct mpx_server *s, method_index *ix);
 /* Counts one call of method m, found in ix (object_invoke): an array slot, no lookup. */
-void admin_count_call(struct mpx_server *s, const method_index *ix, const method_def *m);
+void admin_count_call(struct mpx_server *s, const method_index *ix, const mpx_method *m);
 /* Frees the counts (objects_free). */
 void admin_free(struct mpx_server *s);
 

@@ -2,15 +2,15 @@
  * fired or been stopped: never both, since a fired deadline is forgotten by its type. */
 #include <stdlib.h>
 
-#include "deadline.h"
+#include "mpx/type.h"
 #include "server_internal.h"
 
-struct deadline {
+struct mpx_deadline {
     uv_timer_t timer; /* first: the handle is the struct */
     mpx_server *srv;
     uint64_t object_id;
     uint64_t token;
-    deadline_fn fn;
+    mpx_deadline_fn fn;
 };
 
 static void free_deadline(uv_handle_t *h)
@@ -20,27 +20,27 @@ static void free_deadline(uv_handle_t *h)
 
 static void on_fire(uv_timer_t *t)
 {
-    deadline *d = (deadline *)t;
-    object *obj = objects_find(d->srv, d->object_id);
+    mpx_deadline *d = (mpx_deadline *)t;
+    mpx_object *obj = objects_find(d->srv, d->object_id);
     if (obj != NULL)
         d->fn(obj, d->token);
     uv_close((uv_handle_t *)t, free_deadline);
 }
 
-deadline *deadline_start(mpx_server *s, object *obj, double seconds, uint64_t token,
-                         deadline_fn fn)
+mpx_deadline *mpx_deadline_start(mpx_server *s, mpx_object *obj, double seconds, uint64_t token,
+                                 mpx_deadline_fn fn)
 {
-    deadline *d = malloc(sizeof *d);
+    mpx_deadline *d = malloc(sizeof *d);
     if (d == NULL)
         return NULL;
-    *d = (deadline){.srv = s, .object_id = obj->id, .token = token, .fn = fn};
+    *d = (mpx_deadline){.srv = s, .object_id = obj->id, .token = token, .fn = fn};
     uv_timer_init(&s->loop, &d->timer);
     double ms = seconds * 1000.0;
     uv_timer_start(&d->timer, on_fire, ms > 1e12 ? (uint64_t)1e12 : (uint64_t)ms, 0);
     return d;
 }
 
-void deadline_stop(deadline *d)
+void mpx_deadline_stop(mpx_deadline *d)
 {
     if (d == NULL)
         return;

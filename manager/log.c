@@ -10,7 +10,7 @@ static const char *level_name(mpx_log_level level)
     return level <= MPX_LOG_DEBUG ? names[level] : "?";
 }
 
-void server_log(const mpx_server *s, mpx_log_level level, const char *fmt, ...)
+void mpx_server_log(const mpx_server *s, mpx_log_level level, const char *fmt, ...)
 {
     if (level > s->opts.log_level)
         return;

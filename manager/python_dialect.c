@@ -215,7 +215,7 @@ static int exposed_tuple(const py_typeid *t, mpx_value *out)
 static int put_ref(pickle_out *o, const mpx_value *ref, void *ctx)
 {
     session *sess = ctx;
-    object *obj = objects_find(session_server(sess), mpx_value_ref_id(ref));
+    mpx_object *obj = objects_find(session_server(sess), mpx_value_ref_id(ref));
     const py_typeid *t = obj != NULL ? py_typeid_of(obj->type)
                                      : py_typeid_find(mpx_value_ref_type(ref));
     if (t == NULL)
@@ -361,7 +361,7 @@ static int param_index(const char *const *params, const char *name, size_t len)
  * each keyword at its parameter's place, the gaps before the last one filled with the
  * parameters' defaults; "~" parameters are taken and dropped. kwds may be NULL (none).
  * Python's wording for the errors, into c->errmsg. */
-static int place_arguments(call *c, const char *fname, const char *const *params,
+static int place_arguments(mpx_call *c, const char *fname, const char *const *params,
                            mpx_value *args, mpx_value *kwds, py_args *out)
 {
     size_t npos = mpx_value_len(args), nkw = kwds != NULL ? mpx_value_len(kwds) : 0;
@@ -369,29 +369,29 @@ static int place_arguments(call *c, const char *fname, const char *const *params
     while (params != NULL && params[nparams] != NULL)
         nparams++;
     if (nkw > 0 && params == NULL)
-        return call_fail(c, MPX_ETYPE, "%s() takes no keyword arguments", fname);
+        return mpx_call_fail(c, MPX_ETYPE, "%s() takes no keyword arguments", fname);
     size_t pos = 0;
     mpx_value *k, *v;
     while (nkw > 0 && mpx_value_dict_next(kwds, &pos, &k, &v)) {
         if (mpx_value_kind(k) != MPX_STR)
-            return call_fail(c, MPX_ETYPE, "keywords must be strings");
+            return mpx_call_fail(c, MPX_ETYPE, "keywords must be strings");
         int i = param_index(params, mpx_value_str_data(k), mpx_value_str_len(k));
         if (i < 0)
-            return call_fail(c, MPX_ETYPE, "%s() got an unexpected keyword argument '%s'",
-                             fname, mpx_value_str_data(k));
+            return mpx_call_fail(c, MPX_ETYPE, "%s() got an unexpected keyword argument '%s'",
+                                 fname, mpx_value_str_data(k));
         if ((size_t)i < npos)
-            return call_fail(c, MPX_ETYPE, "%s() got multiple values for argument '%s'",
-                             fname, mpx_value_str_data(k));
+            return mpx_call_fail(c, MPX_ETYPE, "%s() got multiple values for argument '%s'",
+                                 fname, mpx_value_str_data(k));
         if ((size_t)i + 1 > n)
             n = (size_t)i + 1;
     }
     out->v = calloc(n ? n : 1, sizeof *out->v);
     if (out->v == NULL)
-        return call_fail(c, MPX_ENOMEM, "out of memory");
+        return mpx_call_fail(c, MPX_ENOMEM, "out of memory");
     out->n = n;
     bool *given = calloc(n ? n : 1, sizeof *given);
     if (given == NULL)
-        return call_fail(c, MPX_ENOMEM, "out of memory");
+        return mpx_call_fail(c, MPX_ENOMEM, "out of memory");
     for (size_t i = 0; i < npos; i++) {
         mpx_value_move(&out->v[i], mpx_value_at(args, i));
         given[i] = true;
@@ -409,10 +409,10 @@ static int place_arguments(call *c, const char *fname, const char *const *params
         const char *eq = strchr(params[i], '=');
         char err[8];
         if (eq == NULL)
-            rc = call_fail(c, MPX_ETYPE, "%s() missing required argument '%.*s'", fname,
-                           (int)param_name_len(params[i]), params[i]);
+            rc = mpx_call_fail(c, MPX_ETYPE, "%s() missing required argument '%.*s'", fname,
+                               (int)param_name_len(params[i]), params[i]);
         else if (mpx_value_parse(eq + 1, &out->v[i], err, sizeof err) != MPX_OK)
-            rc = call_fail(c, MPX_ENOMEM, "out of memory");
+            rc = mpx_call_fail(c, MPX_ENOMEM, "out of memory");
     }
     free(given);
     if (rc != MPX_OK || params == NULL)
@@ -430,14 +430,14 @@ static int place_arguments(call *c, const char *fname, const char *const *params
 
 /* ---- taking and giving back references ------------------------------------------------ */
 
-static void take_python_ref(object *obj)
+static void take_python_ref(mpx_object *obj)
 {
     obj->refs++;
     obj->py_refs++;
 }
 
 /* The object a request's ident (hex, as in Tokens) names, or NULL. */
-static object *ident_object(mpx_server *s, const mpx_value *ident)
+static mpx_object *ident_object(mpx_server *s, const mpx_value *ident)
 {
     uint64_t id;
     return pickle_ident(ident, &id) ? objects_find(s, id) : NULL;
@@ -476,8 +476,8 @@ static const server_exposure *exposure_find(mpx_server *s, const char *typeid)
 
 /* Builds the object create asks for: from the typeid's constructor rules, or the named
  * object an exposure gives. */
-static int create_object(mpx_server *s, call *c, const char *typeid, py_request *r,
-                         const py_typeid **t, object **obj)
+static int create_object(mpx_server *s, mpx_call *c, const char *typeid, py_request *r,
+                         const py_typeid **t, mpx_object **obj)
 {
     const server_exposure *x = exposure_find(s, typeid);
     if (x != NULL) {
@@ -485,9 +485,9 @@ static int create_object(mpx_server *s, call *c, const char *typeid, py_request 
         return objects_open(s, c, x->entry, x->name, 0, obj);
     }
     if ((*t = py_typeid_find(typeid)) == NULL)
-        return call_fail(c, MPX_EKEY, "'%s'", typeid);
+        return mpx_call_fail(c, MPX_EKEY, "'%s'", typeid);
     if ((*t)->ctor == PY_CTOR_REFUSED)
-        return call_fail(c, MPX_ETYPE, "%s is not served: %s", typeid, (*t)->refusal);
+        return mpx_call_fail(c, MPX_ETYPE, "%s is not served: %s", typeid, (*t)->refusal);
     const type_entry *te = objects_type_entry(s, (*t)->type);
     py_args a = {0};
     mpx_value kwds = mpx_value_none();
@@ -495,7 +495,7 @@ static int create_object(mpx_server *s, call *c, const char *typeid, py_request 
     if ((*t)->ctor == PY_CTOR_PARAMS) {
         rc = place_arguments(c, typeid, (*t)->ctor_params, r->args, r->kwds, &a);
     } else if ((*t)->ctor == PY_CTOR_KWDS && mpx_value_len(r->args) > 0) {
-        rc = call_fail(c, MPX_ETYPE, "%s() takes no positional arguments", typeid);
+        rc = mpx_call_fail(c, MPX_ETYPE, "%s() takes no positional arguments", typeid);
     } else { /* dict's positional argument now, the keywords after; Namespace's keywords */
         rc = place_arguments(c, typeid, NULL, r->args, NULL, &a);
         if (rc == MPX_OK && mpx_value_len(r->kwds) > 0)
@@ -504,7 +504,7 @@ static int create_object(mpx_server *s, call *c, const char *typeid, py_request 
             py_args_free(&a);
             a.v = calloc(1, sizeof *a.v);
             if (a.v == NULL)
-                rc = call_fail(c, MPX_ENOMEM, "out of memory");
+                rc = mpx_call_fail(c, MPX_ENOMEM, "out of memory");
             else
                 mpx_value_move(&a.v[a.n++], &kwds);
         }
@@ -515,7 +515,7 @@ static int create_object(mpx_server *s, call *c, const char *typeid, py_request 
         rc = objects_create(s, c, te, 0, obj);
     }
     if (rc == MPX_OK && mpx_value_kind(&kwds) != MPX_NONE) { /* dict(x, **kwds) */
-        call u = {.srv = s, .sess = c->sess, .args = &kwds, .nargs = 1};
+        mpx_call u = {.srv = s, .sess = c->sess, .args = &kwds, .nargs = 1};
         if ((rc = object_invoke(*obj, "update", &u)) != MPX_OK) {
             memcpy(c->errmsg, u.errmsg, sizeof c->errmsg);
             objects_release(s, *obj, 0);
@@ -547,16 +547,16 @@ static void py_create(session *sess, py_request *r)
         mpx_value_move(&item, mpx_value_at(r->args, i));
         mpx_value_append(&rest, &item); /* within the capacity asked for */
     }
-    call c = {.srv = s, .sess = sess};
+    mpx_call c = {.srv = s, .sess = sess};
     const py_typeid *t = NULL;
-    object *obj = NULL;
+    mpx_object *obj = NULL;
     char id_text[24];
     py_request inner = {.ident = r->ident, .method = r->method, .args = &rest, .kwds = r->kwds};
     int rc = create_object(s, &c, typeid, &inner, &t, &obj);
     mpx_value_free(&rest);
     if (rc == MPX_OK && t == NULL) /* an exposure of a type Python has no typeid for */
-        rc = call_fail(&c, MPX_ETYPE, "%s is a %s, which Python's proxies cannot use",
-                       typeid, obj->type->name);
+        rc = mpx_call_fail(&c, MPX_ETYPE, "%s is a %s, which Python's proxies cannot use",
+                           typeid, obj->type->name);
     if (rc != MPX_OK) {
         send_traceback(sess, rc, "%s", c.errmsg);
         return;
@@ -572,19 +572,19 @@ static void py_create(session *sess, py_request *r)
     }
     mpx_value_append(&result, &ident);
     mpx_value_append(&result, &exposed);
-    server_log(s, MPX_LOG_DEBUG, "event=python-create session=%llu object=%llu typeid=%s",
-               (unsigned long long)session_id(sess), (unsigned long long)obj->id, typeid);
+    mpx_server_log(s, MPX_LOG_DEBUG, "event=python-create session=%llu object=%llu typeid=%s",
+                   (unsigned long long)session_id(sess), (unsigned long long)obj->id, typeid);
     send_return(sess, &result);
     mpx_value_free(&result);
 }
 
-static object *ident_arg(session *sess, py_request *r)
+static mpx_object *ident_arg(session *sess, py_request *r)
 {
     if (mpx_value_len(r->args) != 1) {
         send_traceback(sess, MPX_ETYPE, "%s() takes one ident", r->method);
         return NULL;
     }
-    object *obj = ident_object(session_server(sess), mpx_value_at(r->args, 0));
+    mpx_object *obj = ident_object(session_server(sess), mpx_value_at(r->args, 0));
     if (obj == NULL) {
         char *text = mpx_value_repr(mpx_value_at(r->args, 0));
         send_traceback(sess, MPX_EKEY, "%s", text != NULL ? text : "?");
@@ -595,7 +595,7 @@ static object *ident_arg(session *sess, py_request *r)
 
 static void py_incref(session *sess, py_request *r)
 {
-    object *obj = ident_arg(sess, r);
+    mpx_object *obj = ident_arg(sess, r);
     if (obj == NULL)
         return;
     take_python_ref(obj);
@@ -607,7 +607,7 @@ static void py_incref(session *sess, py_request *r)
  * registry are not theirs to drop. */
 static void py_decref(session *sess, py_request *r)
 {
-    object *obj = ident_arg(sess, r);
+    mpx_object *obj = ident_arg(sess, r);
     if (obj == NULL)
         return;
     if (obj->py_refs == 0) {
@@ -626,8 +626,8 @@ static void py_accept_connection(session *sess, py_request *r)
     const char *name = str_arg(sess, r, 0, "a name");
     if (name == NULL)
         return;
-    server_log(session_server(sess), MPX_LOG_DEBUG, "event=python-serve session=%llu name=%s",
-               (unsigned long long)session_id(sess), name);
+    mpx_server_log(session_server(sess), MPX_LOG_DEBUG, "event=python-serve session=%llu name=%s",
+                   (unsigned long long)session_id(sess), name);
     mpx_value none = mpx_value_none();
     send_return(sess, &none);
 }
@@ -636,7 +636,7 @@ static void py_accept_connection(session *sess, py_request *r)
 static void py_get_methods(session *sess, py_request *r)
 {
     const mpx_value *token = mpx_value_at(r->args, 0);
-    object *obj = mpx_value_len(r->args) == 1 && mpx_value_kind(token) == MPX_REF
+    mpx_object *obj = mpx_value_len(r->args) == 1 && mpx_value_kind(token) == MPX_REF
                       ? objects_find(session_server(sess), mpx_value_ref_id(token))
                       : NULL;
     const py_typeid *t = obj != NULL ? py_typeid_of(obj->type) : NULL;
@@ -680,7 +680,7 @@ static void py_debug_info(session *sess, py_request *r)
     void *p;
     while (text != NULL && u64map_next(&s->objects, &pos, &id, &p) &&
            listed++ < DEBUG_INFO_MAX_OBJECTS) {
-        object *obj = p;
+        mpx_object *obj = p;
         char *repr = objects_repr(s, obj);
         char line[256];
         int n = snprintf(line, sizeof line, "%s  %llx:       refcount=%u\n    %.75s",
@@ -720,8 +720,8 @@ static void py_shutdown(session *sess, py_request *r)
                                            "was not started with --allow-shutdown");
         return;
     }
-    server_log(s, MPX_LOG_WARN, "event=shutdown session=%llu reason=python-client",
-               (unsigned long long)session_id(sess));
+    mpx_server_log(s, MPX_LOG_WARN, "event=shutdown session=%llu reason=python-client",
+                   (unsigned long long)session_id(sess));
     mpx_value none = mpx_value_none();
     send_return(sess, &none);
     mpx_server_stop(s); /* the reply is written at this turn's safe point, before it stops */
@@ -751,7 +751,7 @@ static void server_function(session *sess, py_request *r)
 /* ---- method calls --------------------------------------------------------------------- */
 
 /* How Python's proxies spell a call, as the handler's name and positional arguments. */
-static int method_arguments(call *c, const py_method *m, py_request *r, const char **target,
+static int method_arguments(mpx_call *c, const py_method *m, py_request *r, const char **target,
                             py_args *a)
 {
     *target = r->method;
@@ -762,14 +762,14 @@ static int method_arguments(call *c, const py_method *m, py_request *r, const ch
         static const char *const sort_params[] = {"key=None", "reverse=False", NULL};
         mpx_value empty;
         if (mpx_value_len(r->args) > 0)
-            return call_fail(c, MPX_ETYPE, "sort() takes no positional arguments");
+            return mpx_call_fail(c, MPX_ETYPE, "sort() takes no positional arguments");
         mpx_value_tuple(&empty, 0);
         int rc = place_arguments(c, "sort", sort_params, &empty, r->kwds, a);
         mpx_value_free(&empty);
         if (rc != MPX_OK)
             return rc;
         if (a->n > 0 && mpx_value_kind(&a->v[0]) != MPX_NONE)
-            return call_fail(c, MPX_ETYPE, "sort(key=...) is not served: mpx-manager runs "
+            return mpx_call_fail(c, MPX_ETYPE, "sort(key=...) is not served: mpx-manager runs "
                                            "no code sent over the wire");
         if (a->n == 2) { /* the handler's one argument is reverse */
             mpx_value_free(&a->v[0]);
@@ -783,14 +783,14 @@ static int method_arguments(call *c, const py_method *m, py_request *r, const ch
         static const char *const attributes[] = {"parties", "n_waiting", "broken", NULL};
         const mpx_value *name = mpx_value_at(r->args, 0);
         if (mpx_value_len(r->args) != 1 || mpx_value_kind(name) != MPX_STR)
-            return call_fail(c, MPX_ETYPE, "__getattribute__() takes one name");
+            return mpx_call_fail(c, MPX_ETYPE, "__getattribute__() takes one name");
         for (size_t i = 0; attributes[i] != NULL; i++)
             if (strcmp(attributes[i], mpx_value_str_data(name)) == 0) {
                 *target = attributes[i];
                 return MPX_OK;
             }
-        return call_fail(c, MPX_EATTR, "'%s' object has no attribute '%s'",
-                         c->obj->type->name, mpx_value_str_data(name));
+        return mpx_call_fail(c, MPX_EATTR, "'%s' object has no attribute '%s'",
+                             c->obj->type->name, mpx_value_str_data(name));
     }
     case PY_ARGS_UPDATE: /* the keywords go in as a dict after the positional argument */
         return place_arguments(c, r->method, NULL, r->args, NULL, a);
@@ -799,13 +799,13 @@ static int method_arguments(call *c, const py_method *m, py_request *r, const ch
 }
 
 /* dict.update(other, **kwds)'s second half: the keywords, as one more update. */
-static int update_with_keywords(call *c, py_request *r)
+static int update_with_keywords(mpx_call *c, py_request *r)
 {
     if (mpx_value_len(r->kwds) == 0)
         return MPX_OK;
     mpx_value kwds;
     mpx_value_move(&kwds, r->kwds);
-    call u = {.srv = c->srv, .sess = c->sess, .args = &kwds, .nargs = 1};
+    mpx_call u = {.srv = c->srv, .sess = c->sess, .args = &kwds, .nargs = 1};
     int rc = object_invoke(c->obj, "update", &u);
     if (rc != MPX_OK)
         memcpy(c->errmsg, u.errmsg, sizeof c->errmsg);
@@ -815,7 +815,7 @@ static int update_with_keywords(call *c, py_request *r)
 }
 
 /* Python's server falls back to these for names a proxy calls without exposing them. */
-static bool run_fallback(session *sess, object *obj, py_request *r)
+static bool run_fallback(session *sess, mpx_object *obj, py_request *r)
 {
     mpx_server *s = session_server(sess);
     if (strcmp(r->method, "__repr__") == 0 || strcmp(r->method, "__str__") == 0) {
@@ -830,7 +830,7 @@ static bool run_fallback(session *sess, object *obj, py_request *r)
         return true;
     }
     if (strcmp(r->method, "#GETVALUE") == 0) { /* proxy._getvalue(): a copy of the value */
-        call c = {.srv = s, .sess = sess};
+        mpx_call c = {.srv = s, .sess = sess};
         if (method_index_find(obj->methods, "copy", 4) == NULL)
             send_traceback(sess, MPX_ETYPE, "a %s has no value to copy", obj->type->name);
         else if (object_invoke(obj, "copy", &c) != MPX_OK)
@@ -844,14 +844,14 @@ static bool run_fallback(session *sess, object *obj, py_request *r)
 }
 
 /* __iter__: an Iterator object over the keys, held for the client as create's are. */
-static void iterate(session *sess, object *obj)
+static void iterate(session *sess, mpx_object *obj)
 {
     mpx_server *s = session_server(sess);
-    call keys = {.srv = s, .sess = sess};
-    object *it = NULL;
+    mpx_call keys = {.srv = s, .sess = sess};
+    mpx_object *it = NULL;
     int rc = object_invoke(obj, "keys", &keys);
     if (rc == MPX_OK) {
-        call ctor = {.srv = s, .sess = sess, .args = &keys.result, .nargs = 1};
+        mpx_call ctor = {.srv = s, .sess = sess, .args = &keys.result, .nargs = 1};
         rc = objects_create(s, &ctor, objects_type_entry(s, &type_iterator), 0, &it);
         if (rc != MPX_OK)
             memcpy(keys.errmsg, ctor.errmsg, sizeof keys.errmsg);
@@ -865,7 +865,7 @@ static void iterate(session *sess, object *obj)
     send_proxy(sess, py_typeid_of(&type_iterator), it->id);
 }
 
-static bool exposed_by(const py_typeid *t, object *obj, const char *name)
+static bool exposed_by(const py_typeid *t, mpx_object *obj, const char *name)
 {
     if (t != NULL)
         return py_exposed(t, name);
@@ -876,7 +876,7 @@ static void method_call(session *sess, py_request *r)
 {
     mpx_server *s = session_server(sess);
     python_state *py = session_python(sess);
-    object *obj = ident_object(s, r->ident);
+    mpx_object *obj = ident_object(s, r->ident);
     if (obj == NULL) {
         char *text = mpx_value_repr(r->ident);
         send_traceback(sess, MPX_EKEY, "%s", text != NULL ? text : "?");
@@ -895,7 +895,7 @@ static void method_call(session *sess, py_request *r)
         iterate(sess, obj);
         return;
     }
-    call c = {.srv = s, .sess = sess, .obj = obj};
+    mpx_call c = {.srv = s, .sess = sess, .obj = obj};
     py_args a = {0};
     const char *target;
     int rc = method_arguments(&c, m, r, &target, &a);
@@ -947,8 +947,8 @@ void python_request(session *sess, const uint8_t *frame, size_t len)
     uint64_t missing;
     int rc = pickle_decode(frame, len, &req, err, sizeof err);
     if (rc != MPX_OK) {
-        server_log(s, MPX_LOG_WARN, "event=python-refused session=%llu reason=\"%s\"",
-                   (unsigned long long)session_id(sess), err);
+        mpx_server_log(s, MPX_LOG_WARN, "event=python-refused session=%llu reason=\"%s\"",
+                       (unsigned long long)session_id(sess), err);
         send_traceback(sess, rc, "mpx-manager refused the request: %s", err);
     } else if (!request_fields(&req, &r)) {
         send_traceback(sess, MPX_EVALUE, "a request is (ident, methodname, args, kwds)");

@@ -19,7 +19,7 @@
 
 #include "mpx/value.h"
 
-struct session;
+struct mpx_session;
 struct mpx_server;
 
 /* What a session of this dialect keeps (session.c embeds it). Zeroed is the start. */
@@ -32,10 +32,10 @@ typedef struct python_state {
 /* Whether a session's first request frame opens this dialect. */
 bool python_frame_starts_dialect(const uint8_t *frame, size_t len);
 /* Runs one request frame of a session of this dialect. */
-void python_request(struct session *sess, const uint8_t *frame, size_t len);
+void python_request(struct mpx_session *sess, const uint8_t *frame, size_t len);
 /* Packs the answer to the session's call in flight (session.c's reply for this dialect):
  * rc MPX_OK with value, or an error with its message. Returns MPX_OK or MPX_ENOMEM. */
-int python_reply(struct session *sess, int rc, const char *msg, const mpx_value *value);
+int python_reply(struct mpx_session *sess, int rc, const char *msg, const mpx_value *value);
 void python_state_free(python_state *py);
 
 #endif

@@ -149,7 +149,7 @@ const py_typeid *py_typeid_find(const char *typeid)
 
 /* The first row of a type wins: JoinableQueue, the typeid of mpx's JoinableQueue. A plain
  * mpx Queue (made by a C client) goes to Python as a Queue typeid too. */
-const py_typeid *py_typeid_of(const object_type *type)
+const py_typeid *py_typeid_of(const mpx_type *type)
 {
     if (type == &type_queue)
         return py_typeid_find("Queue");

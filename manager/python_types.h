@@ -48,7 +48,7 @@ enum {
 
 typedef struct py_typeid {
     const char *typeid;             /* Python's typeid: "dict", "Queue", ... */
-    const object_type *type;        /* the mpx type; NULL when refused */
+    const mpx_type *type;        /* the mpx type; NULL when refused */
     const char *proxy;              /* its proxy class in multiprocessing.managers */
     const char *const *exposed;     /* Python's exposed names, NULL-terminated */
     const char *const *ctor_params; /* for PY_CTOR_PARAMS */
@@ -62,7 +62,7 @@ typedef struct py_typeid {
 const py_typeid *py_typeid_find(const char *typeid);
 /* The row for objects of an mpx type (the typeid a reference to it is rebuilt as), or
  * NULL for a type Python has no typeid for. */
-const py_typeid *py_typeid_of(const object_type *type);
+const py_typeid *py_typeid_of(const mpx_type *type);
 /* Whether name is in the typeid's exposed list. */
 int py_exposed(const py_typeid *t, const char *name);
 /* The method's row, or NULL when it needs no care. */

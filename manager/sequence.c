@@ -16,7 +16,7 @@ static size_t utf8_seq_len(unsigned char lead)
     return lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
 }
 
-int iterable_items(call *c, mpx_value *v, mpx_value *tmp, mpx_value **items, size_t *n)
+int iterable_items(mpx_call *c, mpx_value *v, mpx_value *tmp, mpx_value **items, size_t *n)
 {
     *tmp = mpx_value_none();
     *items = NULL;
@@ -28,7 +28,7 @@ int iterable_items(call *c, mpx_value *v, mpx_value *tmp, mpx_value **items, siz
         return MPX_OK;
     }
     if (kind != MPX_STR && kind != MPX_BYTES && kind != MPX_DICT)
-        return call_fail(c, MPX_ETYPE, "'%s' object is not iterable", mpx_kind_name(kind));
+        return mpx_call_fail(c, MPX_ETYPE, "'%s' object is not iterable", mpx_kind_name(kind));
 
     size_t count = mpx_value_len(v);
     const unsigned char *s = NULL;
@@ -40,13 +40,13 @@ int iterable_items(call *c, mpx_value *v, mpx_value *tmp, mpx_value **items, siz
             count += (s[i] & 0xC0) != 0x80;
     }
     /* a cell each, and for a str a block each: 48 bytes a character, asked for up front */
-    int rc = call_reserve(c, count * (sizeof(mpx_value) + (kind == MPX_STR ? VALUE_SMALL_BLOCK
+    int rc = mpx_call_reserve(c, count * (sizeof(mpx_value) + (kind == MPX_STR ? VALUE_SMALL_BLOCK
                                                                              : 0)));
     if (rc != MPX_OK)
         return rc;
     if (mpx_value_list(tmp, count) != MPX_OK || mpx_value_resize(tmp, count) != MPX_OK) {
         mpx_value_free(tmp);
-        return call_fail_nomem(c);
+        return mpx_call_fail_nomem(c);
     }
     mpx_value *out = mpx_value_items(tmp);
     if (kind == MPX_STR) {
@@ -66,7 +66,7 @@ int iterable_items(call *c, mpx_value *v, mpx_value *tmp, mpx_value **items, siz
     }
     if (rc != MPX_OK) {
         mpx_value_free(tmp);
-        return call_fail_nomem(c);
+        return mpx_call_fail_nomem(c);
     }
     *items = count ? out : NULL;
     *n = count;
@@ -162,12 +162,12 @@ static int64_t clamp_bound(int64_t x, int64_t len, int64_t step)
     return x;
 }
 
-int slice_span(call *c, const mpx_value *slice, size_t length, span *sp)
+int slice_span(mpx_call *c, const mpx_value *slice, size_t length, span *sp)
 {
     int64_t start, stop, step = 1, len = (int64_t)length;
     if (mpx_value_slice_part(slice, 2, &step)) {
         if (step == 0)
-            return call_fail(c, MPX_EVALUE, "slice step cannot be zero");
+            return mpx_call_fail(c, MPX_EVALUE, "slice step cannot be zero");
         if (step < -INT64_MAX) /* so that -step cannot overflow */
             step = -INT64_MAX;
     }

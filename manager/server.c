@@ -93,8 +93,8 @@ static void on_stop(uv_async_t *async)
     mpx_server *s = async->data;
     if (s->stopping)
         return;
-    server_log(s, MPX_LOG_INFO, "event=stop sessions=%zu objects=%zu", s->sessions.len,
-               s->objects.len);
+    mpx_server_log(s, MPX_LOG_INFO, "event=stop sessions=%zu objects=%zu", s->sessions.len,
+                   s->objects.len);
     shut_down(s, "manager stopping");
     uv_close((uv_handle_t *)&s->stop_async, NULL);
 }
@@ -187,7 +187,7 @@ int mpx_server_listen(mpx_server *s, const char *address, char *bound, size_t bo
         snprintf(text, sizeof text, "%s", address);
     if (bound != NULL && boundlen > 0)
         snprintf(bound, boundlen, "%s", text);
-    server_log(s, MPX_LOG_INFO, "event=listen address=%s", text);
+    mpx_server_log(s, MPX_LOG_INFO, "event=listen address=%s", text);
     return MPX_OK;
 }
 

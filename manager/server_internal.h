@@ -26,13 +26,14 @@
 
 #define SERVER_MAX_LISTENERS 16
 
-/* The types a client can create, with their method indexes. */
+/* The types a client can create, with their method indexes (mpx_server_register_type). */
+#define SERVER_MAX_TYPES 256
 typedef struct type_entry {
-    const object_type *type;
+    const mpx_type *type;
     method_index index;
 } type_entry;
 
-typedef struct session session;
+typedef struct mpx_session session;
 
 /* A named object Python's clients ask for by a typeid of their own (mpx_server_expose). */
 typedef struct server_exposure {
@@ -57,7 +58,7 @@ struct mpx_server {
     size_t nauthenticated;  /* the client's answer to our challenge was right */
     list to_close;          /* sessions flagged to close at the safe point */
     list pending_writes;    /* sessions with replies to write at the safe point */
-    list signalled;         /* wait lists whose parked calls re-run (wait_list.ready) */
+    list signalled;         /* wait lists whose parked calls re-run (mpx_wait_list.ready) */
     uv_prepare_t safe_point;
     /* Sessions whose requests outlasted one turn's budget (opts.turn_frames,
      * turn_budget_us): their sockets are not read until the frames they hold are served,
@@ -72,13 +73,15 @@ struct mpx_server {
     u64map objects;         /* id -> object* */
     uint64_t next_object_id;
     mpx_value registry;     /* dict: name (str) -> id (int) */
-    type_entry *types;      /* the creatable types */
+    /* The creatable types: built-in, then registered. Each entry stays where it is made
+     * (objects and exposures point at it). */
+    type_entry *types[SERVER_MAX_TYPES];
     size_t ntypes;
     /* References inside stored values keep their objects alive (value_ref.h); one object
      * destroyed gives back what its value held, so destruction runs as a loop over the
      * dying ones, never as a recursion a chain of nested objects could overflow. */
     value_ref_owner ref_owner;
-    object *dying;
+    mpx_object *dying;
     bool releasing;
     bool tearing_down; /* objects_free: references given back count for nothing */
     uint64_t *call_counts;  /* one per method of every type: method_index.counts_at + row */
@@ -86,7 +89,7 @@ struct mpx_server {
     uint64_t started_ms;    /* uv_now when made: info's uptime */
     server_exposure *exposures;
     size_t nexposures;
-    object manager_obj;     /* object 0: create, open, incref, decref, methods, parked... */
+    mpx_object manager_obj;     /* object 0: create, open, incref, decref, methods, parked... */
     method_index manager_index;
     int stopping;
     /* What the server holds in bytes (values, objects, parked calls, session buffers):
@@ -95,31 +98,30 @@ struct mpx_server {
     mem_counter mem;
 };
 
-/* ---- log.c ---- one line per event, key=value, to stderr */
-void server_log(const mpx_server *s, mpx_log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* log.c: mpx_server_log (mpx/type.h), one line per event, key=value, to stderr */
 
 /* ---- objects.c ---- the table, the registry and the methods of object 0 */
 int objects_init(mpx_server *s);
 void objects_free(mpx_server *s);
-object *objects_find(const mpx_server *s, uint64_t id);
+mpx_object *objects_find(const mpx_server *s, uint64_t id);
 /* The creatable type's entry, or NULL. */
-const type_entry *objects_type_entry(const mpx_server *s, const object_type *type);
+const type_entry *objects_type_entry(const mpx_server *s, const mpx_type *type);
 /* Makes an object of type te from the constructor arguments c->args[first..], with no
  * reference yet: the caller takes one (or releases it with n = 0 to undo). */
-int objects_create(mpx_server *s, call *c, const type_entry *te, size_t first, object **out);
+int objects_create(mpx_server *s, mpx_call *c, const type_entry *te, size_t first,
+                   mpx_object **out);
 /* The object registered as name, made from c->args[first..] on first use (then the
  * registry holds one reference). MPX_EEXIST when name is an object of another type. */
-int objects_open(mpx_server *s, call *c, const type_entry *te, const char *name,
-                 size_t first, object **out);
+int objects_open(mpx_server *s, mpx_call *c, const type_entry *te, const char *name,
+                 size_t first, mpx_object **out);
 /* Adopts the references inside v (request arguments): each keeps its object alive while
  * v or a copy of it lives. MPX_ENOOBJECT, with *missing, when one names no object. */
 int objects_adopt_refs(mpx_server *s, mpx_value *v, uint64_t *missing);
 /* The object's repr (its type's __repr__, or "<Type object, id N>"), malloc'd; NULL
  * when out of memory. */
-char *objects_repr(mpx_server *s, object *obj);
+char *objects_repr(mpx_server *s, mpx_object *obj);
 /* Drops n references; the object is destroyed when none remain. */
-void objects_release(mpx_server *s, object *obj, uint32_t n);
+void objects_release(mpx_server *s, mpx_object *obj, uint32_t n);
 
 /* ---- session.c ---- a client connection */
 void session_accept(mpx_server *s, uv_stream_t *stream, const char *peer);
@@ -147,13 +149,11 @@ int session_reply(session *sess, uint64_t call_id, int rc, const char *msg,
 /* Replies to a call a handler finished with rc (c->result or c->errmsg); a result that
  * must not be lost (c->undelivered) goes back to c->obj when it cannot be sent. Frees
  * c->result. */
-void session_answer(session *sess, call *c, int rc);
+void session_answer(session *sess, mpx_call *c, int rc);
 /* Queues one frame as it is (the pickle dialect's replies). MPX_ECLOSED when closing. */
 int session_send_frame(session *sess, const void *payload, size_t len);
 struct python_state *session_python(session *sess);
 uv_stream_t *session_stream(session *sess);
-/* Asks for obj->type->session_ended(obj, id) when sess ends (idempotent). */
-int session_watch(session *sess, object *obj);
 /* The session's list of parked calls (wait.c's waiter.session_link), and its length. */
 void session_link_waiter(session *sess, list_node *n);
 void session_unlink_waiter(session *sess, list_node *n);

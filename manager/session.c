@@ -37,11 +37,11 @@
 #include "stream_out.h"
 #include "wait.h"
 
-/* A result in a reply not yet written (see undelivered_fn). */
+/* A result in a reply not yet written (see mpx_undelivered_fn). */
 typedef struct delivery {
     struct delivery *next;
     uint64_t object_id; /* looked up again: the object may be gone by then */
-    undelivered_fn undelivered;
+    mpx_undelivered_fn undelivered;
     size_t end;         /* where its reply frame ends in the batch (session.out) */
     mpx_value result;
 } delivery;
@@ -71,7 +71,7 @@ enum {
     SESSION_OVER_SOFT = 1u << 6,   /* its output is over the soft limit; limit_timer runs */
 };
 
-struct session {
+struct mpx_session {
     mpx_server *srv;
     list_node link;         /* in srv->sessions */
     list_node auth_link;    /* in srv->unauthenticated until it proves the key, or ends */
@@ -138,7 +138,7 @@ static void release_all_refs(session *sess)
     uint64_t id;
     void *n;
     while (u64map_next(&sess->refs, &pos, &id, &n)) {
-        object *obj = objects_find(sess->srv, id);
+        mpx_object *obj = objects_find(sess->srv, id);
         if (obj != NULL)
             objects_release(sess->srv, obj, (uint32_t)(uintptr_t)n);
     }
@@ -194,9 +194,11 @@ bool session_closing(const session *sess)
     return (sess->flags & (SESSION_CLOSE_ASAP | SESSION_CLOSED)) != 0;
 }
 
-int session_watch(session *sess, object *obj)
+int mpx_call_watch(mpx_call *c, mpx_object *obj)
 {
-    return u64map_put(&sess->watched, obj->id, obj);
+    if (c->sess == NULL) /* a handler run alone (unit tests): no connection to end */
+        return MPX_OK;
+    return u64map_put(&c->sess->watched, obj->id, obj);
 }
 
 /* Tells the types of the watched objects that still exist that this session ended. */
@@ -206,7 +208,7 @@ static void notify_watchers(session *sess)
     uint64_t id;
     void *unused;
     while (u64map_next(&sess->watched, &pos, &id, &unused)) {
-        object *obj = objects_find(sess->srv, id);
+        mpx_object *obj = objects_find(sess->srv, id);
         if (obj != NULL && obj->type->session_ended != NULL)
             obj->type->session_ended(obj, sess->id);
     }
@@ -270,7 +272,7 @@ static void deliveries_return(mpx_server *s, delivery *d)
 {
     while (d != NULL) {
         delivery *next = d->next;
-        object *obj = objects_find(s, d->object_id);
+        mpx_object *obj = objects_find(s, d->object_id);
         if (obj != NULL)
             d->undelivered(obj, &d->result);
         mpx_value_free(&d->result);
@@ -294,9 +296,10 @@ static void close_over_limit(session *sess, const char *which, size_t held, size
     char over[48] = "";
     if (ms > 0)
         snprintf(over, sizeof over, " over_ms=%llu", (unsigned long long)ms);
-    server_log(sess->srv, MPX_LOG_WARN,
-               "event=close session=%llu peer=%s reason=output-limit limit=%s held=%zu max=%zu%s",
-               (unsigned long long)sess->id, sess->peer, which, held, limit, over);
+    mpx_server_log(sess->srv, MPX_LOG_WARN,
+                   "event=close session=%llu peer=%s reason=output-limit limit=%s held=%zu "
+                   "max=%zu%s",
+                   (unsigned long long)sess->id, sess->peer, which, held, limit, over);
     char why[128];
     snprintf(why, sizeof why, "output limit (%s): %zu reply bytes held, at most %zu", which,
              held, limit);
@@ -494,7 +497,7 @@ int session_reply(session *sess, uint64_t call_id, int rc, const char *msg,
 /* Replies with result and keeps it as a delivery of the next write (result taken). When
  * the session is closing, or no record can be made (then the call is answered with
  * MemoryError), result is left with the caller. */
-static int reply_keep(session *sess, uint64_t call_id, object *obj, undelivered_fn fn,
+static int reply_keep(session *sess, uint64_t call_id, mpx_object *obj, mpx_undelivered_fn fn,
                       mpx_value *result)
 {
     if (session_closing(sess))
@@ -514,7 +517,7 @@ static int reply_keep(session *sess, uint64_t call_id, object *obj, undelivered_
     return MPX_OK;
 }
 
-void session_answer(session *sess, call *c, int rc)
+void session_answer(session *sess, mpx_call *c, int rc)
 {
     if (rc == MPX_OK && c->undelivered != NULL) {
         if (reply_keep(sess, c->call_id, c->obj, c->undelivered, &c->result) != MPX_OK)
@@ -543,8 +546,8 @@ static void become_ready(session *sess)
     /* #WELCOME# gets no answer, and Python's client writes its first request right after
      * it without TCP_NODELAY: that request would wait for our delayed ack */
     listener_ack_now(sess->stream);
-    server_log(sess->srv, MPX_LOG_INFO, "event=authenticated session=%llu peer=%s",
-               (unsigned long long)sess->id, sess->peer);
+    mpx_server_log(sess->srv, MPX_LOG_INFO, "event=authenticated session=%llu peer=%s",
+                   (unsigned long long)sess->id, sess->peer);
 }
 
 static void handle_handshake(session *sess, const uint8_t *frame, size_t len)
@@ -557,8 +560,8 @@ static void handle_handshake(session *sess, const uint8_t *frame, size_t len)
     case SESSION_WAIT_ANSWER:
         if (auth_response_verify(s->authkey, s->opts.keylen, sess->challenge,
                                  sess->challenge_len, frame, len, err, sizeof err) != MPX_OK) {
-            server_log(s, MPX_LOG_WARN, "event=auth-failed session=%llu peer=%s reason=\"%s\"",
-                       (unsigned long long)sess->id, sess->peer, err);
+            mpx_server_log(s, MPX_LOG_WARN, "event=auth-failed session=%llu peer=%s reason=\"%s\"",
+                           (unsigned long long)sess->id, sess->peer, err);
             queue_frame(sess, AUTH_FAILURE, strlen(AUTH_FAILURE));
             sess->flags |= SESSION_CLOSE_AFTER_WRITE;
             return;
@@ -610,19 +613,19 @@ static void handle_request(session *sess, const uint8_t *frame, size_t len)
         session_close(sess, err);
         return;
     }
-    call c = {.srv = sess->srv, .sess = sess, .call_id = req.call_id, .args = req.args,
+    mpx_call c = {.srv = sess->srv, .sess = sess, .call_id = req.call_id, .args = req.args,
               .nargs = req.nargs, .timeout = req.timeout, .has_timeout = req.has_timeout};
-    object *obj = objects_find(sess->srv, req.object_id);
+    mpx_object *obj = objects_find(sess->srv, req.object_id);
     int rc = MPX_OK;
     uint64_t missing = 0;
     for (size_t i = 0; i < req.nargs && rc == MPX_OK; i++)
         rc = objects_adopt_refs(sess->srv, &req.args[i], &missing);
     if (rc != MPX_OK)
-        rc = call_fail(&c, MPX_ENOOBJECT, "no object with id %llu (a reference among the "
-                       "arguments)", (unsigned long long)missing);
+        rc = mpx_call_fail(&c, MPX_ENOOBJECT, "no object with id %llu (a reference among the "
+                           "arguments)", (unsigned long long)missing);
     else if (obj == NULL)
-        rc = call_fail(&c, MPX_ENOOBJECT, "no object with id %llu",
-                       (unsigned long long)req.object_id);
+        rc = mpx_call_fail(&c, MPX_ENOOBJECT, "no object with id %llu",
+                           (unsigned long long)req.object_id);
     else
         rc = object_invoke(obj, req.method, &c);
     if (rc != MPX_PARKED) /* a parked call is answered later, through wait.c */
@@ -772,8 +775,8 @@ static void session_end(session *sess)
 {
     mpx_server *s = sess->srv;
     sess->flags |= SESSION_CLOSED;
-    server_log(s, MPX_LOG_INFO, "event=disconnect session=%llu peer=%s refs=%zu reason=\"%s\"",
-               (unsigned long long)sess->id, sess->peer, sess->refs.len, sess->close_reason);
+    mpx_server_log(s, MPX_LOG_INFO, "event=disconnect session=%llu peer=%s refs=%zu reason=\"%s\"",
+                   (unsigned long long)sess->id, sess->peer, sess->refs.len, sess->close_reason);
     list_remove(&s->sessions, &sess->link);
     if (key_proven(sess))
         s->nauthenticated--;
@@ -821,8 +824,8 @@ static void on_refused_closed(uv_handle_t *handle)
 static void evict_oldest_unauthenticated(mpx_server *s)
 {
     session *old = list_entry(s->unauthenticated.head, session, auth_link);
-    server_log(s, MPX_LOG_WARN, "event=evict session=%llu peer=%s reason=max-unauthenticated",
-               (unsigned long long)old->id, old->peer);
+    mpx_server_log(s, MPX_LOG_WARN, "event=evict session=%llu peer=%s reason=max-unauthenticated",
+                   (unsigned long long)old->id, old->peer);
     session_close(old, "made room for a newer connection (max-unauthenticated)");
     list_remove(&s->to_close, &old->close_link); /* flagged now, or flagged before */
     session_end(old);
@@ -838,8 +841,8 @@ void session_accept(mpx_server *s, uv_stream_t *stream, const char *peer)
 {
     assert(s->sessions.len == s->unauthenticated.len + s->nauthenticated);
     if (s->stopping || s->nauthenticated >= (size_t)s->opts.max_connections) {
-        server_log(s, MPX_LOG_WARN, "event=refuse peer=%s reason=%s", peer,
-                   s->stopping ? "stopping" : "max-connections");
+        mpx_server_log(s, MPX_LOG_WARN, "event=refuse peer=%s reason=%s", peer,
+                       s->stopping ? "stopping" : "max-connections");
         uv_close((uv_handle_t *)stream, on_refused_closed);
         return;
     }
@@ -867,8 +870,8 @@ void session_accept(mpx_server *s, uv_stream_t *stream, const char *peer)
     u64map_init(&sess->watched);
     list_push_back(&s->sessions, &sess->link);
     list_push_back(&s->unauthenticated, &sess->auth_link);
-    server_log(s, MPX_LOG_INFO, "event=connect session=%llu peer=%s",
-               (unsigned long long)sess->id, peer);
+    mpx_server_log(s, MPX_LOG_INFO, "event=connect session=%llu peer=%s",
+                   (unsigned long long)sess->id, peer);
 
     int rc = auth_challenge_make(sess->challenge, &sess->challenge_len);
     if (rc == MPX_OK)

@@ -29,7 +29,7 @@ static void unorderable_pair(const mpx_value **a, const mpx_value **b)
 }
 
 /* *lt = a < b, as Python's sort asks it; TypeError with Python's message otherwise. */
-static int less(call *c, const mpx_value *a, const mpx_value *b, bool *lt)
+static int less(mpx_call *c, const mpx_value *a, const mpx_value *b, bool *lt)
 {
     if (mpx_value_kind(a) == MPX_INT && mpx_value_kind(b) == MPX_INT) {
         *lt = mpx_value_get_int(a) < mpx_value_get_int(b);
@@ -42,15 +42,15 @@ static int less(call *c, const mpx_value *a, const mpx_value *b, bool *lt)
         return MPX_OK;
     }
     if (rc != MPX_ETYPE)
-        return call_fail_nomem(c);
+        return mpx_call_fail_nomem(c);
     unorderable_pair(&a, &b);
-    return call_fail(c, MPX_ETYPE, "'<' not supported between instances of '%s' and '%s'",
-                     mpx_kind_name(mpx_value_kind(a)), mpx_kind_name(mpx_value_kind(b)));
+    return mpx_call_fail(c, MPX_ETYPE, "'<' not supported between instances of '%s' and '%s'",
+                         mpx_kind_name(mpx_value_kind(a)), mpx_kind_name(mpx_value_kind(b)));
 }
 
 /* The run at the start of a[0..n): non-descending, or strictly descending and then
  * reversed in place (timsort's count_run). */
-static int count_run(call *c, mpx_value *a, size_t n, size_t *run)
+static int count_run(mpx_call *c, mpx_value *a, size_t n, size_t *run)
 {
     bool lt;
     size_t k = 2;
@@ -83,7 +83,7 @@ static int count_run(call *c, mpx_value *a, size_t n, size_t *run)
 
 /* Binary insertion of a[start..hi) into the sorted a[0..start); equal items keep their
  * order, since a pivot goes after every item it is not less than. */
-static int binary_sort(call *c, mpx_value *a, size_t hi, size_t start)
+static int binary_sort(mpx_call *c, mpx_value *a, size_t hi, size_t start)
 {
     for (; start < hi; start++) {
         mpx_value pivot = a[start];
@@ -107,7 +107,7 @@ static int binary_sort(call *c, mpx_value *a, size_t hi, size_t start)
 
 /* Merges the sorted runs a[0..na) and a[na..na+nb), copying the shorter one to tmp.
  * Ties go to the left run: an item of b moves ahead only when it is less. */
-static int merge_runs(call *c, mpx_value *a, size_t na, size_t nb, mpx_value *tmp)
+static int merge_runs(mpx_call *c, mpx_value *a, size_t na, size_t nb, mpx_value *tmp)
 {
     mpx_value *b = a + na;
     bool lt;
@@ -154,7 +154,7 @@ typedef struct run {
 /* Stack depth bound for timsort's run-length invariants with 64-bit sizes. */
 #define MAX_RUNS 85
 
-static int merge_at(call *c, mpx_value *a, run *runs, size_t *nruns, size_t i, mpx_value *tmp)
+static int merge_at(mpx_call *c, mpx_value *a, run *runs, size_t *nruns, size_t i, mpx_value *tmp)
 {
     int rc = merge_runs(c, a + runs[i].base, runs[i].len, runs[i + 1].len, tmp);
     runs[i].len += runs[i + 1].len;
@@ -165,7 +165,7 @@ static int merge_at(call *c, mpx_value *a, run *runs, size_t *nruns, size_t i, m
 }
 
 /* Keeps run lengths growing faster than Fibonacci down the stack (timsort's invariant). */
-static int merge_collapse(call *c, mpx_value *a, run *p, size_t *np, mpx_value *tmp)
+static int merge_collapse(mpx_call *c, mpx_value *a, run *p, size_t *np, mpx_value *tmp)
 {
     while (*np > 1) {
         size_t n = *np - 2;
@@ -184,7 +184,7 @@ static int merge_collapse(call *c, mpx_value *a, run *p, size_t *np, mpx_value *
 }
 
 /* Sorts a[0..n), n >= 2; tmp holds n / 2 cells. On error a is some permutation. */
-static int timsort(call *c, mpx_value *a, size_t n, mpx_value *tmp)
+static int timsort(mpx_call *c, mpx_value *a, size_t n, mpx_value *tmp)
 {
     run runs[MAX_RUNS];
     size_t nruns = 0, lo = 0, minrun = min_run(n);
@@ -214,7 +214,7 @@ static int timsort(call *c, mpx_value *a, size_t n, mpx_value *tmp)
     return MPX_OK;
 }
 
-int values_sort(call *c, mpx_value *items, size_t n, bool reverse)
+int values_sort(mpx_call *c, mpx_value *items, size_t n, bool reverse)
 {
     if (n < 2)
         return MPX_OK;
@@ -222,7 +222,7 @@ int values_sort(call *c, mpx_value *items, size_t n, bool reverse)
     if (work == NULL || tmp == NULL) {
         free(work);
         free(tmp);
-        return call_fail_nomem(c);
+        return mpx_call_fail_nomem(c);
     }
     memcpy(work, items, n * sizeof *work);
     if (reverse)

@@ -2,7 +2,7 @@
 #include "server_internal.h"
 #include "sync.h"
 
-int sync_number_arg(call *c, size_t i, const char *what, double *out)
+int mpx_call_number_arg(mpx_call *c, size_t i, const char *what, double *out)
 {
     const mpx_value *v = &c->args[i];
     switch (mpx_value_kind(v)) {
@@ -16,12 +16,12 @@ int sync_number_arg(call *c, size_t i, const char *what, double *out)
         *out = mpx_value_get_bool(v);
         return MPX_OK;
     default:
-        return call_fail(c, MPX_ETYPE, "%s must be a number, not '%s'", what,
-                         mpx_kind_name(mpx_value_kind(v)));
+        return mpx_call_fail(c, MPX_ETYPE, "%s must be a number, not '%s'", what,
+                             mpx_kind_name(mpx_value_kind(v)));
     }
 }
 
-int sync_acquire_args(call *c, size_t first, bool *blocking)
+int mpx_call_acquire_args(mpx_call *c, size_t first, bool *blocking)
 {
     double timeout = -1;
     *blocking = true;
@@ -29,31 +29,31 @@ int sync_acquire_args(call *c, size_t first, bool *blocking)
         *blocking = mpx_value_truthy(&c->args[first]);
     /* None is Semaphore.acquire's default timeout: no deadline, as Lock's -1 */
     if (c->nargs > first + 1 && mpx_value_kind(&c->args[first + 1]) != MPX_NONE) {
-        int rc = sync_number_arg(c, first + 1, "timeout", &timeout);
+        int rc = mpx_call_number_arg(c, first + 1, "timeout", &timeout);
         if (rc != MPX_OK)
             return rc;
     }
     if (!*blocking && timeout != -1)
-        return call_fail(c, MPX_EVALUE, "can't specify a timeout for a non-blocking call");
+        return mpx_call_fail(c, MPX_EVALUE, "can't specify a timeout for a non-blocking call");
     if (timeout != timeout || (timeout < 0 && timeout != -1))
-        return call_fail(c, MPX_EVALUE, "timeout value must be a non-negative number");
+        return mpx_call_fail(c, MPX_EVALUE, "timeout value must be a non-negative number");
     c->has_timeout = timeout >= 0;
     c->timeout = timeout >= 0 ? timeout : 0;
     return MPX_OK;
 }
 
-int sync_timeout_arg(call *c, size_t i)
+int mpx_call_timeout_arg(mpx_call *c, size_t i)
 {
     c->has_timeout = false;
     c->timeout = 0;
     if (c->nargs <= i || mpx_value_kind(&c->args[i]) == MPX_NONE)
         return MPX_OK;
     double timeout;
-    int rc = sync_number_arg(c, i, "timeout", &timeout);
+    int rc = mpx_call_number_arg(c, i, "timeout", &timeout);
     if (rc != MPX_OK)
         return rc;
     if (timeout != timeout)
-        return call_fail(c, MPX_EVALUE, "timeout must be a number, not nan");
+        return mpx_call_fail(c, MPX_EVALUE, "timeout must be a number, not nan");
     if (timeout < 0)
         timeout = 0; /* Python treats a negative wait timeout as "do not wait" */
     c->has_timeout = true;
@@ -61,7 +61,7 @@ int sync_timeout_arg(call *c, size_t i)
     return MPX_OK;
 }
 
-uint64_t sync_caller_id(const call *c)
+uint64_t mpx_call_session_id(const mpx_call *c)
 {
     return c->sess != NULL ? session_id(c->sess) : UINT64_MAX;
 }

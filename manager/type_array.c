@@ -24,7 +24,7 @@ typedef struct array_state {
     unsigned char data[]; /* len * tc->size bytes */
 } array_state;
 
-static array_state *state_of(const object *obj)
+static array_state *state_of(const mpx_object *obj)
 {
     return obj->state;
 }
@@ -37,7 +37,7 @@ static unsigned char *slot_at(array_state *st, size_t pos)
 /* The items of a sequence value (owned by the call) that fills n slots: a list or tuple,
  * or for 'u' a str (its characters) and for 'c' a bytes (its bytes). *tmp is built for
  * the last two and freed by the caller. what names the value in the TypeError. */
-static int seq_items(call *c, const typecode *tc, mpx_value *v, mpx_value *tmp,
+static int seq_items(mpx_call *c, const typecode *tc, mpx_value *v, mpx_value *tmp,
                      mpx_value **items, size_t *n, const char *what)
 {
     mpx_kind kind = mpx_value_kind(v);
@@ -45,22 +45,22 @@ static int seq_items(call *c, const typecode *tc, mpx_value *v, mpx_value *tmp,
     if (kind == MPX_LIST || kind == MPX_TUPLE || (kind == MPX_STR && tc->kind == TC_CHAR))
         return iterable_items(c, v, tmp, items, n);
     if (kind != MPX_BYTES || tc->kind != TC_BYTE)
-        return call_fail(c, MPX_ETYPE, "%s must be a list or tuple, not %s", what,
-                         mpx_kind_name(kind));
+        return mpx_call_fail(c, MPX_ETYPE, "%s must be a list or tuple, not %s", what,
+                             mpx_kind_name(kind));
     const char *s = mpx_value_str_data(v);
     *n = mpx_value_str_len(v);
     *items = NULL;
-    int rc = call_reserve(c, *n * (sizeof(mpx_value) + VALUE_SMALL_BLOCK));
+    int rc = mpx_call_reserve(c, *n * (sizeof(mpx_value) + VALUE_SMALL_BLOCK));
     if (rc != MPX_OK)
         return rc;
     if (mpx_value_list(tmp, *n) != MPX_OK || mpx_value_resize(tmp, *n) != MPX_OK) {
         mpx_value_free(tmp);
-        return call_fail_nomem(c);
+        return mpx_call_fail_nomem(c);
     }
     for (size_t k = 0; k < *n; k++) {
         if (mpx_value_bytes(mpx_value_at(tmp, k), s + k, 1) != MPX_OK) {
             mpx_value_free(tmp);
-            return call_fail_nomem(c);
+            return mpx_call_fail_nomem(c);
         }
     }
     *items = *n ? mpx_value_items(tmp) : NULL;
@@ -68,7 +68,7 @@ static int seq_items(call *c, const typecode *tc, mpx_value *v, mpx_value *tmp,
 }
 
 /* Stores n items into consecutive slots from buf; stops at the first refused one. */
-static int pack(call *c, const typecode *tc, const mpx_value *items, size_t n,
+static int pack(mpx_call *c, const typecode *tc, const mpx_value *items, size_t n,
                 unsigned char *buf)
 {
     for (size_t k = 0; k < n; k++) {
@@ -91,7 +91,7 @@ static array_state *state_new(const typecode *tc, size_t len)
 
 /* Array(typecode, size_or_initializer): n zeros for an int n >= 0, else the items of a
  * list or tuple (or a str for 'u', a bytes for 'c'). */
-static int array_init(object *obj, call *c)
+static int array_init(mpx_object *obj, mpx_call *c)
 {
     const typecode *tc;
     int rc = typecode_arg(c, 0, &tc);
@@ -100,29 +100,30 @@ static int array_init(object *obj, call *c)
     int64_t n;
     if (as_index(&c->args[1], &n)) {
         if (n < 0)
-            return call_fail(c, MPX_EVALUE, "Array length must be >= 0, not %lld",
-                             (long long)n);
+            return mpx_call_fail(c, MPX_EVALUE, "Array length must be >= 0, not %lld",
+                                 (long long)n);
         if ((uint64_t)n > ARRAY_MAX_BYTES / tc->size)
-            return call_fail(c, MPX_ENOMEM, "Array of %lld items is too large (at most %zu)",
-                             (long long)n, ARRAY_MAX_BYTES / tc->size);
-        if ((rc = call_reserve(c, sizeof(array_state) + (size_t)n * tc->size)) != MPX_OK)
+            return mpx_call_fail(c, MPX_ENOMEM,
+                                 "Array of %lld items is too large (at most %zu)",
+                                 (long long)n, ARRAY_MAX_BYTES / tc->size);
+        if ((rc = mpx_call_reserve(c, sizeof(array_state) + (size_t)n * tc->size)) != MPX_OK)
             return rc;
         if ((obj->state = state_new(tc, (size_t)n)) == NULL)
-            return call_fail_nomem(c);
+            return mpx_call_fail_nomem(c);
         return MPX_OK;
     }
     mpx_value tmp, *items;
     size_t len;
     rc = seq_items(c, tc, &c->args[1], &tmp, &items, &len, "size_or_initializer");
     if (rc == MPX_OK)
-        rc = call_reserve(c, sizeof(array_state) + len * tc->size);
+        rc = mpx_call_reserve(c, sizeof(array_state) + len * tc->size);
     if (rc != MPX_OK) {
         mpx_value_free(&tmp);
         return rc;
     }
     array_state *st = state_new(tc, len);
     if (st == NULL)
-        rc = call_fail_nomem(c);
+        rc = mpx_call_fail_nomem(c);
     else if ((rc = pack(c, tc, items, len, st->data)) != MPX_OK)
         mem_free(st);
     else
@@ -131,53 +132,53 @@ static int array_init(object *obj, call *c)
     return rc;
 }
 
-static void array_destroy(object *obj)
+static void array_destroy(mpx_object *obj)
 {
     mem_free(obj->state);
     obj->state = NULL;
 }
 
-static int index_kind_fail(call *c, const mpx_value *v)
+static int index_kind_fail(mpx_call *c, const mpx_value *v)
 {
-    return call_fail(c, MPX_ETYPE, "array indices must be integers or slices, not %s",
-                     mpx_kind_name(mpx_value_kind(v)));
+    return mpx_call_fail(c, MPX_ETYPE, "array indices must be integers or slices, not %s",
+                         mpx_kind_name(mpx_value_kind(v)));
 }
 
 /* The position an int argument names: TypeError for another kind, IndexError with msg. */
-static int item_arg(call *c, size_t i, const char *msg, size_t *pos)
+static int item_arg(mpx_call *c, size_t i, const char *msg, size_t *pos)
 {
     int64_t index;
     if (!as_index(&c->args[i], &index))
-        return call_fail(c, MPX_ETYPE, "array indices must be integers, not %s",
-                         mpx_kind_name(mpx_value_kind(&c->args[i])));
+        return mpx_call_fail(c, MPX_ETYPE, "array indices must be integers, not %s",
+                             mpx_kind_name(mpx_value_kind(&c->args[i])));
     if (!item_pos(index, state_of(c->obj)->len, pos))
-        return call_fail(c, MPX_EINDEX, "%s", msg);
+        return mpx_call_fail(c, MPX_EINDEX, "%s", msg);
     return MPX_OK;
 }
 
 /* *out = the items a span selects (all of them when sp is NULL), as a new list. */
-static int items_list(call *c, array_state *st, const span *sp, mpx_value *out)
+static int items_list(mpx_call *c, array_state *st, const span *sp, mpx_value *out)
 {
     size_t n = sp != NULL ? sp->len : st->len;
-    int rc = call_reserve(c, n * sizeof(mpx_value)); /* 16 bytes an item: 16x an Array('b') */
+    int rc = mpx_call_reserve(c, n * sizeof(mpx_value)); /* 16 bytes an item: 16x an Array('b') */
     if (rc != MPX_OK)
         return rc;
     if (mpx_value_list(out, n) != MPX_OK || mpx_value_resize(out, n) != MPX_OK) {
         mpx_value_free(out);
-        return call_fail_nomem(c);
+        return mpx_call_fail_nomem(c);
     }
     for (size_t k = 0; k < n; k++) {
         size_t pos = sp != NULL ? span_pos(sp, k) : k;
         if (typecode_load(st->tc, slot_at(st, pos), mpx_value_at(out, k)) != MPX_OK) {
             mpx_value_free(out);
-            return call_fail_nomem(c);
+            return mpx_call_fail_nomem(c);
         }
     }
     return MPX_OK;
 }
 
 /* __getitem__(i) -> item; __getitem__(slice) -> a list of the items */
-static int array_getitem(call *c)
+static int array_getitem(mpx_call *c)
 {
     array_state *st = state_of(c->obj);
     const mpx_value *key = &c->args[0];
@@ -191,14 +192,14 @@ static int array_getitem(call *c)
     if (!as_index(key, &i))
         return index_kind_fail(c, key);
     if (!item_pos(i, st->len, &pos))
-        return call_fail(c, MPX_EINDEX, "array index out of range");
+        return mpx_call_fail(c, MPX_EINDEX, "array index out of range");
     if (typecode_load(st->tc, slot_at(st, pos), &c->result) != MPX_OK)
-        return call_fail_nomem(c);
+        return mpx_call_fail_nomem(c);
     return MPX_OK;
 }
 
 /* arr[slice] = seq: exactly as many items as the slice selects, all checked first. */
-static int assign_span(call *c, array_state *st, const span *sp, mpx_value *value)
+static int assign_span(mpx_call *c, array_state *st, const span *sp, mpx_value *value)
 {
     mpx_value tmp, *items;
     size_t n;
@@ -208,9 +209,9 @@ static int assign_span(call *c, array_state *st, const span *sp, mpx_value *valu
     size_t size = st->tc->size;
     unsigned char *buf = NULL;
     if (n != sp->len)
-        rc = call_fail(c, MPX_EVALUE, "Can only assign sequence of same size");
+        rc = mpx_call_fail(c, MPX_EVALUE, "Can only assign sequence of same size");
     else if (n > 0 && (buf = malloc(n * size)) == NULL)
-        rc = call_fail_nomem(c);
+        rc = mpx_call_fail_nomem(c);
     else
         rc = pack(c, st->tc, items, n, buf);
     if (rc == MPX_OK)
@@ -222,7 +223,7 @@ static int assign_span(call *c, array_state *st, const span *sp, mpx_value *valu
 }
 
 /* __setitem__(i, v) or __setitem__(slice, seq) -> None */
-static int array_setitem(call *c)
+static int array_setitem(mpx_call *c)
 {
     array_state *st = state_of(c->obj);
     const mpx_value *key = &c->args[0];
@@ -236,18 +237,18 @@ static int array_setitem(call *c)
     if (!as_index(key, &i))
         return index_kind_fail(c, key);
     if (!item_pos(i, st->len, &pos))
-        return call_fail(c, MPX_EINDEX, "array assignment index out of range");
+        return mpx_call_fail(c, MPX_EINDEX, "array assignment index out of range");
     return typecode_store(c, st->tc, slot_at(st, pos), &c->args[1]);
 }
 
-static int array_len(call *c)
+static int array_len(mpx_call *c)
 {
     c->result = mpx_value_int((int64_t)state_of(c->obj)->len);
     return MPX_OK;
 }
 
 /* add(i, delta) -> the new item */
-static int array_add(call *c)
+static int array_add(mpx_call *c)
 {
     array_state *st = state_of(c->obj);
     unsigned char next[8];
@@ -259,11 +260,11 @@ static int array_add(call *c)
         return rc;
     memcpy(slot_at(st, pos), next, st->tc->size);
     return typecode_load(st->tc, slot_at(st, pos), &c->result) == MPX_OK ? MPX_OK
-                                                                         : call_fail_nomem(c);
+                                                                         : mpx_call_fail_nomem(c);
 }
 
 /* compare_and_swap(i, expected, new) -> bool, as Value's for one item */
-static int array_compare_and_swap(call *c)
+static int array_compare_and_swap(mpx_call *c)
 {
     array_state *st = state_of(c->obj);
     unsigned char next[8];
@@ -275,7 +276,7 @@ static int array_compare_and_swap(call *c)
     if (rc != MPX_OK)
         return rc;
     if (typecode_load(st->tc, slot_at(st, pos), &cur) != MPX_OK)
-        return call_fail_nomem(c);
+        return mpx_call_fail_nomem(c);
     bool equal = mpx_value_equal(&cur, &c->args[1]);
     mpx_value_free(&cur);
     if (equal)
@@ -285,24 +286,24 @@ static int array_compare_and_swap(call *c)
 }
 
 /* tolist() -> a list of all the items */
-static int array_tolist(call *c)
+static int array_tolist(mpx_call *c)
 {
     return items_list(c, state_of(c->obj), NULL, &c->result);
 }
 
-static int array_typecode(call *c)
+static int array_typecode(mpx_call *c)
 {
     char code = state_of(c->obj)->tc->code;
-    return mpx_value_strn(&c->result, &code, 1) == MPX_OK ? MPX_OK : call_fail_nomem(c);
+    return mpx_value_strn(&c->result, &code, 1) == MPX_OK ? MPX_OK : mpx_call_fail_nomem(c);
 }
 
 /* The items as one value for the repr: a str for 'u', a bytes for 'c', else a list. */
-static int repr_items(call *c, array_state *st, mpx_value *out)
+static int repr_items(mpx_call *c, array_state *st, mpx_value *out)
 {
     if (st->tc->kind == TC_INT || st->tc->kind == TC_FLOAT)
         return items_list(c, st, NULL, out);
     if (st->tc->kind == TC_BYTE)
-        return mpx_value_bytes(out, st->data, st->len) == MPX_OK ? MPX_OK : call_fail_nomem(c);
+        return mpx_value_bytes(out, st->data, st->len) == MPX_OK ? MPX_OK : mpx_call_fail_nomem(c);
     char *text = malloc(st->len * 4 + 1); /* 4 bytes of UTF-8 at most per code point */
     size_t used = 0;
     int rc = text != NULL ? MPX_OK : MPX_ENOMEM;
@@ -317,11 +318,11 @@ static int repr_items(call *c, array_state *st, mpx_value *out)
     if (rc == MPX_OK)
         rc = mpx_value_strn(out, text, used);
     free(text);
-    return rc == MPX_OK ? MPX_OK : call_fail_nomem(c);
+    return rc == MPX_OK ? MPX_OK : mpx_call_fail_nomem(c);
 }
 
 /* __repr__() -> "array('i', [0, 1, 2])" as Python's array prints, "array('i')" when empty */
-static int array_repr(call *c)
+static int array_repr(mpx_call *c)
 {
     array_state *st = state_of(c->obj);
     char *out = NULL;
@@ -341,10 +342,10 @@ static int array_repr(call *c)
     }
     int rc = out != NULL ? mpx_value_str(&c->result, out) : MPX_ENOMEM;
     free(out);
-    return rc == MPX_OK ? MPX_OK : call_fail_nomem(c);
+    return rc == MPX_OK ? MPX_OK : mpx_call_fail_nomem(c);
 }
 
-static const method_def array_methods[] = {
+static const mpx_method array_methods[] = {
     {"__len__", array_len, 0, 0, 0},
     {"__getitem__", array_getitem, 1, 1, 0},
     {"__setitem__", array_setitem, 2, 2, 0},
@@ -355,7 +356,7 @@ static const method_def array_methods[] = {
     {"__repr__", array_repr, 0, 0, 0},
 };
 
-const object_type type_array = {
+const mpx_type type_array = {
     .name = "Array",
     .init = array_init,
     .destroy = array_destroy,

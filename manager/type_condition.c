@@ -8,58 +8,57 @@
  */
 #include <stdlib.h>
 
-#include "server_internal.h"
 #include "sync.h"
 
 typedef struct condition_state {
-    object *lock;        /* a table object (a reference held) or own_lock */
-    object own_lock;     /* a private RLock, when none was given */
+    mpx_object *lock;        /* a table object (a reference held) or own_lock */
+    mpx_object own_lock;     /* a private RLock, when none was given */
     bool owns_lock;
     mpx_server *srv;     /* to give back the reference on the lock */
-    wait_list waiters;   /* w->n: the RLock levels to regain */
+    mpx_wait_list waiters;   /* w->n: the RLock levels to regain */
 } condition_state;
 
-static condition_state *state_of(const object *obj)
+static condition_state *state_of(const mpx_object *obj)
 {
     return obj->state;
 }
 
-static int condition_acquire(call *c)
+static int condition_acquire(mpx_call *c)
 {
     return lock_call_acquire(c, state_of(c->obj)->lock);
 }
 
-static int condition_release(call *c)
+static int condition_release(mpx_call *c)
 {
     return lock_call_release(c, state_of(c->obj)->lock);
 }
 
-static int condition_locked(call *c)
+static int condition_locked(mpx_call *c)
 {
     return lock_call_locked(c, state_of(c->obj)->lock);
 }
 
 /* The wait ran out: go back for the lock, and answer False once it is held. */
-static void on_wait_timeout(waiter *w)
+static void on_wait_timeout(mpx_waiter *w)
 {
     mpx_value_free(&w->arg);
     w->arg = mpx_value_bool(false);
     lock_regain(state_of(w->obj)->lock, w, (uint32_t)w->n);
 }
 
-static const wait_ops condition_wait_ops = {.on_timeout = on_wait_timeout};
+static const mpx_wait_ops condition_wait_ops = {.on_timeout = on_wait_timeout};
 
-static int condition_wait(call *c)
+static int condition_wait(mpx_call *c)
 {
     condition_state *st = state_of(c->obj);
-    int rc = sync_timeout_arg(c, 0);
+    int rc = mpx_call_timeout_arg(c, 0);
     if (rc != MPX_OK)
         return rc;
-    uint64_t sid = sync_caller_id(c);
+    uint64_t sid = mpx_call_session_id(c);
     if (!lock_owned_by(st->lock, sid))
-        return call_fail(c, MPX_ERUNTIME, "cannot wait on un-acquired lock");
-    waiter *w;
-    rc = call_park(c, &st->waiters, &condition_wait_ops, &w);
+        return mpx_call_fail(c, MPX_ERUNTIME, "cannot wait on un-acquired lock");
+    mpx_waiter *w;
+    rc = mpx_call_park(c, &st->waiters, &condition_wait_ops, &w);
     if (rc != MPX_PARKED)
         return rc;
     w->arg = mpx_value_bool(true);
@@ -67,22 +66,22 @@ static int condition_wait(call *c)
     return MPX_PARKED;
 }
 
-static int notify_some(call *c, size_t n)
+static int notify_some(mpx_call *c, size_t n)
 {
     condition_state *st = state_of(c->obj);
-    if (!lock_owned_by(st->lock, sync_caller_id(c)))
-        return call_fail(c, MPX_ERUNTIME, "cannot notify on un-acquired lock");
-    waiter *w;
-    while (n-- > 0 && (w = wait_list_first(&st->waiters)) != NULL)
+    if (!lock_owned_by(st->lock, mpx_call_session_id(c)))
+        return mpx_call_fail(c, MPX_ERUNTIME, "cannot notify on un-acquired lock");
+    mpx_waiter *w;
+    while (n-- > 0 && (w = mpx_wait_list_first(&st->waiters)) != NULL)
         lock_regain(st->lock, w, (uint32_t)w->n);
     return MPX_OK;
 }
 
-static int condition_notify(call *c)
+static int condition_notify(mpx_call *c)
 {
     int64_t n = 1;
     if (c->nargs > 0) {
-        int rc = call_expect_kind(c, 0, MPX_INT, "n");
+        int rc = mpx_call_expect_kind(c, 0, MPX_INT, "n");
         if (rc != MPX_OK)
             return rc;
         n = mpx_value_get_int(&c->args[0]);
@@ -90,42 +89,39 @@ static int condition_notify(call *c)
     return notify_some(c, n > 0 ? (size_t)n : 0);
 }
 
-static int condition_notify_all(call *c)
+static int condition_notify_all(mpx_call *c)
 {
-    return notify_some(c, wait_list_len(&state_of(c->obj)->waiters));
+    return notify_some(c, mpx_wait_list_len(&state_of(c->obj)->waiters));
 }
 
-/* The lock argument: a reference to a Lock or RLock on this manager. */
-static int lock_from_arg(call *c, object **out)
+/* The lock argument: a reference to a Lock or RLock on this manager, which the
+ * condition then keeps alive (st->lock holds a reference). */
+static int lock_from_arg(mpx_call *c, condition_state *st)
 {
     const mpx_value *v = &c->args[0];
     if (mpx_value_kind(v) != MPX_REF)
-        return call_fail(c, MPX_ETYPE, "Condition() lock must be a Lock or RLock, not '%s'",
-                         mpx_kind_name(mpx_value_kind(v)));
-    object *lock = c->srv != NULL ? objects_find(c->srv, mpx_value_ref_id(v)) : NULL;
-    if (lock == NULL)
-        return call_fail(c, MPX_ENOOBJECT, "no object with id %llu",
-                         (unsigned long long)mpx_value_ref_id(v));
+        return mpx_call_fail(c, MPX_ETYPE, "Condition() lock must be a Lock or RLock, not '%s'",
+                             mpx_kind_name(mpx_value_kind(v)));
+    mpx_object *lock;
+    int rc = mpx_call_ref_arg(c, 0, &lock);
+    if (rc != MPX_OK)
+        return rc;
+    st->lock = lock; /* destroy gives the reference back, also after the refusal below */
     if (lock->type != &type_lock && lock->type != &type_rlock)
-        return call_fail(c, MPX_ETYPE, "Condition() lock must be a Lock or RLock, not %s",
-                         lock->type->name);
-    *out = lock;
+        return mpx_call_fail(c, MPX_ETYPE, "Condition() lock must be a Lock or RLock, not %s",
+                             lock->type->name);
     return MPX_OK;
 }
 
-static int condition_init(object *obj, call *c)
+static int condition_init(mpx_object *obj, mpx_call *c)
 {
     condition_state *st = calloc(1, sizeof *st);
     if (st == NULL)
-        return call_fail(c, MPX_ENOMEM, "out of memory");
+        return mpx_call_fail(c, MPX_ENOMEM, "out of memory");
     obj->state = st;
     st->srv = c->srv;
     if (c->nargs > 0 && mpx_value_kind(&c->args[0]) != MPX_NONE) {
-        int rc = lock_from_arg(c, &st->lock);
-        if (rc != MPX_OK)
-            return rc;
-        st->lock->refs++; /* the condition keeps its lock alive */
-        return MPX_OK;
+        return lock_from_arg(c, st);
     }
     st->own_lock.type = &type_rlock;
     int rc = type_rlock.init(&st->own_lock, c);
@@ -137,37 +133,37 @@ static int condition_init(object *obj, call *c)
     return MPX_OK;
 }
 
-static void condition_session_ended(object *obj, uint64_t sid)
+static void condition_session_ended(mpx_object *obj, uint64_t sid)
 {
     condition_state *st = state_of(obj);
     if (st->owns_lock && type_rlock.session_ended != NULL)
         type_rlock.session_ended(&st->own_lock, sid);
 }
 
-static void condition_destroy(object *obj)
+static void condition_destroy(mpx_object *obj)
 {
     condition_state *st = state_of(obj);
     if (st == NULL)
         return;
-    wait_list_close(&st->waiters, MPX_ENOOBJECT, "the condition was destroyed");
+    mpx_wait_list_close(&st->waiters, MPX_ENOOBJECT, "the condition was destroyed");
     if (st->owns_lock)
         object_clear(&st->own_lock);
     else if (st->lock != NULL && st->srv != NULL)
-        objects_release(st->srv, st->lock, 1);
+        mpx_object_release(st->srv, st->lock);
     free(st);
     obj->state = NULL;
 }
 
-static const method_def condition_methods[] = {
-    {"acquire", condition_acquire, 0, 2, METHOD_MAY_WAIT},
+static const mpx_method condition_methods[] = {
+    {"acquire", condition_acquire, 0, 2, MPX_METHOD_MAY_WAIT},
     {"release", condition_release, 0, 0, 0},
     {"locked", condition_locked, 0, 0, 0},
-    {"wait", condition_wait, 0, 1, METHOD_MAY_WAIT},
+    {"wait", condition_wait, 0, 1, MPX_METHOD_MAY_WAIT},
     {"notify", condition_notify, 0, 1, 0},
     {"notify_all", condition_notify_all, 0, 0, 0},
 };
 
-const object_type type_condition = {
+const mpx_type type_condition = {
     .name = "Condition",
     .init = condition_init,
     .destroy = condition_destroy,

@@ -16,21 +16,21 @@ typedef struct iterator_state {
 } iterator_state;
 
 /* Iterator(items): items is a list or tuple, copied. */
-static int iterator_init(object *obj, call *c)
+static int iterator_init(mpx_object *obj, mpx_call *c)
 {
     mpx_kind k = mpx_value_kind(&c->args[0]);
     if (k != MPX_LIST && k != MPX_TUPLE)
-        return call_fail(c, MPX_ETYPE, "Iterator() takes a list or tuple, not %s",
-                         mpx_kind_name(k));
+        return mpx_call_fail(c, MPX_ETYPE, "Iterator() takes a list or tuple, not %s",
+                             mpx_kind_name(k));
     iterator_state *st = calloc(1, sizeof *st);
     if (st == NULL)
-        return call_fail(c, MPX_ENOMEM, "out of memory");
+        return mpx_call_fail(c, MPX_ENOMEM, "out of memory");
     mpx_value_move(&st->items, &c->args[0]);
     obj->state = st;
     return MPX_OK;
 }
 
-static void iterator_destroy(object *obj)
+static void iterator_destroy(mpx_object *obj)
 {
     iterator_state *st = obj->state;
     mpx_value_free(&st->items);
@@ -38,29 +38,29 @@ static void iterator_destroy(object *obj)
     obj->state = NULL;
 }
 
-static int iterator_next(call *c)
+static int iterator_next(mpx_call *c)
 {
     iterator_state *st = c->obj->state;
     if (st->pos >= mpx_value_len(&st->items))
-        return call_fail(c, MPX_ESTOPITER, "%s", "the iterator is exhausted");
+        return mpx_call_fail(c, MPX_ESTOPITER, "%s", "the iterator is exhausted");
     mpx_value_move(&c->result, mpx_value_at(&st->items, st->pos++));
     return MPX_OK;
 }
 
 /* close(): the rest is dropped; later __next__ calls stop. */
-static int iterator_close(call *c)
+static int iterator_close(mpx_call *c)
 {
     iterator_state *st = c->obj->state;
     st->pos = mpx_value_len(&st->items);
     return MPX_OK;
 }
 
-static const method_def iterator_methods[] = {
+static const mpx_method iterator_methods[] = {
     {"__next__", iterator_next, 0, 0, 0},
     {"close", iterator_close, 0, 0, 0},
 };
 
-const object_type type_iterator = {
+const mpx_type type_iterator = {
     .name = "Iterator",
     .init = iterator_init,
     .destroy = iterator_destroy,

@@ -28,39 +28,40 @@ static int name_order(const void *pa, const void *pb)
 }
 
 /* TypeError unless args[i] is a str, in Python's words for getattr/setattr/delattr. */
-static int expect_name(call *c, size_t i)
+static int expect_name(mpx_call *c, size_t i)
 {
     mpx_kind k = mpx_value_kind(&c->args[i]);
     if (k == MPX_STR)
         return MPX_OK;
-    return call_fail(c, MPX_ETYPE, "attribute name must be string, not '%s'", mpx_kind_name(k));
+    return mpx_call_fail(c, MPX_ETYPE, "attribute name must be string, not '%s'",
+                         mpx_kind_name(k));
 }
 
-static int no_attribute(call *c, const mpx_value *name)
+static int no_attribute(mpx_call *c, const mpx_value *name)
 {
-    return call_fail(c, MPX_EATTR, "'Namespace' object has no attribute '%s'",
-                     mpx_value_str_data(name));
+    return mpx_call_fail(c, MPX_EATTR, "'Namespace' object has no attribute '%s'",
+                         mpx_value_str_data(name));
 }
 
 /* Namespace() or Namespace({name: value, ...}), the dict standing for Python's **kwds. */
-static int namespace_init(object *obj, call *c)
+static int namespace_init(mpx_object *obj, mpx_call *c)
 {
     if (c->nargs == 0)
-        return mpx_value_dict(&obj->value) == MPX_OK ? MPX_OK : call_fail_nomem(c);
+        return mpx_value_dict(&obj->value) == MPX_OK ? MPX_OK : mpx_call_fail_nomem(c);
     mpx_value *attrs = &c->args[0];
     if (mpx_value_kind(attrs) != MPX_DICT)
-        return call_fail(c, MPX_ETYPE, "Namespace() argument must be a dict, not '%s'",
-                         mpx_kind_name(mpx_value_kind(attrs)));
+        return mpx_call_fail(c, MPX_ETYPE, "Namespace() argument must be a dict, not '%s'",
+                             mpx_kind_name(mpx_value_kind(attrs)));
     size_t pos = 0;
     mpx_value *k, *v;
     while (mpx_value_dict_next(attrs, &pos, &k, &v))
         if (mpx_value_kind(k) != MPX_STR)
-            return call_fail(c, MPX_ETYPE, "keywords must be strings");
+            return mpx_call_fail(c, MPX_ETYPE, "keywords must be strings");
     mpx_value_move(&obj->value, attrs);
     return MPX_OK;
 }
 
-static int namespace_getattribute(call *c)
+static int namespace_getattribute(mpx_call *c)
 {
     int rc = expect_name(c, 0);
     if (rc != MPX_OK)
@@ -68,19 +69,19 @@ static int namespace_getattribute(call *c)
     mpx_value *found;
     if (mpx_value_dict_find(&c->obj->value, &c->args[0], &found) != MPX_OK)
         return no_attribute(c, &c->args[0]);
-    return mpx_value_copy(&c->result, found) == MPX_OK ? MPX_OK : call_fail_nomem(c);
+    return mpx_value_copy(&c->result, found) == MPX_OK ? MPX_OK : mpx_call_fail_nomem(c);
 }
 
-static int namespace_setattr(call *c)
+static int namespace_setattr(mpx_call *c)
 {
     int rc = expect_name(c, 0);
     if (rc != MPX_OK)
         return rc;
     rc = mpx_value_dict_set(&c->obj->value, &c->args[0], &c->args[1]);
-    return rc == MPX_OK ? MPX_OK : call_fail_nomem(c);
+    return rc == MPX_OK ? MPX_OK : mpx_call_fail_nomem(c);
 }
 
-static int namespace_delattr(call *c)
+static int namespace_delattr(mpx_call *c)
 {
     int rc = expect_name(c, 0);
     if (rc != MPX_OK)
@@ -91,7 +92,7 @@ static int namespace_delattr(call *c)
 }
 
 /* __dir__(): the attribute names, sorted (what dir() shows of them). */
-static int namespace_dir(call *c)
+static int namespace_dir(mpx_call *c)
 {
     const mpx_value *attrs = &c->obj->value;
     size_t n = mpx_value_len(attrs), pos = 0, i = 0;
@@ -99,7 +100,7 @@ static int namespace_dir(call *c)
     mpx_value list = mpx_value_none();
     if (names == NULL || mpx_value_list(&list, n) != MPX_OK) {
         free(names);
-        return call_fail_nomem(c);
+        return mpx_call_fail_nomem(c);
     }
     mpx_value *k, *v;
     while (mpx_value_dict_next(attrs, &pos, &k, &v))
@@ -112,7 +113,7 @@ static int namespace_dir(call *c)
             mpx_value_free(&name);
             mpx_value_free(&list);
             free(names);
-            return call_fail_nomem(c);
+            return mpx_call_fail_nomem(c);
         }
     }
     free(names);
@@ -120,9 +121,9 @@ static int namespace_dir(call *c)
     return MPX_OK;
 }
 
-static int namespace_copy(call *c)
+static int namespace_copy(mpx_call *c)
 {
-    return mpx_value_copy(&c->result, &c->obj->value) == MPX_OK ? MPX_OK : call_fail_nomem(c);
+    return mpx_value_copy(&c->result, &c->obj->value) == MPX_OK ? MPX_OK : mpx_call_fail_nomem(c);
 }
 
 /* One "name=repr(value)" piece of the repr. */
@@ -139,7 +140,7 @@ static int piece_order(const void *pa, const void *pb)
 
 /* Python's Namespace.__repr__: "name=repr(value)" for names not starting with '_', the
  * pieces sorted as strings (so "a0=1" sorts before "a=2"), joined by ", ". */
-static int namespace_repr(call *c)
+static int namespace_repr(mpx_call *c)
 {
     const mpx_value *attrs = &c->obj->value;
     size_t n = mpx_value_len(attrs), count = 0, total = sizeof "Namespace()", pos = 0;
@@ -189,19 +190,19 @@ static int namespace_repr(call *c)
     for (size_t i = 0; pieces != NULL && i < count; i++)
         free(pieces[i].text);
     free(pieces);
-    return rc == MPX_OK ? MPX_OK : call_fail_nomem(c);
+    return rc == MPX_OK ? MPX_OK : mpx_call_fail_nomem(c);
 }
 
-static const method_def namespace_methods[] = {
+static const mpx_method namespace_methods[] = {
     {"__getattribute__", namespace_getattribute, 1, 1, 0},
-    {"__setattr__", namespace_setattr, 2, 2, METHOD_GROWS},
+    {"__setattr__", namespace_setattr, 2, 2, MPX_METHOD_GROWS},
     {"__delattr__", namespace_delattr, 1, 1, 0},
     {"__dir__", namespace_dir, 0, 0, 0},
     {"copy", namespace_copy, 0, 0, 0},
     {"__repr__", namespace_repr, 0, 0, 0},
 };
 
-const object_type type_namespace = {
+const mpx_type type_namespace = {
     .name = "Namespace",
     .init = namespace_init,
     .destroy = NULL,

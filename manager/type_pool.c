@@ -20,7 +20,6 @@
 #include <stdlib.h>
 
 #include "codec.h"
-#include "server_internal.h"
 #include "sync.h"
 #include "u64map.h"
 
@@ -57,8 +56,8 @@ typedef struct pool_state {
     uint64_t done;     /* results accepted */
     bool closed;
     bool terminated;
-    wait_list takers;
-    wait_list collectors; /* each collects its own results */
+    mpx_wait_list takers;
+    mpx_wait_list collectors; /* each collects its own results */
 } pool_state;
 
 /* The tries of a task submitted without saying: a task may kill the worker running it
@@ -66,7 +65,7 @@ typedef struct pool_state {
  * well enough, and bound what one bad task costs. */
 #define DEFAULT_TRIES 3
 
-static pool_state *state_of(const object *obj)
+static pool_state *state_of(const mpx_object *obj)
 {
     return obj->state;
 }
@@ -84,23 +83,16 @@ static void task_free(task *t)
     free(t);
 }
 
-/* Who is calling: its session id, or one fixed id for calls without a session (unit
- * tests); never 0, which the maps keep for empty. */
-static uint64_t caller_of(struct session *sess)
-{
-    return sess != NULL ? session_id(sess) : UINT64_MAX;
-}
-
 static owner *owner_of(const pool_state *p, uint64_t sid)
 {
     return u64map_get(&p->owners, sid);
 }
 
 /* The caller's owner record, made (and its session watched) on its first submit. */
-static owner *owner_join(object *obj, struct session *sess)
+static owner *owner_join(mpx_call *c)
 {
-    pool_state *p = state_of(obj);
-    uint64_t sid = caller_of(sess);
+    pool_state *p = state_of(c->obj);
+    uint64_t sid = mpx_call_session_id(c);
     owner *o = owner_of(p, sid);
     if (o != NULL)
         return o;
@@ -110,7 +102,7 @@ static owner *owner_join(object *obj, struct session *sess)
         free(o);
         return NULL;
     }
-    if (sess != NULL && session_watch(sess, obj) != MPX_OK) {
+    if (mpx_call_watch(c, c->obj) != MPX_OK) {
         u64map_del(&p->owners, sid);
         free(o);
         return NULL;
@@ -130,15 +122,15 @@ static void owner_free(owner *o)
 }
 
 /* Records the caller as a worker, watched so that its leases end with its session. */
-static int worker_join(object *obj, struct session *sess)
+static int worker_join(mpx_call *c)
 {
-    pool_state *p = state_of(obj);
-    uint64_t sid = session_id(sess);
+    pool_state *p = state_of(c->obj);
+    uint64_t sid = mpx_call_session_id(c);
     if (u64map_get(&p->workers, sid) != NULL)
         return MPX_OK;
     if (u64map_put(&p->workers, sid, (void *)1) != MPX_OK)
         return MPX_ENOMEM;
-    if (session_watch(sess, obj) != MPX_OK) {
+    if (mpx_call_watch(c, c->obj) != MPX_OK) {
         u64map_del(&p->workers, sid);
         return MPX_ENOMEM;
     }
@@ -324,7 +316,7 @@ static void task_lost(pool_state *p, task *t)
         task_free(t);
         return;
     }
-    char name[128], msg[CALL_ERRMSG_MAX];
+    char name[128], msg[MPX_CALL_ERRMSG_MAX];
     task_name(t, name, sizeof name);
     uint64_t first = 0;
     bool split = t->split_tries > 0 && is_chunk(&t->payload) &&
@@ -430,11 +422,11 @@ static bool drained(const pool_state *p)
 
 /* After any change that may let parked calls through: tasks came, results came, the
  * pool drained. wait.c re-runs them (take and results answer or park again). */
-static void signal_all(object *obj)
+static void signal_all(mpx_object *obj)
 {
     pool_state *p = state_of(obj);
-    wait_signal(&p->takers);
-    wait_signal(&p->collectors);
+    mpx_wait_signal(&p->takers);
+    mpx_wait_signal(&p->collectors);
 }
 
 /* ---- methods ------------------------------------------------------------------------------ */
@@ -445,40 +437,40 @@ static void signal_all(object *obj)
  * split_tries, a task that is a chunk, (fn, [item, ...], star), then goes on as one task
  * per item, (fn, item) when star, else (fn, (item,)), each with split_tries: so only the
  * items that end their worker fail. */
-static int pool_submit(call *c)
+static int pool_submit(mpx_call *c)
 {
     pool_state *p = state_of(c->obj);
     mpx_value *items;
     size_t n;
     int64_t tries, split_tries = 0;
-    int rc = call_sequence_arg(c, 0, "tasks", &items, &n);
+    int rc = mpx_call_sequence_arg(c, 0, "tasks", &items, &n);
     if (rc == MPX_OK)
-        rc = call_count_arg(c, 1, "tries", DEFAULT_TRIES, &tries);
+        rc = mpx_call_count_arg(c, 1, "tries", DEFAULT_TRIES, &tries);
     if (rc == MPX_OK && c->nargs > 2 && mpx_value_kind(&c->args[2]) != MPX_NONE)
-        rc = call_count_arg(c, 2, "split_tries", 0, &split_tries);
+        rc = mpx_call_count_arg(c, 2, "split_tries", 0, &split_tries);
     if (rc != MPX_OK)
         return rc;
     if (p->closed)
-        return call_fail(c, MPX_EVALUE, "Pool not running");
+        return mpx_call_fail(c, MPX_EVALUE, "Pool not running");
     task **made = calloc(n ? n : 1, sizeof *made);
     if (made == NULL)
-        return call_fail(c, MPX_ENOMEM, "out of memory");
+        return mpx_call_fail(c, MPX_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         if ((made[i] = calloc(1, sizeof *made[i])) == NULL) {
             for (size_t j = 0; j < i; j++)
                 free(made[j]);
             free(made);
-            return call_fail(c, MPX_ENOMEM, "out of memory");
+            return mpx_call_fail(c, MPX_ENOMEM, "out of memory");
         }
     }
-    owner *o = owner_join(c->obj, c->sess);
+    owner *o = owner_join(c);
     if (o == NULL) {
         for (size_t i = 0; i < n; i++)
             free(made[i]);
         free(made);
-        return call_fail(c, MPX_ENOMEM, "out of memory");
+        return mpx_call_fail(c, MPX_ENOMEM, "out of memory");
     }
-    uint64_t first = p->next_id, sid = caller_of(c->sess);
+    uint64_t first = p->next_id, sid = mpx_call_session_id(c);
     for (size_t i = 0; i < n; i++) {
         made[i]->id = p->next_id++;
         made[i]->owner = sid;
@@ -495,59 +487,59 @@ static int pool_submit(call *c)
 }
 
 /* (max=1, timeout=None), the arguments of take and results. */
-static int max_timeout_args(call *c, int64_t *max)
+static int max_timeout_args(mpx_call *c, int64_t *max)
 {
-    int rc = call_count_arg(c, 0, "max", 1, max);
-    return rc == MPX_OK ? sync_timeout_arg(c, 1) : rc;
+    int rc = mpx_call_count_arg(c, 0, "max", 1, max);
+    return rc == MPX_OK ? mpx_call_timeout_arg(c, 1) : rc;
 }
 
 /* Answers with what is there (fill), or parks the call in wl. */
-static int answer_or_park(call *c, bool ready, int (*fill)(call *c, size_t max), int64_t max,
-                          wait_list *wl, const char *none_in_time)
+static int answer_or_park(mpx_call *c, bool ready, int (*fill)(mpx_call *c, size_t max),
+                          int64_t max, mpx_wait_list *wl, const char *none_in_time)
 {
     if (ready)
         return fill(c, (size_t)max) == MPX_OK ? MPX_OK
-                                             : call_fail(c, MPX_ENOMEM, "out of memory");
+                                             : mpx_call_fail(c, MPX_ENOMEM, "out of memory");
     if (c->has_timeout && c->timeout <= 0)
-        return call_fail(c, MPX_ETIMEOUT, "%s", none_in_time);
-    return call_park(c, wl, NULL, NULL);
+        return mpx_call_fail(c, MPX_ETIMEOUT, "%s", none_in_time);
+    return mpx_call_park(c, wl, NULL, NULL);
 }
 
-static int fill_tasks(call *c, size_t max)
+static int fill_tasks(mpx_call *c, size_t max)
 {
-    return lease(state_of(c->obj), caller_of(c->sess), max, &c->result);
+    return lease(state_of(c->obj), mpx_call_session_id(c), max, &c->result);
 }
 
-static int fill_results(call *c, size_t max)
+static int fill_results(mpx_call *c, size_t max)
 {
     pool_state *p = state_of(c->obj);
-    return collect(owner_of(p, caller_of(c->sess)), max, &c->result);
+    return collect(owner_of(p, mpx_call_session_id(c)), max, &c->result);
 }
 
 /* take(max=1, timeout=None) -> a list of [id, task], or None when the pool is drained */
-static int pool_take(call *c)
+static int pool_take(mpx_call *c)
 {
     pool_state *p = state_of(c->obj);
     int64_t max;
     int rc = max_timeout_args(c, &max);
     if (rc != MPX_OK)
         return rc;
-    if (c->sess != NULL && worker_join(c->obj, c->sess) != MPX_OK)
-        return call_fail(c, MPX_ENOMEM, "out of memory");
+    if (worker_join(c) != MPX_OK)
+        return mpx_call_fail(c, MPX_ENOMEM, "out of memory");
     if (drained(p))
         return MPX_OK; /* None: leave */
-    return answer_or_park(c, p->pending.len > 0 && call_first_in_line(c, &p->takers), fill_tasks,
-                          max, &p->takers, "no task in time");
+    bool ready = p->pending.len > 0 && mpx_call_first_in_line(c, &p->takers);
+    return answer_or_park(c, ready, fill_tasks, max, &p->takers, "no task in time");
 }
 
 /* Reads one [id, status, value] of finish(); MPX_OK or TypeError. */
-static int finished_item(call *c, const mpx_value *item, uint64_t *id, int64_t *status)
+static int finished_item(mpx_call *c, const mpx_value *item, uint64_t *id, int64_t *status)
 {
     mpx_kind k = mpx_value_kind(item);
     bool triple = (k == MPX_LIST || k == MPX_TUPLE) && mpx_value_len(item) == 3;
     const mpx_value *parts = triple ? mpx_value_items(item) : NULL; /* not on an int */
     if (!triple || mpx_value_kind(&parts[0]) != MPX_INT || mpx_value_kind(&parts[1]) != MPX_INT)
-        return call_fail(c, MPX_ETYPE, "each result must be (task id, status, value)");
+        return mpx_call_fail(c, MPX_ETYPE, "each result must be (task id, status, value)");
     *id = (uint64_t)mpx_value_get_int(&parts[0]);
     *status = mpx_value_get_int(&parts[1]);
     return MPX_OK;
@@ -555,12 +547,12 @@ static int finished_item(call *c, const mpx_value *item, uint64_t *id, int64_t *
 
 /* finish(results): results of tasks this session runs, each (id, status, value). A task
  * not running here (its lease ended and it was given to another) is ignored. */
-static int pool_finish(call *c)
+static int pool_finish(mpx_call *c)
 {
     pool_state *p = state_of(c->obj);
     mpx_value *items;
     size_t n;
-    int rc = call_sequence_arg(c, 0, "results", &items, &n);
+    int rc = mpx_call_sequence_arg(c, 0, "results", &items, &n);
     if (rc != MPX_OK)
         return rc;
     for (size_t i = 0; i < n; i++) {
@@ -570,7 +562,7 @@ static int pool_finish(call *c)
         if (rc != MPX_OK)
             return rc;
     }
-    uint64_t sid = caller_of(c->sess);
+    uint64_t sid = mpx_call_session_id(c);
     size_t accepted = 0;
     for (size_t i = 0; i < n; i++) {
         uint64_t id = 0;
@@ -581,7 +573,7 @@ static int pool_finish(call *c)
             continue;
         result *r = calloc(1, sizeof *r);
         if (r == NULL)
-            return call_fail(c, MPX_ENOMEM, "out of memory");
+            return mpx_call_fail(c, MPX_ENOMEM, "out of memory");
         r->id = id;
         r->status = status;
         mpx_value_move(&r->value, &mpx_value_items(&items[i])[2]);
@@ -607,14 +599,14 @@ static int pool_finish(call *c)
  * finishing order; empty when none of its tasks is pending, running or ready. value is
  * what finish() gave, or for a task lost (task_lost) a tuple: (message, times) or, a
  * chunk split, (message, times, first id of its items' tasks). */
-static int pool_results(call *c)
+static int pool_results(mpx_call *c)
 {
     pool_state *p = state_of(c->obj);
     int64_t max;
     int rc = max_timeout_args(c, &max);
     if (rc != MPX_OK)
         return rc;
-    owner *o = owner_of(p, caller_of(c->sess));
+    owner *o = owner_of(p, mpx_call_session_id(c));
     return answer_or_park(c, o == NULL || o->results.len > 0 || owner_idle(o), fill_results, max,
                           &p->collectors, "no result in time");
 }
@@ -647,17 +639,17 @@ static bool in_spans(const id_span *s, size_t n, uint64_t id)
 /* cancel(spans) -> the ids dropped: of the caller's tasks with ids in the (first, count)
  * spans (which do not overlap), those still pending are dropped (they never run and no
  * result comes for them); those running finish as usual. */
-static int pool_cancel(call *c)
+static int pool_cancel(mpx_call *c)
 {
     pool_state *p = state_of(c->obj);
     mpx_value *items;
     size_t n;
-    int rc = call_sequence_arg(c, 0, "spans", &items, &n);
+    int rc = mpx_call_sequence_arg(c, 0, "spans", &items, &n);
     if (rc != MPX_OK)
         return rc;
     id_span *spans = calloc(n ? n : 1, sizeof *spans);
     if (spans == NULL)
-        return call_fail(c, MPX_ENOMEM, "out of memory");
+        return mpx_call_fail(c, MPX_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         mpx_kind k = mpx_value_kind(&items[i]);
         bool pair = (k == MPX_LIST || k == MPX_TUPLE) && mpx_value_len(&items[i]) == 2;
@@ -666,13 +658,13 @@ static int pool_cancel(call *c)
             mpx_value_kind(&parts[0]) != MPX_INT || mpx_value_kind(&parts[1]) != MPX_INT ||
             mpx_value_get_int(&parts[1]) < 0) {
             free(spans);
-            return call_fail(c, MPX_ETYPE, "each span must be (first id, count)");
+            return mpx_call_fail(c, MPX_ETYPE, "each span must be (first id, count)");
         }
         spans[i] = (id_span){(uint64_t)mpx_value_get_int(&parts[0]),
                              (uint64_t)mpx_value_get_int(&parts[1])};
     }
     qsort(spans, n, sizeof *spans, span_cmp);
-    uint64_t sid = caller_of(c->sess);
+    uint64_t sid = mpx_call_session_id(c);
     owner *o = owner_of(p, sid);
     size_t dropped = 0;
     for (list_node *it = p->pending.head; it != NULL; it = it->next) {
@@ -681,7 +673,7 @@ static int pool_cancel(call *c)
     }
     if (mpx_value_list(&c->result, dropped) != MPX_OK) {
         free(spans);
-        return call_fail(c, MPX_ENOMEM, "out of memory");
+        return mpx_call_fail(c, MPX_ENOMEM, "out of memory");
     }
     list_node *it = p->pending.head;
     while (it != NULL) {
@@ -703,7 +695,7 @@ static int pool_cancel(call *c)
 
 /* stats() -> {'pending': n, 'running': n, 'done': n, 'ready': n, 'workers': n,
  *             'closed': bool} */
-static int pool_stats(call *c)
+static int pool_stats(mpx_call *c)
 {
     pool_state *p = state_of(c->obj);
     size_t ready = 0, pos = 0;
@@ -715,21 +707,21 @@ static int pool_stats(call *c)
     int64_t values[] = {(int64_t)p->pending.len, (int64_t)p->running.len, (int64_t)p->done,
                         (int64_t)ready, (int64_t)p->workers.len, p->closed};
     if (mpx_value_dict(&c->result) != MPX_OK)
-        return call_fail(c, MPX_ENOMEM, "out of memory");
+        return mpx_call_fail(c, MPX_ENOMEM, "out of memory");
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         mpx_value key, val = i == 5 ? mpx_value_bool(values[i]) : mpx_value_int(values[i]);
         if (mpx_value_str(&key, names[i]) != MPX_OK ||
             mpx_value_dict_set(&c->result, &key, &val) != MPX_OK) {
             mpx_value_free(&key);
             mpx_value_free(&c->result);
-            return call_fail(c, MPX_ENOMEM, "out of memory");
+            return mpx_call_fail(c, MPX_ENOMEM, "out of memory");
         }
     }
     return MPX_OK;
 }
 
 /* close(): no more submits; workers leave once every task is done. */
-static int pool_close(call *c)
+static int pool_close(mpx_call *c)
 {
     state_of(c->obj)->closed = true;
     signal_all(c->obj);
@@ -737,7 +729,7 @@ static int pool_close(call *c)
 }
 
 /* terminate(): closes and drops every pending task; workers leave at their next take. */
-static int pool_terminate(call *c)
+static int pool_terminate(mpx_call *c)
 {
     pool_state *p = state_of(c->obj);
     p->closed = p->terminated = true;
@@ -768,7 +760,7 @@ static void drop_owned_pending(pool_state *p, uint64_t sid)
     }
 }
 
-static void pool_session_ended(object *obj, uint64_t sid)
+static void pool_session_ended(mpx_object *obj, uint64_t sid)
 {
     pool_state *p = state_of(obj);
     if (u64map_get(&p->workers, sid) != NULL) {
@@ -783,12 +775,12 @@ static void pool_session_ended(object *obj, uint64_t sid)
     signal_all(obj);
 }
 
-static int pool_init(object *obj, call *c)
+static int pool_init(mpx_object *obj, mpx_call *c)
 {
     (void)c;
     pool_state *p = calloc(1, sizeof *p);
     if (p == NULL)
-        return call_fail(c, MPX_ENOMEM, "out of memory");
+        return mpx_call_fail(c, MPX_ENOMEM, "out of memory");
     p->next_id = 1;
     p->collectors.each = true;
     u64map_init(&p->owners);
@@ -798,13 +790,13 @@ static int pool_init(object *obj, call *c)
     return MPX_OK;
 }
 
-static void pool_destroy(object *obj)
+static void pool_destroy(mpx_object *obj)
 {
     pool_state *p = state_of(obj);
     if (p == NULL)
         return;
-    wait_list_close(&p->takers, MPX_ENOOBJECT, "the pool was destroyed");
-    wait_list_close(&p->collectors, MPX_ENOOBJECT, "the pool was destroyed");
+    mpx_wait_list_close(&p->takers, MPX_ENOOBJECT, "the pool was destroyed");
+    mpx_wait_list_close(&p->collectors, MPX_ENOOBJECT, "the pool was destroyed");
     while (p->pending.len > 0)
         task_free(pending_pop(p));
     size_t pos = 0;
@@ -822,14 +814,15 @@ static void pool_destroy(object *obj)
     obj->state = NULL;
 }
 
-static const method_def pool_methods[] = {
-    {"submit", pool_submit, 1, 3, METHOD_GROWS}, {"take", pool_take, 0, 2, METHOD_MAY_WAIT},
-    {"finish", pool_finish, 1, 1, 0},   {"results", pool_results, 0, 2, METHOD_MAY_WAIT},
+static const mpx_method pool_methods[] = {
+    {"submit", pool_submit, 1, 3, MPX_METHOD_GROWS},
+    {"take", pool_take, 0, 2, MPX_METHOD_MAY_WAIT},
+    {"finish", pool_finish, 1, 1, 0},   {"results", pool_results, 0, 2, MPX_METHOD_MAY_WAIT},
     {"stats", pool_stats, 0, 0, 0},     {"close", pool_close, 0, 0, 0},
     {"terminate", pool_terminate, 0, 0, 0}, {"cancel", pool_cancel, 1, 1, 0},
 };
 
-const object_type type_task_pool = {
+const mpx_type type_task_pool = {
     .name = "TaskPool",
     .init = pool_init,
     .destroy = pool_destroy,

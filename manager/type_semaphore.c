@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "server_internal.h"
 #include "sync.h"
 #include "u64map.h"
 
@@ -19,16 +18,16 @@ typedef struct semaphore_state {
     int64_t initial;   /* the bound of a BoundedSemaphore */
     bool bounded;
     u64map holds;      /* session id -> units it holds, as uintptr_t; absent: none */
-    wait_list waiters; /* parked acquires, each waiting for one unit */
+    mpx_wait_list waiters; /* parked acquires, each waiting for one unit */
 } semaphore_state;
 
-static semaphore_state *state_of(const object *obj)
+static semaphore_state *state_of(const mpx_object *obj)
 {
     return obj->state;
 }
 
 /* An int argument (bool counts, as in Python); TypeError otherwise. */
-static int int_arg(call *c, size_t i, const char *what, int64_t *out)
+static int int_arg(mpx_call *c, size_t i, const char *what, int64_t *out)
 {
     const mpx_value *v = &c->args[i];
     switch (mpx_value_kind(v)) {
@@ -39,8 +38,8 @@ static int int_arg(call *c, size_t i, const char *what, int64_t *out)
         *out = mpx_value_get_bool(v);
         return MPX_OK;
     default:
-        return call_fail(c, MPX_ETYPE, "%s must be an integer, not '%s'", what,
-                         mpx_kind_name(mpx_value_kind(v)));
+        return mpx_call_fail(c, MPX_ETYPE, "%s must be an integer, not '%s'", what,
+                             mpx_kind_name(mpx_value_kind(v)));
     }
 }
 
@@ -61,16 +60,14 @@ static int holds_set(semaphore_state *st, uint64_t sid, uintptr_t n)
 
 /* Counts a unit as held by c's session, watched so that the unit comes back if the
  * session ends. MPX_OK, or MPX_ENOMEM with nothing changed. */
-static int hold_unit(call *c)
+static int hold_unit(mpx_call *c)
 {
     semaphore_state *st = state_of(c->obj);
-    if (c->sess == NULL) /* unit tests call without a session: nobody to give it back for */
-        return MPX_OK;
-    uint64_t sid = session_id(c->sess);
+    uint64_t sid = mpx_call_session_id(c);
     uintptr_t held = holds_of(st, sid);
     if (holds_set(st, sid, held + 1) != MPX_OK)
         return MPX_ENOMEM;
-    if (session_watch(c->sess, c->obj) != MPX_OK) {
+    if (mpx_call_watch(c, c->obj) != MPX_OK) {
         holds_set(st, sid, held); /* drops the entry again when it was new */
         return MPX_ENOMEM;
     }
@@ -78,29 +75,29 @@ static int hold_unit(call *c)
 }
 
 /* acquire([blocking[, timeout]]) -> True */
-static int semaphore_acquire(call *c)
+static int semaphore_acquire(mpx_call *c)
 {
     semaphore_state *st = state_of(c->obj);
     bool blocking;
-    int rc = sync_acquire_args(c, 0, &blocking);
+    int rc = mpx_call_acquire_args(c, 0, &blocking);
     if (rc != MPX_OK)
         return rc;
-    if (st->value > 0 && call_first_in_line(c, &st->waiters)) {
+    if (st->value > 0 && mpx_call_first_in_line(c, &st->waiters)) {
         if (hold_unit(c) != MPX_OK)
-            return call_fail(c, MPX_ENOMEM, "out of memory");
+            return mpx_call_fail(c, MPX_ENOMEM, "out of memory");
         st->value--;
         assert(st->value >= 0 && (!st->bounded || st->value <= st->initial));
         c->result = mpx_value_bool(true);
         return MPX_OK;
     }
     if (!blocking || (c->has_timeout && c->timeout <= 0))
-        return call_fail(c, MPX_ETIMEOUT, "timed out");
-    return call_park(c, &st->waiters, NULL, NULL); /* the default on_timeout: "timed out" */
+        return mpx_call_fail(c, MPX_ETIMEOUT, "timed out");
+    return mpx_call_park(c, &st->waiters, NULL, NULL); /* the default on_timeout: "timed out" */
 }
 
 /* release([n=1]): any session may release, as any thread may in Python; it gives back
  * its own holds first, and never goes below none. */
-static int semaphore_release(call *c)
+static int semaphore_release(mpx_call *c)
 {
     semaphore_state *st = state_of(c->obj);
     int64_t n = 1;
@@ -110,23 +107,21 @@ static int semaphore_release(call *c)
             return rc;
     }
     if (n < 1)
-        return call_fail(c, MPX_EVALUE, "n must be one or more");
+        return mpx_call_fail(c, MPX_EVALUE, "n must be one or more");
     if (st->bounded && n > st->initial - st->value)
-        return call_fail(c, MPX_EVALUE, "Semaphore released too many times");
+        return mpx_call_fail(c, MPX_EVALUE, "Semaphore released too many times");
     if (n > INT64_MAX - st->value)
-        return call_fail(c, MPX_EOVERFLOW, "semaphore value too large");
-    if (c->sess != NULL) {
-        uint64_t sid = session_id(c->sess);
-        uintptr_t held = holds_of(st, sid);
-        holds_set(st, sid, held > (uint64_t)n ? held - (uintptr_t)n : 0);
-    }
+        return mpx_call_fail(c, MPX_EOVERFLOW, "semaphore value too large");
+    uint64_t sid = mpx_call_session_id(c);
+    uintptr_t held = holds_of(st, sid);
+    holds_set(st, sid, held > (uint64_t)n ? held - (uintptr_t)n : 0);
     st->value += n;
-    wait_signal(&st->waiters);
+    mpx_wait_signal(&st->waiters);
     return MPX_OK;
 }
 
 /* get_value() -> int */
-static int semaphore_get_value(call *c)
+static int semaphore_get_value(mpx_call *c)
 {
     c->result = mpx_value_int(state_of(c->obj)->value);
     return MPX_OK;
@@ -134,7 +129,7 @@ static int semaphore_get_value(call *c)
 
 /* The session's units come back. Another session may already have released them for
  * it (anyone may release), so a BoundedSemaphore is clamped to its bound. */
-static void semaphore_session_ended(object *obj, uint64_t sid)
+static void semaphore_session_ended(mpx_object *obj, uint64_t sid)
 {
     semaphore_state *st = state_of(obj);
     uint64_t held = (uintptr_t)u64map_del(&st->holds, sid);
@@ -146,11 +141,11 @@ static void semaphore_session_ended(object *obj, uint64_t sid)
         st->value += (int64_t)held;
     if (st->bounded && st->value > st->initial)
         st->value = st->initial;
-    wait_signal(&st->waiters);
+    mpx_wait_signal(&st->waiters);
 }
 
 /* Semaphore([value=1]) / BoundedSemaphore([value=1]) */
-static int semaphore_init_common(object *obj, call *c, bool bounded)
+static int semaphore_init_common(mpx_object *obj, mpx_call *c, bool bounded)
 {
     int64_t value = 1;
     if (c->nargs > 0) {
@@ -159,10 +154,10 @@ static int semaphore_init_common(object *obj, call *c, bool bounded)
             return rc;
     }
     if (value < 0)
-        return call_fail(c, MPX_EVALUE, "semaphore initial value must be >= 0");
+        return mpx_call_fail(c, MPX_EVALUE, "semaphore initial value must be >= 0");
     semaphore_state *st = calloc(1, sizeof *st);
     if (st == NULL)
-        return call_fail(c, MPX_ENOMEM, "out of memory");
+        return mpx_call_fail(c, MPX_ENOMEM, "out of memory");
     st->value = st->initial = value;
     st->bounded = bounded;
     u64map_init(&st->holds);
@@ -170,34 +165,34 @@ static int semaphore_init_common(object *obj, call *c, bool bounded)
     return MPX_OK;
 }
 
-static int semaphore_init(object *obj, call *c)
+static int semaphore_init(mpx_object *obj, mpx_call *c)
 {
     return semaphore_init_common(obj, c, false);
 }
 
-static int bounded_semaphore_init(object *obj, call *c)
+static int bounded_semaphore_init(mpx_object *obj, mpx_call *c)
 {
     return semaphore_init_common(obj, c, true);
 }
 
-static void semaphore_destroy(object *obj)
+static void semaphore_destroy(mpx_object *obj)
 {
     semaphore_state *st = state_of(obj);
     if (st == NULL)
         return;
-    wait_list_close(&st->waiters, MPX_ENOOBJECT, "the semaphore was destroyed");
+    mpx_wait_list_close(&st->waiters, MPX_ENOOBJECT, "the semaphore was destroyed");
     u64map_free(&st->holds);
     free(st);
     obj->state = NULL;
 }
 
-static const method_def semaphore_methods[] = {
-    {"acquire", semaphore_acquire, 0, 2, METHOD_MAY_WAIT},
+static const mpx_method semaphore_methods[] = {
+    {"acquire", semaphore_acquire, 0, 2, MPX_METHOD_MAY_WAIT},
     {"release", semaphore_release, 0, 1, 0},
     {"get_value", semaphore_get_value, 0, 0, 0},
 };
 
-const object_type type_semaphore = {
+const mpx_type type_semaphore = {
     .name = "Semaphore",
     .init = semaphore_init,
     .destroy = semaphore_destroy,
@@ -208,7 +203,7 @@ const object_type type_semaphore = {
     .max_init_args = 1,
 };
 
-const object_type type_bounded_semaphore = {
+const mpx_type type_bounded_semaphore = {
     .name = "BoundedSemaphore",
     .init = bounded_semaphore_init,
     .destroy = semaphore_destroy,

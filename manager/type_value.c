@@ -17,20 +17,20 @@ typedef struct value_state {
     unsigned char slot[8];
 } value_state;
 
-static value_state *state_of(const object *obj)
+static value_state *state_of(const mpx_object *obj)
 {
     return obj->state;
 }
 
 /* c->result = the stored value. */
-static int load_result(call *c, const value_state *st)
+static int load_result(mpx_call *c, const value_state *st)
 {
     return typecode_load(st->tc, st->slot, &c->result) == MPX_OK ? MPX_OK
-                                                                : call_fail_nomem(c);
+                                                                : mpx_call_fail_nomem(c);
 }
 
 /* Value(typecode[, value]): value defaults to the typecode's zero. */
-static int value_init(object *obj, call *c)
+static int value_init(mpx_object *obj, mpx_call *c)
 {
     const typecode *tc;
     int rc = typecode_arg(c, 0, &tc);
@@ -38,7 +38,7 @@ static int value_init(object *obj, call *c)
         return rc;
     value_state *st = calloc(1, sizeof *st);
     if (st == NULL)
-        return call_fail_nomem(c);
+        return mpx_call_fail_nomem(c);
     st->tc = tc;
     if (c->nargs > 1 && (rc = typecode_store(c, tc, st->slot, &c->args[1])) != MPX_OK) {
         free(st);
@@ -48,27 +48,27 @@ static int value_init(object *obj, call *c)
     return MPX_OK;
 }
 
-static void value_destroy(object *obj)
+static void value_destroy(mpx_object *obj)
 {
     free(obj->state);
     obj->state = NULL;
 }
 
 /* get() -> the value */
-static int value_get(call *c)
+static int value_get(mpx_call *c)
 {
     return load_result(c, state_of(c->obj));
 }
 
 /* set(v) -> None */
-static int value_set(call *c)
+static int value_set(mpx_call *c)
 {
     value_state *st = state_of(c->obj);
     return typecode_store(c, st->tc, st->slot, &c->args[0]);
 }
 
 /* add(delta) -> the new value */
-static int value_add(call *c)
+static int value_add(mpx_call *c)
 {
     value_state *st = state_of(c->obj);
     unsigned char next[8];
@@ -81,7 +81,7 @@ static int value_add(call *c)
 
 /* compare_and_swap(expected, new) -> bool: stores new when the value == expected (Python's
  * ==, so 1 == 1.0). new is checked first, so a bad one is an error either way. */
-static int value_compare_and_swap(call *c)
+static int value_compare_and_swap(mpx_call *c)
 {
     value_state *st = state_of(c->obj);
     unsigned char next[8];
@@ -90,7 +90,7 @@ static int value_compare_and_swap(call *c)
     if (rc != MPX_OK)
         return rc;
     if (typecode_load(st->tc, st->slot, &cur) != MPX_OK)
-        return call_fail_nomem(c);
+        return mpx_call_fail_nomem(c);
     bool equal = mpx_value_equal(&cur, &c->args[0]);
     mpx_value_free(&cur);
     if (equal)
@@ -100,19 +100,19 @@ static int value_compare_and_swap(call *c)
 }
 
 /* typecode() -> the typecode as a 1-character str */
-static int value_typecode(call *c)
+static int value_typecode(mpx_call *c)
 {
     char code = state_of(c->obj)->tc->code;
-    return mpx_value_strn(&c->result, &code, 1) == MPX_OK ? MPX_OK : call_fail_nomem(c);
+    return mpx_value_strn(&c->result, &code, 1) == MPX_OK ? MPX_OK : mpx_call_fail_nomem(c);
 }
 
 /* __repr__() -> "Value('d', 0.0)", as multiprocessing.managers.Value prints itself */
-static int value_repr(call *c)
+static int value_repr(mpx_call *c)
 {
     value_state *st = state_of(c->obj);
     mpx_value cur;
     if (typecode_load(st->tc, st->slot, &cur) != MPX_OK)
-        return call_fail_nomem(c);
+        return mpx_call_fail_nomem(c);
     char *text = mpx_value_repr(&cur), *out = NULL;
     mpx_value_free(&cur);
     if (text != NULL && asprintf(&out, "Value('%c', %s)", st->tc->code, text) < 0)
@@ -120,10 +120,10 @@ static int value_repr(call *c)
     free(text);
     int rc = out != NULL ? mpx_value_str(&c->result, out) : MPX_ENOMEM;
     free(out);
-    return rc == MPX_OK ? MPX_OK : call_fail_nomem(c);
+    return rc == MPX_OK ? MPX_OK : mpx_call_fail_nomem(c);
 }
 
-static const method_def value_methods[] = {
+static const mpx_method value_methods[] = {
     {"get", value_get, 0, 0, 0},
     {"set", value_set, 1, 1, 0},
     {"add", value_add, 1, 1, 0},
@@ -132,7 +132,7 @@ static const method_def value_methods[] = {
     {"__repr__", value_repr, 0, 0, 0},
 };
 
-const object_type type_value = {
+const mpx_type type_value = {
     .name = "Value",
     .init = value_init,
     .destroy = value_destroy,

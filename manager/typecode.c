@@ -46,20 +46,20 @@ static size_t utf8_count(const mpx_value *s)
     return n;
 }
 
-int typecode_arg(call *c, size_t i, const typecode **out)
+int typecode_arg(mpx_call *c, size_t i, const typecode **out)
 {
     const mpx_value *v = &c->args[i];
     if (mpx_value_kind(v) != MPX_STR)
-        return call_fail(c, MPX_ETYPE, "typecode must be a unicode character, not %s",
-                         mpx_kind_name(mpx_value_kind(v)));
+        return mpx_call_fail(c, MPX_ETYPE, "typecode must be a unicode character, not %s",
+                             mpx_kind_name(mpx_value_kind(v)));
     if (utf8_count(v) != 1)
-        return call_fail(c, MPX_ETYPE,
-                         "typecode must be a unicode character, not a str of length %zu",
-                         utf8_count(v));
+        return mpx_call_fail(c, MPX_ETYPE,
+                             "typecode must be a unicode character, not a str of length %zu",
+                             utf8_count(v));
     *out = mpx_value_str_len(v) == 1 ? typecode_find(mpx_value_str_data(v)[0]) : NULL;
     if (*out == NULL)
-        return call_fail(c, MPX_EVALUE,
-                         "bad typecode (must be b, B, u, h, H, i, I, l, L, q, Q, f, d or c)");
+        return mpx_call_fail(c, MPX_EVALUE,
+                             "bad typecode (must be b, B, u, h, H, i, I, l, L, q, Q, f, d or c)");
     return MPX_OK;
 }
 
@@ -132,14 +132,14 @@ static double load_float(const typecode *tc, const void *slot)
 
 /* A finite double beyond FLT_MAX has no float (C leaves the conversion undefined);
  * inf and nan convert as they are, as Python's struct does. */
-static int store_float(call *c, const typecode *tc, void *slot, double x)
+static int store_float(mpx_call *c, const typecode *tc, void *slot, double x)
 {
     if (tc->size == 8) {
         memcpy(slot, &x, 8);
         return MPX_OK;
     }
     if (isfinite(x) && fabs(x) > FLT_MAX)
-        return call_fail(c, MPX_EOVERFLOW, "%g is out of range for typecode 'f'", x);
+        return mpx_call_fail(c, MPX_EOVERFLOW, "%g is out of range for typecode 'f'", x);
     float f = (float)x;
     memcpy(slot, &f, 4);
     return MPX_OK;
@@ -171,22 +171,22 @@ static bool number_of(const mpx_value *v, double *out)
     return true;
 }
 
-static int range_fail(call *c, const typecode *tc, int64_t x)
+static int range_fail(mpx_call *c, const typecode *tc, int64_t x)
 {
-    return call_fail(c, MPX_EOVERFLOW, "%lld is out of range for typecode '%c' (%lld..%lld)",
-                     (long long)x, tc->code, (long long)tc->min, (long long)tc->max);
+    return mpx_call_fail(c, MPX_EOVERFLOW, "%lld is out of range for typecode '%c' (%lld..%lld)",
+                         (long long)x, tc->code, (long long)tc->min, (long long)tc->max);
 }
 
-static int int_kind_fail(call *c, const mpx_value *v)
+static int int_kind_fail(mpx_call *c, const mpx_value *v)
 {
-    return call_fail(c, MPX_ETYPE, "integer argument expected, got %s",
-                     mpx_kind_name(mpx_value_kind(v)));
+    return mpx_call_fail(c, MPX_ETYPE, "integer argument expected, got %s",
+                         mpx_kind_name(mpx_value_kind(v)));
 }
 
-static int float_kind_fail(call *c, const mpx_value *v)
+static int float_kind_fail(mpx_call *c, const mpx_value *v)
 {
-    return call_fail(c, MPX_ETYPE, "must be real number, not %s",
-                     mpx_kind_name(mpx_value_kind(v)));
+    return mpx_call_fail(c, MPX_ETYPE, "must be real number, not %s",
+                         mpx_kind_name(mpx_value_kind(v)));
 }
 
 /* The code point of a str that holds exactly one; false otherwise. */
@@ -207,7 +207,7 @@ static bool one_code_point(const mpx_value *v, uint32_t *cp)
     return true;
 }
 
-int typecode_store(call *c, const typecode *tc, void *slot, const mpx_value *v)
+int typecode_store(mpx_call *c, const typecode *tc, void *slot, const mpx_value *v)
 {
     int64_t i;
     double d;
@@ -227,26 +227,27 @@ int typecode_store(call *c, const typecode *tc, void *slot, const mpx_value *v)
     case TC_CHAR:
         if (!one_code_point(v, &cp)) {
             if (mpx_value_kind(v) == MPX_STR)
-                return call_fail(c, MPX_ETYPE,
-                                 "array item must be a unicode character, not a str of "
-                                 "length %zu", utf8_count(v));
-            return call_fail(c, MPX_ETYPE, "array item must be a unicode character, not %s",
-                             mpx_kind_name(mpx_value_kind(v)));
+                return mpx_call_fail(c, MPX_ETYPE,
+                                     "array item must be a unicode character, not a str of "
+                                     "length %zu", utf8_count(v));
+            return mpx_call_fail(c, MPX_ETYPE, "array item must be a unicode character, not %s",
+                                 mpx_kind_name(mpx_value_kind(v)));
         }
         memcpy(slot, &cp, 4);
         return MPX_OK;
     case TC_BYTE:
         if (mpx_value_kind(v) != MPX_BYTES)
-            return call_fail(c, MPX_ETYPE, "array item must be a bytes of length 1, not %s",
-                             mpx_kind_name(mpx_value_kind(v)));
+            return mpx_call_fail(c, MPX_ETYPE, "array item must be a bytes of length 1, not %s",
+                                 mpx_kind_name(mpx_value_kind(v)));
         if (mpx_value_str_len(v) != 1)
-            return call_fail(c, MPX_ETYPE,
-                             "array item must be a bytes of length 1, not a bytes of length %zu",
-                             mpx_value_str_len(v));
+            return mpx_call_fail(c, MPX_ETYPE,
+                                 "array item must be a bytes of length 1, not a bytes of "
+                                 "length %zu",
+                                 mpx_value_str_len(v));
         memcpy(slot, mpx_value_str_data(v), 1);
         return MPX_OK;
     }
-    return call_fail(c, MPX_ETYPE, "bad typecode");
+    return mpx_call_fail(c, MPX_ETYPE, "bad typecode");
 }
 
 /* UTF-8 for one code point below 0x110000 (stored slots only ever hold those). */
@@ -302,7 +303,7 @@ int typecode_zero(const typecode *tc, mpx_value *out)
     return typecode_load(tc, zero, out);
 }
 
-int typecode_add(call *c, const typecode *tc, const void *slot, size_t i, void *new_slot)
+int typecode_add(mpx_call *c, const typecode *tc, const void *slot, size_t i, void *new_slot)
 {
     const mpx_value *delta = &c->args[i];
     if (tc->kind == TC_INT) {
@@ -310,10 +311,10 @@ int typecode_add(call *c, const typecode *tc, const void *slot, size_t i, void *
         if (!int_of(delta, &d))
             return int_kind_fail(c, delta);
         if (__builtin_add_overflow(cur, d, &sum) || sum < tc->min || sum > tc->max)
-            return call_fail(c, MPX_EOVERFLOW,
-                             "%lld + %lld is out of range for typecode '%c' (%lld..%lld)",
-                             (long long)cur, (long long)d, tc->code, (long long)tc->min,
-                             (long long)tc->max);
+            return mpx_call_fail(c, MPX_EOVERFLOW,
+                                 "%lld + %lld is out of range for typecode '%c' (%lld..%lld)",
+                                 (long long)cur, (long long)d, tc->code, (long long)tc->min,
+                                 (long long)tc->max);
         store_int(tc, new_slot, sum);
         return MPX_OK;
     }
@@ -323,5 +324,5 @@ int typecode_add(call *c, const typecode *tc, const void *slot, size_t i, void *
             return float_kind_fail(c, delta);
         return store_float(c, tc, new_slot, load_float(tc, slot) + d);
     }
-    return call_fail(c, MPX_ETYPE, "cannot add to items of typecode '%c'", tc->code);
+    return mpx_call_fail(c, MPX_ETYPE, "cannot add to items of typecode '%c'", tc->code);
 }

@@ -34,11 +34,11 @@ typedef struct typecode {
 const typecode *typecode_find(char code);
 /* The typecode given as c->args[i], a 1-character str: TypeError for another kind,
  * ValueError "bad typecode (must be b, B, u, ...)" as Python's array says. */
-int typecode_arg(call *c, size_t i, const typecode **out);
+int typecode_arg(mpx_call *c, size_t i, const typecode **out);
 /* Stores v in slot (tc->size bytes, any alignment) after checking its kind and range:
  * TypeError for a wrong kind, OverflowError "300 is out of range for typecode 'b'
  * (-128..127)" for an int outside the range; slot is unchanged on error. */
-int typecode_store(call *c, const typecode *tc, void *slot, const mpx_value *v);
+int typecode_store(mpx_call *c, const typecode *tc, void *slot, const mpx_value *v);
 /* *out = the value in slot (an int, float, 1-character str or 1-byte bytes); *out is
  * overwritten. MPX_ENOMEM only for u and c. */
 int typecode_load(const typecode *tc, const void *slot, mpx_value *out);
@@ -48,10 +48,10 @@ int typecode_zero(const typecode *tc, mpx_value *out);
 /* The new content of slot after adding delta (c->args[i]) to it, written to new_slot
  * (the slot itself is not changed): an int delta for integer codes (OverflowError past
  * the range), an int or float for float codes, TypeError for u and c. */
-int typecode_add(call *c, const typecode *tc, const void *slot, size_t i, void *new_slot);
+int typecode_add(mpx_call *c, const typecode *tc, const void *slot, size_t i, void *new_slot);
 
 /* ---- the types (type_value.c, type_array.c) ---------------------------------------------- */
-extern const object_type type_value;
-extern const object_type type_array;
+extern const mpx_type type_value;
+extern const mpx_type type_array;
 
 #endif

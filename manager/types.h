@@ -11,20 +11,15 @@
 
 #include "object.h"
 
-static inline int call_fail_nomem(call *c)
-{
-    return call_fail(c, MPX_ENOMEM, "out of memory");
-}
-
 /* The items iterating v yields, as Python's iter(v) would. v must be owned by the caller
  * (a call argument) and is good only for freeing afterwards: a list or tuple gives its own
  * item array, for the caller to move items out of; a dict's keys are moved out into *tmp;
  * a str gives 1-character strs and bytes gives ints, also built into *tmp. The caller
  * frees *tmp (left None for a list or tuple). *items is NULL when *n is 0. Other kinds
  * fail with TypeError "'int' object is not iterable". */
-int iterable_items(call *c, mpx_value *v, mpx_value *tmp, mpx_value **items, size_t *n);
+int iterable_items(mpx_call *c, mpx_value *v, mpx_value *tmp, mpx_value **items, size_t *n);
 
-/* ---- what values cost, for the memory budget (call_reserve) --------------------------- */
+/* ---- what values cost, for the memory budget (mpx_call_reserve) --------------------------- */
 
 /* The usable bytes of glibc's smallest block: what a str of up to 19 bytes costs. */
 #define VALUE_SMALL_BLOCK 24
@@ -48,7 +43,7 @@ typedef struct span {
 
 /* PySlice_Unpack + PySlice_AdjustIndices for a sequence of length len: ValueError for a
  * zero step. */
-int slice_span(call *c, const mpx_value *slice, size_t length, span *sp);
+int slice_span(mpx_call *c, const mpx_value *slice, size_t length, span *sp);
 
 static inline size_t span_pos(const span *sp, size_t k)
 {
@@ -62,6 +57,6 @@ void values_reverse(mpx_value *a, size_t n);
 
 /* Sorts the n cells of items stably with Python's "<" (reverse: descending, still
  * stable); on TypeError (Python's message) or MemoryError they stay as they were. */
-int values_sort(call *c, mpx_value *items, size_t n, bool reverse);
+int values_sort(mpx_call *c, mpx_value *items, size_t n, bool reverse);
 
 #endif

@@ -12,13 +12,13 @@
 #include "server_internal.h"
 #include "wait.h"
 
-static void link_into(wait_list *wl, waiter *w)
+static void link_into(mpx_wait_list *wl, mpx_waiter *w)
 {
     list_push_back(&wl->waiters, &w->link);
     w->list = wl;
 }
 
-static void unlink_from_list(waiter *w)
+static void unlink_from_list(mpx_waiter *w)
 {
     if (w->list == NULL)
         return;
@@ -31,7 +31,7 @@ static void free_timer(uv_handle_t *h)
     mem_free(h);
 }
 
-void waiter_stop_timer(waiter *w)
+void mpx_waiter_stop_timer(mpx_waiter *w)
 {
     if (w->timer == NULL)
         return;
@@ -49,12 +49,12 @@ static void free_args(mpx_value *args, size_t n)
     mem_free(args);
 }
 
-static void waiter_free(waiter *w)
+static void waiter_free(mpx_waiter *w)
 {
     assert(w->timer == NULL || ((uv_timer_t *)w->timer)->data == w);
     unlink_from_list(w);
     session_unlink_waiter(w->sess, &w->session_link);
-    waiter_stop_timer(w);
+    mpx_waiter_stop_timer(w);
     free_args(w->args, w->nargs);
     mpx_value_free(&w->arg);
     mem_free(w);
@@ -62,17 +62,17 @@ static void waiter_free(waiter *w)
 
 static void on_timer(uv_timer_t *t)
 {
-    waiter *w = t->data;
+    mpx_waiter *w = t->data;
     if (w == NULL)
         return;
-    waiter_stop_timer(w);
+    mpx_waiter_stop_timer(w);
     if (w->ops != NULL && w->ops->on_timeout != NULL)
         w->ops->on_timeout(w);
     else
-        waiter_reply(w, MPX_ETIMEOUT, "timed out", NULL);
+        mpx_waiter_reply(w, MPX_ETIMEOUT, "timed out", NULL);
 }
 
-static int start_timer(waiter *w, call *c)
+static int start_timer(mpx_waiter *w, mpx_call *c)
 {
     uv_timer_t *t = mem_alloc(sizeof *t);
     if (t == NULL)
@@ -87,7 +87,7 @@ static int start_timer(waiter *w, call *c)
 
 /* Moves the call's arguments into the waiter, for its re-runs; c->args then points at
  * them, so the handler that parks may still read them. */
-static int save_args(waiter *w, call *c)
+static int save_args(mpx_waiter *w, mpx_call *c)
 {
     if (c->nargs == 0)
         return MPX_OK;
@@ -101,10 +101,10 @@ static int save_args(waiter *w, call *c)
     return MPX_OK;
 }
 
-int call_park(call *c, wait_list *wl, const wait_ops *ops, waiter **out)
+int mpx_call_park(mpx_call *c, mpx_wait_list *wl, const mpx_wait_ops *ops, mpx_waiter **out)
 {
     if (c->parked != NULL) { /* a re-run that must still wait: same waiter, same timer */
-        waiter *w = c->parked;
+        mpx_waiter *w = c->parked;
         assert(w->sess == c->sess && w->list != NULL);
         if (w->list != wl) {
             unlink_from_list(w);
@@ -115,23 +115,23 @@ int call_park(call *c, wait_list *wl, const wait_ops *ops, waiter **out)
         return MPX_PARKED;
     }
     if (c->sess == NULL || c->srv == NULL || c->fn == NULL)
-        return call_fail(c, MPX_ERUNTIME, "this call must wait, and cannot here");
+        return mpx_call_fail(c, MPX_ERUNTIME, "this call must wait, and cannot here");
     /* One connection's own cap first: without it, one client could park max_waiters calls
      * and every other client's blocking call would fail. A re-run (above) never gets
      * here, so a call that already holds a slot keeps it. */
     if (session_nwaiters(c->sess) >= (size_t)c->srv->opts.max_waiters_per_session)
-        return call_fail(c, MPX_ELIMIT, "too many calls waiting for this connection (%d)",
-                         c->srv->opts.max_waiters_per_session);
+        return mpx_call_fail(c, MPX_ELIMIT, "too many calls waiting for this connection (%d)",
+                             c->srv->opts.max_waiters_per_session);
     if (c->srv->nwaiters >= (size_t)c->srv->opts.max_waiters)
-        return call_fail(c, MPX_ELIMIT, "too many calls waiting on the manager (%d)",
-                         c->srv->opts.max_waiters);
-    waiter *w = mem_calloc(1, sizeof *w);
+        return mpx_call_fail(c, MPX_ELIMIT, "too many calls waiting on the manager (%d)",
+                             c->srv->opts.max_waiters);
+    mpx_waiter *w = mem_calloc(1, sizeof *w);
     if (w == NULL)
-        return call_fail(c, MPX_ENOMEM, "out of memory");
+        return mpx_call_fail(c, MPX_ENOMEM, "out of memory");
     if ((c->has_timeout && start_timer(w, c) != MPX_OK) || save_args(w, c) != MPX_OK) {
-        waiter_stop_timer(w); /* save_args moves nothing when it fails */
+        mpx_waiter_stop_timer(w); /* save_args moves nothing when it fails */
         mem_free(w);
-        return call_fail(c, MPX_ENOMEM, "out of memory");
+        return mpx_call_fail(c, MPX_ENOMEM, "out of memory");
     }
     w->sess = c->sess;
     w->call_id = c->call_id;
@@ -148,33 +148,33 @@ int call_park(call *c, wait_list *wl, const wait_ops *ops, waiter **out)
 
 /* The oldest waiter of wl whose session is not closing (those are dropped at the safe
  * point, and get nothing meanwhile), or NULL. */
-static waiter *first_live(const list_node *from)
+static mpx_waiter *first_live(const list_node *from)
 {
     for (const list_node *n = from; n != NULL; n = n->next) {
-        waiter *w = list_entry(n, waiter, link);
+        mpx_waiter *w = list_entry(n, mpx_waiter, link);
         if (!session_closing(w->sess))
             return w;
     }
     return NULL;
 }
 
-bool call_first_in_line(const call *c, const wait_list *wl)
+bool mpx_call_first_in_line(const mpx_call *c, const mpx_wait_list *wl)
 {
-    waiter *first = first_live(wl->waiters.head);
+    mpx_waiter *first = first_live(wl->waiters.head);
     return first == NULL || first == c->parked;
 }
 
-waiter *wait_list_first(const wait_list *wl)
+mpx_waiter *mpx_wait_list_first(const mpx_wait_list *wl)
 {
-    return wl->waiters.head != NULL ? list_entry(wl->waiters.head, waiter, link) : NULL;
+    return wl->waiters.head != NULL ? list_entry(wl->waiters.head, mpx_waiter, link) : NULL;
 }
 
-size_t wait_list_len(const wait_list *wl)
+size_t mpx_wait_list_len(const mpx_wait_list *wl)
 {
     return wl->waiters.len;
 }
 
-void wait_signal(wait_list *wl)
+void mpx_wait_signal(mpx_wait_list *wl)
 {
     assert(wl->srv != NULL || list_empty(&wl->waiters)); /* only a park sets srv */
     if (wl->signalled || wl->srv == NULL || list_empty(&wl->waiters))
@@ -183,7 +183,7 @@ void wait_signal(wait_list *wl)
     list_push_back(&wl->srv->signalled, &wl->ready);
 }
 
-static void unsignal(wait_list *wl)
+static void unsignal(mpx_wait_list *wl)
 {
     if (!wl->signalled)
         return;
@@ -191,36 +191,36 @@ static void unsignal(wait_list *wl)
     list_remove(&wl->srv->signalled, &wl->ready);
 }
 
-int waiter_reply(waiter *w, int rc, const char *msg, const mpx_value *result)
+int mpx_waiter_reply(mpx_waiter *w, int rc, const char *msg, const mpx_value *result)
 {
     /* out of every list before answering */
-    struct session *sess = w->sess;
+    struct mpx_session *sess = w->sess;
     uint64_t call_id = w->call_id;
     waiter_free(w);
     return session_reply(sess, call_id, rc, msg, result);
 }
 
 /* Runs a parked call's handler again; answers it unless it parked again (true). */
-static bool rerun(waiter *w)
+static bool rerun(mpx_waiter *w)
 {
     assert(w->list != NULL && !session_closing(w->sess));
-    call c = {.srv = w->list->srv, .sess = w->sess, .call_id = w->call_id, .obj = w->obj,
+    mpx_call c = {.srv = w->list->srv, .sess = w->sess, .call_id = w->call_id, .obj = w->obj,
               .fn = w->fn, .args = w->args, .nargs = w->nargs, .parked = w};
     int rc = w->fn(&c);
     if (rc == MPX_PARKED) {
         mpx_value_free(&c.result);
         return true;
     }
-    struct session *sess = w->sess;
+    struct mpx_session *sess = w->sess;
     waiter_free(w);
     session_answer(sess, &c, rc);
     return false;
 }
 
 /* FIFO: re-runs the oldest live call until one must still wait. */
-static void run_in_order(wait_list *wl)
+static void run_in_order(mpx_wait_list *wl)
 {
-    waiter *w;
+    mpx_waiter *w;
     while ((w = first_live(wl->waiters.head)) != NULL)
         if (rerun(w) && w->list == wl)
             return; /* it must still wait, and so must those behind it */
@@ -228,15 +228,15 @@ static void run_in_order(wait_list *wl)
 
 /* Every waiter for itself: each call parked now is re-run once, oldest first. They are
  * taken out first, so that a call parking again (to the tail) is not met twice. */
-static void run_each(wait_list *wl)
+static void run_each(mpx_wait_list *wl)
 {
-    wait_list round = {.srv = wl->srv};
+    mpx_wait_list round = {.srv = wl->srv};
     while (!list_empty(&wl->waiters)) {
-        waiter *w = wait_list_first(wl);
+        mpx_waiter *w = mpx_wait_list_first(wl);
         unlink_from_list(w);
         link_into(&round, w);
     }
-    waiter *w;
+    mpx_waiter *w;
     while ((w = first_live(round.waiters.head)) != NULL) {
         if (rerun(w) && w->list == &round) { /* parked again: back into wl, in order */
             unlink_from_list(w);
@@ -244,7 +244,7 @@ static void run_each(wait_list *wl)
         }
     }
     while (!list_empty(&round.waiters)) { /* closing sessions': back, to be dropped */
-        waiter *left = wait_list_first(&round);
+        mpx_waiter *left = mpx_wait_list_first(&round);
         unlink_from_list(left);
         link_into(wl, left);
     }
@@ -254,7 +254,7 @@ void wait_run_signalled(mpx_server *s)
 {
     list_node *n;
     while ((n = list_pop_front(&s->signalled)) != NULL) {
-        wait_list *wl = list_entry(n, wait_list, ready);
+        mpx_wait_list *wl = list_entry(n, mpx_wait_list, ready);
         assert(wl->signalled);
         wl->signalled = false;
         if (wl->each)
@@ -264,7 +264,7 @@ void wait_run_signalled(mpx_server *s)
     }
 }
 
-void waiter_requeue(waiter *w, wait_list *to, object *obj, method_fn fn)
+void mpx_waiter_requeue(mpx_waiter *w, mpx_wait_list *to, mpx_object *obj, mpx_method_fn fn)
 {
     to->srv = w->list->srv;
     unlink_from_list(w);
@@ -273,18 +273,18 @@ void waiter_requeue(waiter *w, wait_list *to, object *obj, method_fn fn)
     link_into(to, w);
 }
 
-void wait_list_close(wait_list *wl, int rc, const char *msg)
+void mpx_wait_list_close(mpx_wait_list *wl, int rc, const char *msg)
 {
     unsignal(wl);
     while (!list_empty(&wl->waiters))
-        waiter_reply(wait_list_first(wl), rc, msg, NULL);
+        mpx_waiter_reply(mpx_wait_list_first(wl), rc, msg, NULL);
     assert(!wl->signalled); /* a reply signals nothing: the object is going away */
 }
 
 void waiters_drop_session(list *session_waiters)
 {
     while (!list_empty(session_waiters)) {
-        waiter *w = list_entry(session_waiters->head, waiter, session_link);
+        mpx_waiter *w = list_entry(session_waiters->head, mpx_waiter, session_link);
         unlink_from_list(w); /* so on_drop never finds it among the waiters it wakes */
         if (w->ops != NULL && w->ops->on_drop != NULL)
             w->ops->on_drop(w);

@@ -12,16 +12,11 @@
 #include <assert.h>
 #include <stddef.h>
 
-typedef struct list_node {
-    struct list_node *prev;
-    struct list_node *next;
-} list_node;
+#include "mpx/links.h"
 
-typedef struct list {
-    list_node *head;
-    list_node *tail;
-    size_t len;
-} list;
+/* The structs are public (mpx/links.h) because mpx/type.h's wait lists embed them. */
+typedef mpx_link list_node;
+typedef mpx_links list;
 
 #define list_entry(node, type, member) ((type *)((char *)(node) - offsetof(type, member)))
 

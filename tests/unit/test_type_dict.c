@@ -257,7 +257,7 @@ static int make(fixture *f, const char *ctor_args, char **out)
     f->obj.type = &type_dict;
     f->obj.methods = &f->ix;
     mpx_value args = th_parse(ctor_args);
-    call c = {.args = mpx_value_items(&args), .nargs = mpx_value_len(&args)};
+    mpx_call c = {.args = mpx_value_items(&args), .nargs = mpx_value_len(&args)};
     int rc = object_init(&f->obj, &c);
     if (out != NULL) {
         if (rc == MPX_OK)
@@ -287,7 +287,7 @@ static char *value_repr(const mpx_value *v)
  * returns the outcome as the rows spell it, malloc'd. */
 static char *invoke(fixture *f, const char *method, mpx_value *args, int *rc_out)
 {
-    call c = {.args = mpx_value_items(args), .nargs = mpx_value_len(args)};
+    mpx_call c = {.args = mpx_value_items(args), .nargs = mpx_value_len(args)};
     int rc = object_invoke(&f->obj, method, &c);
     char *out;
     if (rc == MPX_OK) {
@@ -457,14 +457,14 @@ static void test_moves_arguments(void **state)
     memset(&f.obj, 0, sizeof f.obj);
     f.obj.type = &type_dict;
     f.obj.methods = &f.ix;
-    call c = {.args = mpx_value_items(&a), .nargs = 1};
+    mpx_call c = {.args = mpx_value_items(&a), .nargs = 1};
     assert_int_equal(object_init(&f.obj, &c), MPX_OK);
     assert_ptr_equal(f.obj.value.u.map, map);
     mpx_value_free(&a);
 
     /* pop hands the stored value out without copying it. */
     a = th_parse("('a',)");
-    call p = {.args = mpx_value_items(&a), .nargs = 1};
+    mpx_call p = {.args = mpx_value_items(&a), .nargs = 1};
     assert_int_equal(object_invoke(&f.obj, "pop", &p), MPX_OK);
     assert_int_equal(mpx_value_get_int(&p.result), 1);
     mpx_value_free(&a);
@@ -486,7 +486,7 @@ static void test_long_sequence(void **state)
         mpx_value args[2];
         args[0] = rand() % 2 ? mpx_value_int(k) : mpx_value_float((double)k);
         int op = rand() % 4;
-        call c = {.args = args, .nargs = 1};
+        mpx_call c = {.args = args, .nargs = 1};
         if (op < 2) {
             args[1] = mpx_value_int(i);
             c.nargs = 2;

@@ -975,7 +975,7 @@ static int make(fixture *f, const char *ctor_args, char *errmsg)
     f->obj.type = &type_list;
     f->obj.methods = &f->ix;
     mpx_value args = th_parse(ctor_args);
-    call c = {.args = mpx_value_items(&args), .nargs = mpx_value_len(&args)};
+    mpx_call c = {.args = mpx_value_items(&args), .nargs = mpx_value_len(&args)};
     int rc = object_init(&f->obj, &c);
     if (errmsg != NULL)
         strcpy(errmsg, c.errmsg);
@@ -1001,7 +1001,7 @@ static char *value_repr(const mpx_value *v)
  * returns the outcome as the rows spell it, malloc'd. */
 static char *invoke(fixture *f, const char *method, mpx_value *args, int *rc_out)
 {
-    call c = {.args = mpx_value_items(args), .nargs = mpx_value_len(args)};
+    mpx_call c = {.args = mpx_value_items(args), .nargs = mpx_value_len(args)};
     int rc = object_invoke(&f->obj, method, &c);
     char *out;
     if (rc == MPX_OK) {
@@ -1085,7 +1085,7 @@ static void test_init(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         fixture f;
-        char errmsg[CALL_ERRMSG_MAX];
+        char errmsg[MPX_CALL_ERRMSG_MAX];
         int rc = make(&f, cases[i].args, errmsg);
         char *got;
         if (rc == MPX_OK)
@@ -1162,7 +1162,7 @@ static void test_moves_arguments(void **state)
     fixture g;
     a = th_parse("([1, 2, 3],)");
     const void *seq = mpx_value_at(&a, 0)->u.seq;
-    call c = {.args = mpx_value_items(&a), .nargs = 1};
+    mpx_call c = {.args = mpx_value_items(&a), .nargs = 1};
     assert_int_equal(method_index_build(&g.ix, &type_list), MPX_OK);
     memset(&g.obj, 0, sizeof g.obj);
     g.obj.type = &type_list;
@@ -1235,10 +1235,10 @@ static void test_sort_long_lists(void **state)
                 memset(&f.obj, 0, sizeof f.obj);
                 f.obj.type = &type_list;
                 f.obj.methods = &f.ix;
-                call c = {.args = &list, .nargs = 1};
+                mpx_call c = {.args = &list, .nargs = 1};
                 assert_int_equal(object_init(&f.obj, &c), MPX_OK);
                 mpx_value arg = mpx_value_bool(reverse);
-                call s2 = {.args = &arg, .nargs = 1};
+                mpx_call s2 = {.args = &arg, .nargs = 1};
                 assert_int_equal(object_invoke(&f.obj, "sort", &s2), MPX_OK);
                 char *got = value_repr(&f.obj.value), *want = value_repr(&model);
                 if (strcmp(got, want) != 0)
@@ -1272,7 +1272,7 @@ static void test_sort_failure_leaves_list(void **state)
         char *before = value_repr(&f.obj.value);
         for (int reverse = 0; reverse < 2; reverse++) {
             mpx_value arg = mpx_value_bool(reverse);
-            call c = {.args = &arg, .nargs = 1};
+            mpx_call c = {.args = &arg, .nargs = 1};
             assert_int_equal(object_invoke(&f.obj, "sort", &c), MPX_ETYPE);
             assert_true(strcmp(c.errmsg, "'<' not supported between instances of 'str' and "
                                          "'int'") == 0 ||

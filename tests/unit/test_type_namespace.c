@@ -122,7 +122,7 @@ static int make(fixture *f, const char *ctor_args, char **out)
     f->obj.type = &type_namespace;
     f->obj.methods = &f->ix;
     mpx_value args = th_parse(ctor_args);
-    call c = {.args = mpx_value_items(&args), .nargs = mpx_value_len(&args)};
+    mpx_call c = {.args = mpx_value_items(&args), .nargs = mpx_value_len(&args)};
     int rc = object_init(&f->obj, &c);
     if (out != NULL) {
         if (rc == MPX_OK)
@@ -152,7 +152,7 @@ static char *value_repr(const mpx_value *v)
  * returns the outcome as the rows spell it, malloc'd. */
 static char *invoke(fixture *f, const char *method, mpx_value *args, int *rc_out)
 {
-    call c = {.args = mpx_value_items(args), .nargs = mpx_value_len(args)};
+    mpx_call c = {.args = mpx_value_items(args), .nargs = mpx_value_len(args)};
     int rc = object_invoke(&f->obj, method, &c);
     char *out;
     if (rc == MPX_OK) {
@@ -283,7 +283,7 @@ static void test_moves_and_private_names(void **state)
     memset(&f.obj, 0, sizeof f.obj);
     f.obj.type = &type_namespace;
     f.obj.methods = &f.ix;
-    call c = {.args = mpx_value_items(&a), .nargs = 1};
+    mpx_call c = {.args = mpx_value_items(&a), .nargs = 1};
     assert_int_equal(object_init(&f.obj, &c), MPX_OK);
     assert_ptr_equal(f.obj.value.u.map, map);
     mpx_value_free(&a);

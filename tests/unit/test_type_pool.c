@@ -1,8 +1,9 @@
 /* test_type_pool.c - manager/type_pool.c through object_invoke, without a server.
  *
- * Without a session nothing parks and nothing is leased to anyone in particular, so this
- * covers the bookkeeping: ids, take in order, results in finishing order, what finish
- * ignores, stats, close draining to None, terminate, cancel, and the argument errors.
+ * Without a session nothing parks, and every call comes from one caller (the one worker
+ * once it takes), so this covers the bookkeeping: ids, take in order, results in
+ * finishing order, what finish ignores, stats, close draining to None, terminate,
+ * cancel, and the argument errors.
  * Leases that end with a worker's session (tries used up) are tested with real processes
  * (tests/integration/test_pool.c).
  */
@@ -27,7 +28,7 @@ static void test_submit_take_finish_collect(void **state)
     th_check(&f, "take", "()", "[(1, ('sq', (1,)))]");
     th_check(&f, "take", "(2,)", "[(2, ('sq', (2,))), (3, ('sq', (3,)))]");
     th_check(&f, "stats", "()",
-             "{'pending': 1, 'running': 3, 'done': 0, 'ready': 0, 'workers': 0, 'closed': False}");
+             "{'pending': 1, 'running': 3, 'done': 0, 'ready': 0, 'workers': 1, 'closed': False}");
     th_check(&f, "results", "(5, 0)", "TimeoutError: no result in time");
     th_check(&f, "results", "()", CANNOT_PARK);
     /* 3 then 1; 99 is nobody's task, 2 is finished twice: the first result wins */
@@ -71,7 +72,7 @@ static void test_terminate_and_errors(void **state)
     th_check(&f, "terminate", "()", "None");
     th_check(&f, "take", "()", "None");
     th_check(&f, "stats", "()",
-             "{'pending': 0, 'running': 1, 'done': 0, 'ready': 0, 'workers': 0, 'closed': True}");
+             "{'pending': 0, 'running': 1, 'done': 0, 'ready': 0, 'workers': 1, 'closed': True}");
     object_clear(&f.obj); /* frees the running task too */
 }
 
@@ -95,7 +96,7 @@ static void test_tries_and_cancel(void **state)
     th_check(&f, "cancel", "([1],)", "TypeError: each span must be (first id, count)");
     th_check(&f, "cancel", "(3,)", "TypeError: spans must be a list or tuple, not int");
     th_check(&f, "stats", "()",
-             "{'pending': 0, 'running': 1, 'done': 0, 'ready': 0, 'workers': 0, 'closed': False}");
+             "{'pending': 0, 'running': 1, 'done': 0, 'ready': 0, 'workers': 1, 'closed': False}");
     th_check(&f, "finish", "([(1, 0, 'one')],)", "1");
     th_check(&f, "results", "(10,)", "[(1, 0, 'one')]");
     th_check(&f, "results", "()", "[]"); /* the cancelled ones never come */

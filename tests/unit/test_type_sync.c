@@ -1,7 +1,7 @@
 /* test_type_sync.c - manager/type_semaphore.c, type_event.c and type_barrier.c through
  * object_invoke, without a server.
  *
- * With no session and no server a call that must wait cannot park (call_park fails with
+ * With no session and no server a call that must wait cannot park (mpx_call_park fails with
  * RuntimeError), so these tests cover what answers at once: counting, non-blocking
  * failures, argument errors and state changes. Waiting across processes is tested by the
  * integration tests against a real mpx-manager.
@@ -70,14 +70,14 @@ static void test_semaphore_bad_args(void **state)
     th_make_fails(&type_semaphore, "('x',)", "TypeError: value must be an integer, not 'str'");
     th_make_fails(&type_semaphore, "(1.5,)", "TypeError: value must be an integer, not 'float'");
     th_make_fails(&type_semaphore, "(1, 2)",
-               "TypeError: Semaphore expected at most 1 argument, got 2");
+                  "TypeError: Semaphore expected at most 1 argument, got 2");
     th_make_fails(&type_bounded_semaphore, "(-5,)",
-               "ValueError: semaphore initial value must be >= 0");
+                  "ValueError: semaphore initial value must be >= 0");
 
     type_fixture f;
     th_make_ok(&f, &type_semaphore, "(2,)");
     th_check(&f, "acquire", "(False, 1)",
-          "ValueError: can't specify a timeout for a non-blocking call");
+             "ValueError: can't specify a timeout for a non-blocking call");
     th_check(&f, "acquire", "(True, -2)",
              "ValueError: timeout value must be a non-negative number");
     th_check(&f, "acquire", "(True, 'soon')", "TypeError: timeout must be a number, not 'str'");
@@ -173,18 +173,18 @@ static void test_barrier_init(void **state)
     (void)state;
     th_make_fails(&type_barrier, "()", "TypeError: Barrier expected at least 1 argument, got 0");
     th_make_fails(&type_barrier, "(2, None, None, 1)",
-               "TypeError: Barrier expected at most 3 arguments, got 4");
+                  "TypeError: Barrier expected at most 3 arguments, got 4");
     th_make_fails(&type_barrier, "(0,)", "ValueError: parties must be > 0");
     th_make_fails(&type_barrier, "(-3,)", "ValueError: parties must be > 0");
     th_make_fails(&type_barrier, "(False,)", "ValueError: parties must be > 0");
     th_make_fails(&type_barrier, "('2',)", "TypeError: parties must be an integer, not 'str'");
     th_make_fails(&type_barrier, "(2.0,)", "TypeError: parties must be an integer, not 'float'");
     th_make_fails(&type_barrier, "(2, 'print')",
-               "TypeError: Barrier action is not supported over mpx");
+                  "TypeError: Barrier action is not supported over mpx");
     th_make_fails(&type_barrier, "(2, None, -1)",
-               "ValueError: timeout value must be a non-negative number");
+                  "ValueError: timeout value must be a non-negative number");
     th_make_fails(&type_barrier, "(2, None, 'x')",
-               "TypeError: timeout must be a number, not 'str'");
+                  "TypeError: timeout must be a number, not 'str'");
 
     type_fixture f;
     th_make_ok(&f, &type_barrier, "(3, None, 1.5)");

@@ -21,7 +21,7 @@
 
 typedef struct type_fixture {
     method_index ix;
-    object obj;
+    mpx_object obj;
 } type_fixture;
 
 static inline mpx_value th_parse(const char *text)
@@ -34,7 +34,7 @@ static inline mpx_value th_parse(const char *text)
 }
 
 /* "ok", or "ExceptionName: message"; malloc'd. */
-static inline char *th_outcome(int rc, const call *c)
+static inline char *th_outcome(int rc, const mpx_call *c)
 {
     char *out;
     if (rc == MPX_OK)
@@ -68,20 +68,20 @@ static inline mpx_value th_parse_slice(const char *spec)
 }
 
 /* Builds f->obj of type from ctor_args (a tuple literal); returns th_outcome. */
-static inline char *th_make(type_fixture *f, const object_type *type, const char *ctor_args)
+static inline char *th_make(type_fixture *f, const mpx_type *type, const char *ctor_args)
 {
     assert_int_equal(method_index_build(&f->ix, type), MPX_OK);
     memset(&f->obj, 0, sizeof f->obj);
     f->obj.type = type;
     f->obj.methods = &f->ix;
     mpx_value args = th_parse(ctor_args);
-    call c = {.args = mpx_value_items(&args), .nargs = mpx_value_len(&args)};
+    mpx_call c = {.args = mpx_value_items(&args), .nargs = mpx_value_len(&args)};
     char *out = th_outcome(object_init(&f->obj, &c), &c);
     mpx_value_free(&args);
     return out;
 }
 
-static inline void th_make_ok(type_fixture *f, const object_type *type, const char *ctor_args)
+static inline void th_make_ok(type_fixture *f, const mpx_type *type, const char *ctor_args)
 {
     char *got = th_make(f, type, ctor_args);
     assert_string_equal(got, "ok");
@@ -89,7 +89,7 @@ static inline void th_make_ok(type_fixture *f, const object_type *type, const ch
 }
 
 /* The constructor must fail with want; the half-made object is cleared. */
-static inline void th_make_fails(const object_type *type, const char *ctor_args,
+static inline void th_make_fails(const mpx_type *type, const char *ctor_args,
                                  const char *want)
 {
     type_fixture f;
@@ -104,7 +104,7 @@ static inline void th_make_fails(const object_type *type, const char *ctor_args,
 static inline void th_check_args(type_fixture *f, const char *method, mpx_value a,
                                  const char *want)
 {
-    call c = {.args = mpx_value_items(&a), .nargs = mpx_value_len(&a)};
+    mpx_call c = {.args = mpx_value_items(&a), .nargs = mpx_value_len(&a)};
     int rc = object_invoke(&f->obj, method, &c);
     char *got;
     if (rc == MPX_OK) {
