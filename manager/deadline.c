@@ -1,5 +1,6 @@
-/* deadline.c - see deadline.h. One libuv timer per deadline, closed and freed once it has
- * fired or been stopped: never both, since a fired deadline is forgotten by its type. */
+/* deadline.c - mpx_deadline_start and _stop (mpx/type.h). One libuv timer per deadline,
+ * closed and freed once it has fired or been stopped: never both, since a fired deadline
+ * is forgotten by its type. */
 #include <stdlib.h>
 
 #include "mpx/type.h"
@@ -37,6 +38,9 @@ mpx_deadline *mpx_deadline_start(mpx_server *s, mpx_object *obj, double seconds,
     uv_timer_init(&s->loop, &d->timer);
     double ms = seconds * 1000.0;
     uv_timer_start(&d->timer, on_fire, ms > 1e12 ? (uint64_t)1e12 : (uint64_t)ms, 0);
+    /* A hold's end is no reason to keep serving: once stopped, the loop ends without
+     * waiting for it, and the object's destroy stops it (mpx_server_free). */
+    uv_unref((uv_handle_t *)&d->timer);
     return d;
 }
 

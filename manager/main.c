@@ -1,8 +1,11 @@
-/* main.c - mpx-manager: the command-line server.
+/* main.c - mpx-manager's command line, as mpx_server_main (mpx/server.h), so that a
+ * program with types of its own serves them with the same options (mpx_manager.c is
+ * mpx-manager itself).
  *
  * Reads the options and the authkey (--authkey-file, else $MPX_AUTHKEY, else a fresh key
- * written to a new 0600 file whose path is printed), listens on every --listen address,
- * serves until SIGINT or SIGTERM, then closes every connection and exits 0.
+ * written to a new 0600 file whose path is printed), lets the program set the server up
+ * (its types), listens on every --listen address, serves until SIGINT or SIGTERM, then
+ * closes every connection and exits 0.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -391,7 +394,7 @@ static void raise_fd_limit(int max_connections)
                 (unsigned long long)cur, max_connections);
 }
 
-int main(int argc, char **argv)
+int mpx_server_main(int argc, char **argv, mpx_server_setup_fn setup, void *arg)
 {
     config cfg = {.ready_fd = -1};
     mpx_server_opts_init(&cfg.opts);
@@ -432,6 +435,12 @@ int main(int argc, char **argv)
     }
     free(key);
     free(admin_key); /* the server keeps copies */
+    if (setup != NULL && (rc = setup(s, arg)) != MPX_OK) {
+        fprintf(stderr, "mpx-manager: setting the server up failed: %s\n", mpx_strerror(rc));
+        mpx_server_free(s);
+        remove_generated_key(generated);
+        return 1;
+    }
 
     for (int i = 0; i < cfg.nexpose; i++) {
         char err[256];

@@ -23,7 +23,7 @@ static const mpx_type *const builtin_types[] = {
     &type_value, &type_array, &type_iterator,
 };
 
-static const type_entry *type_lookup(const mpx_server *s, const char *name)
+const type_entry *objects_type_named(const mpx_server *s, const char *name)
 {
     for (size_t i = 0; i < s->ntypes; i++)
         if (strcmp(s->types[i]->type->name, name) == 0)
@@ -157,7 +157,7 @@ static int arg_type(mpx_call *c, size_t i, const type_entry **te)
     int rc = mpx_call_expect_kind(c, i, MPX_STR, "type name");
     if (rc != MPX_OK)
         return rc;
-    *te = type_lookup(c->srv, mpx_value_str_data(&c->args[i]));
+    *te = objects_type_named(c->srv, mpx_value_str_data(&c->args[i]));
     if (*te == NULL)
         return mpx_call_fail(c, MPX_EVALUE, "unknown type '%s'", mpx_value_str_data(&c->args[i]));
     return MPX_OK;
@@ -412,7 +412,7 @@ int mpx_server_register_type(mpx_server *s, const mpx_type *type)
 {
     if (s == NULL || type == NULL || !type_well_formed(type))
         return MPX_EINVAL;
-    if (type_lookup(s, type->name) != NULL || strcmp(type->name, "manager") == 0)
+    if (objects_type_named(s, type->name) != NULL || strcmp(type->name, "manager") == 0)
         return MPX_EEXIST;
     if (s->ntypes == SERVER_MAX_TYPES)
         return MPX_ELIMIT;
@@ -422,8 +422,11 @@ int mpx_server_register_type(mpx_server *s, const mpx_type *type)
     te->type = type;
     int rc = method_index_build(&te->index, type);
     if (rc == MPX_OK)
+        rc = py_typeid_auto(type, &te->py);
+    if (rc == MPX_OK)
         rc = admin_place_counts(s, &te->index);
     if (rc != MPX_OK) {
+        py_typeid_auto_free(&te->py);
         free(te);
         return rc;
     }
@@ -440,7 +443,7 @@ int mpx_server_expose(mpx_server *s, const char *spec, char *err, size_t errlen)
     }
     char type[64];
     snprintf(type, sizeof type, "%.*s", (int)(colon - eq - 1), eq + 1);
-    const type_entry *te = type_lookup(s, type);
+    const type_entry *te = objects_type_named(s, type);
     if (te == NULL) {
         snprintf(err, errlen, "'%s': unknown type '%s'", spec, type);
         return MPX_EINVAL;
@@ -480,7 +483,9 @@ void objects_free(mpx_server *s)
         object_destroy(obj);
     u64map_free(&s->objects);
     mpx_value_free(&s->registry);
-    for (size_t i = 0; i < s->ntypes; i++)
+    for (size_t i = 0; i < s->ntypes; i++) {
+        py_typeid_auto_free(&s->types[i]->py);
         free(s->types[i]);
+    }
     s->ntypes = 0;
 }

@@ -215,9 +215,10 @@ static int exposed_tuple(const py_typeid *t, mpx_value *out)
 static int put_ref(pickle_out *o, const mpx_value *ref, void *ctx)
 {
     session *sess = ctx;
-    mpx_object *obj = objects_find(session_server(sess), mpx_value_ref_id(ref));
-    const py_typeid *t = obj != NULL ? py_typeid_of(obj->type)
-                                     : py_typeid_find(mpx_value_ref_type(ref));
+    mpx_server *s = session_server(sess);
+    mpx_object *obj = objects_find(s, mpx_value_ref_id(ref));
+    const py_typeid *t = obj != NULL ? py_typeid_of(s, obj->type)
+                                     : py_typeid_find(s, mpx_value_ref_type(ref));
     if (t == NULL)
         return MPX_EVALUE;
     mpx_value kwds;
@@ -481,10 +482,10 @@ static int create_object(mpx_server *s, mpx_call *c, const char *typeid, py_requ
 {
     const server_exposure *x = exposure_find(s, typeid);
     if (x != NULL) {
-        *t = py_typeid_of(x->entry->type);
+        *t = py_typeid_of(s, x->entry->type);
         return objects_open(s, c, x->entry, x->name, 0, obj);
     }
-    if ((*t = py_typeid_find(typeid)) == NULL)
+    if ((*t = py_typeid_find(s, typeid)) == NULL)
         return mpx_call_fail(c, MPX_EKEY, "'%s'", typeid);
     if ((*t)->ctor == PY_CTOR_REFUSED)
         return mpx_call_fail(c, MPX_ETYPE, "%s is not served: %s", typeid, (*t)->refusal);
@@ -639,7 +640,8 @@ static void py_get_methods(session *sess, py_request *r)
     mpx_object *obj = mpx_value_len(r->args) == 1 && mpx_value_kind(token) == MPX_REF
                       ? objects_find(session_server(sess), mpx_value_ref_id(token))
                       : NULL;
-    const py_typeid *t = obj != NULL ? py_typeid_of(obj->type) : NULL;
+    const py_typeid *t = obj != NULL ? py_typeid_of(session_server(sess), obj->type)
+                                     : NULL;
     mpx_value names;
     if (t == NULL) {
         send_traceback(sess, MPX_EKEY, "get_methods() needs the Token of a live object");
@@ -862,7 +864,7 @@ static void iterate(session *sess, mpx_object *obj)
         return;
     }
     take_python_ref(it);
-    send_proxy(sess, py_typeid_of(&type_iterator), it->id);
+    send_proxy(sess, py_typeid_of(s, &type_iterator), it->id);
 }
 
 static bool exposed_by(const py_typeid *t, mpx_object *obj, const char *name)
@@ -883,7 +885,7 @@ static void method_call(session *sess, py_request *r)
         free(text);
         return;
     }
-    const py_typeid *t = py_typeid_of(obj->type);
+    const py_typeid *t = py_typeid_of(session_server(sess), obj->type);
     if (!exposed_by(t, obj, r->method)) {
         if (!run_fallback(sess, obj, r))
             send_traceback(sess, MPX_EATTR, "method '%s' of '%s' object is not exposed",

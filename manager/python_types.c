@@ -6,9 +6,11 @@
  * join, so both typeids are served by mpx's JoinableQueue. Parameter names and defaults
  * are CPython's, so that keyword arguments land where Python would put them.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "python_types.h"
+#include "server_internal.h"
 #include "sync.h"
 #include "typecode.h"
 
@@ -139,7 +141,7 @@ static const py_typeid typeids[] = {
      "TaskPool from C, or a local multiprocessing.Pool"},
 };
 
-const py_typeid *py_typeid_find(const char *typeid)
+static const py_typeid *syncmanager_typeid(const char *typeid)
 {
     for (size_t i = 0; i < COUNT(typeids); i++)
         if (strcmp(typeids[i].typeid, typeid) == 0)
@@ -147,16 +149,55 @@ const py_typeid *py_typeid_find(const char *typeid)
     return NULL;
 }
 
+const py_typeid *py_typeid_find(const mpx_server *s, const char *typeid)
+{
+    const py_typeid *t = syncmanager_typeid(typeid);
+    if (t != NULL || s == NULL)
+        return t;
+    const type_entry *te = objects_type_named(s, typeid);
+    return te != NULL && te->py.typeid != NULL ? &te->py : NULL;
+}
+
 /* The first row of a type wins: JoinableQueue, the typeid of mpx's JoinableQueue. A plain
  * mpx Queue (made by a C client) goes to Python as a Queue typeid too. */
-const py_typeid *py_typeid_of(const mpx_type *type)
+static const py_typeid *syncmanager_row(const mpx_type *type)
 {
     if (type == &type_queue)
-        return py_typeid_find("Queue");
+        return syncmanager_typeid("Queue");
     for (size_t i = 0; i < COUNT(typeids); i++)
         if (typeids[i].type == type)
             return &typeids[i];
     return NULL;
+}
+
+const py_typeid *py_typeid_of(const mpx_server *s, const mpx_type *type)
+{
+    const py_typeid *t = syncmanager_row(type);
+    if (t != NULL || s == NULL)
+        return t;
+    const type_entry *te = objects_type_entry(s, type);
+    return te != NULL && te->py.typeid != NULL ? &te->py : NULL;
+}
+
+int py_typeid_auto(const mpx_type *type, py_typeid *out)
+{
+    *out = (py_typeid){0};
+    if (syncmanager_row(type) != NULL)
+        return MPX_OK; /* served by its SyncManager typeid */
+    const char **names = calloc(type->nmethods + 1, sizeof *names);
+    if (names == NULL)
+        return MPX_ENOMEM;
+    for (size_t i = 0; i < type->nmethods; i++)
+        names[i] = type->methods[i].name;
+    *out = (py_typeid){.typeid = type->name, .type = type, .proxy = "AutoProxy",
+                       .exposed = names, .ctor = PY_CTOR_PARAMS};
+    return MPX_OK;
+}
+
+void py_typeid_auto_free(py_typeid *t)
+{
+    free((void *)t->exposed);
+    *t = (py_typeid){0};
 }
 
 int py_exposed(const py_typeid *t, const char *name)

@@ -58,11 +58,18 @@ typedef struct py_typeid {
     const char *refusal;            /* why, for PY_CTOR_REFUSED */
 } py_typeid;
 
-/* The row of a typeid Python's SyncManager registers, or NULL. */
-const py_typeid *py_typeid_find(const char *typeid);
+/* The row of a typeid: one Python's SyncManager registers, or else the automatic row of
+ * a type registered on s under that name (s may be NULL: SyncManager's only); NULL. */
+const py_typeid *py_typeid_find(const struct mpx_server *s, const char *typeid);
 /* The row for objects of an mpx type (the typeid a reference to it is rebuilt as), or
  * NULL for a type Python has no typeid for. */
-const py_typeid *py_typeid_of(const mpx_type *type);
+const py_typeid *py_typeid_of(const struct mpx_server *s, const mpx_type *type);
+/* The row of a registered type that has no SyncManager typeid, as Python's
+ * BaseManager.register(name) serves one: its name, AutoProxy with every method exposed,
+ * positional arguments only. *out stays empty (typeid NULL) for a type with a SyncManager
+ * row. MPX_OK or MPX_ENOMEM; py_typeid_auto_free frees it. */
+int py_typeid_auto(const mpx_type *type, py_typeid *out);
+void py_typeid_auto_free(py_typeid *t);
 /* Whether name is in the typeid's exposed list. */
 int py_exposed(const py_typeid *t, const char *name);
 /* The method's row, or NULL when it needs no care. */

@@ -223,8 +223,9 @@ void mpx_server_free(mpx_server *s)
         uv_walk(&s->loop, close_any, NULL);
     }
     uv_run(&s->loop, UV_RUN_DEFAULT);
-    uv_loop_close(&s->loop);
     objects_free(s);
+    uv_run(&s->loop, UV_RUN_DEFAULT); /* the handles the objects' destroys closed */
+    uv_loop_close(&s->loop);
     mem_scope_leave(outer);
     assert(s->mem.used == 0); /* all given back, each block in the scope it came from */
     free(s->authkey);

@@ -21,6 +21,7 @@
 #include "mem.h"
 #include "mpx/server.h"
 #include "object.h"
+#include "python_types.h"
 #include "u64map.h"
 #include "value_ref.h"
 
@@ -31,6 +32,7 @@
 typedef struct type_entry {
     const mpx_type *type;
     method_index index;
+    py_typeid py; /* how Python's clients get a type SyncManager has no typeid for */
 } type_entry;
 
 typedef struct mpx_session session;
@@ -104,7 +106,8 @@ struct mpx_server {
 int objects_init(mpx_server *s);
 void objects_free(mpx_server *s);
 mpx_object *objects_find(const mpx_server *s, uint64_t id);
-/* The creatable type's entry, or NULL. */
+/* The creatable type's entry, by its type or its name; NULL. */
+const type_entry *objects_type_named(const mpx_server *s, const char *name);
 const type_entry *objects_type_entry(const mpx_server *s, const mpx_type *type);
 /* Makes an object of type te from the constructor arguments c->args[first..], with no
  * reference yet: the caller takes one (or releases it with n = 0 to undo). */

@@ -91,6 +91,16 @@ void mpx_server_stop(mpx_server *s);
 /* Frees a server that is not running. */
 void mpx_server_free(mpx_server *s);
 
+/* Sets a made server up before it listens: registers a program's own types
+ * (mpx_server_register_type, mpx/type.h). MPX_OK, or a code that stops the start. */
+typedef int (*mpx_server_setup_fn)(mpx_server *s, void *arg);
+/* mpx-manager's whole command line (--listen, --authkey-file, every limit; --help lists
+ * them) for a program's main: makes the server, runs setup(s, arg) when setup is not
+ * NULL, then --expose and --listen, and serves until SIGINT or SIGTERM. Returns the exit
+ * status (0, 1 for a failure to start, 2 for bad options). It handles the two signals
+ * and SIGPIPE for the process, so run one per process. */
+int mpx_server_main(int argc, char **argv, mpx_server_setup_fn setup, void *arg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -131,8 +131,10 @@ struct mpx_object {
     mpx_object *dying_next; /* in the server's objects to destroy, once refs is 0 */
 };
 
-/* Makes type creatable on s by its name, for every C client (mpx_proxy_create, _open),
- * as the built-in types are. Call it before mpx_server_run; type and everything it points to must outlive the server. MPX_EEXIST
+/* Makes type creatable on s by its name, as the built-in types are: for C clients
+ * (mpx_proxy_create, _open) and for Python's, which register it with
+ * BaseManager.register(name) and get an AutoProxy exposing every method (positional
+ * arguments only). Call it before mpx_server_run; type and everything it points to must outlive the server. MPX_EEXIST
  * when a type of that name is there already (a built-in's too), MPX_EINVAL for a type
  * without a name, init, or methods, with more than 64 methods or a row whose
  * min_args > max_args, MPX_ELIMIT past 256 types, MPX_ENOMEM. */

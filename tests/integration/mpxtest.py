@@ -50,7 +50,8 @@ def read_ready(fd, timeout):
 class Manager:
     """mpx-manager on a TCP port and a unix socket, with a 0600 key file, in a temp dir."""
 
-    def __init__(self, extra=()):
+    def __init__(self, extra=(), bin=None):
+        """bin: another program with mpx-manager's command line (mpx_server_main)."""
         self.dir = tempfile.mkdtemp(prefix="mpx-it-", dir="/tmp")
         self.key = secrets.token_hex(16).encode()
         self.keyfile = os.path.join(self.dir, "authkey")
@@ -59,7 +60,7 @@ class Manager:
             f.write(self.key)
         self.logpath = os.path.join(self.dir, "manager.log")
         rfd, wfd = os.pipe()
-        argv = [BIN, "--listen", "tcp://127.0.0.1:0",
+        argv = [bin or BIN, "--listen", "tcp://127.0.0.1:0",
                 "--listen", "unix://" + os.path.join(self.dir, "m.sock"),
                 "--authkey-file", self.keyfile,
                 "--log-level", "debug", "--ready-fd", str(wfd)] + list(extra)

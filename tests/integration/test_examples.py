@@ -64,6 +64,23 @@ def case_pool_squares():
     assert time.monotonic() - start < 9, time.monotonic() - start  # not the 10 s sleep
 
 
+def case_custom_type():
+    """The demo: its own manager with TokenBucket(20/s, burst 5, 2 slots), 4 workers."""
+    start = time.monotonic()
+    out = subprocess.run([os.path.join(EXAMPLES, "custom_type")], capture_output=True,
+                         text=True, timeout=TIMEOUT)
+    assert out.returncode == 0, out.stderr
+    lines = [l for l in out.stdout.splitlines() if not l.startswith("mpx-manager:")]
+    workers = [l for l in lines if l.startswith("worker ")]
+    assert len(workers) == 4, out.stdout
+    for line in workers:
+        most = int(line.split("at most ")[1].split()[0])
+        assert line.split(": ")[1].startswith("10 tokens") and 1 <= most <= 2, line
+    assert lines[-1].startswith("40 tokens in "), lines
+    # the rate is the point: 35 tokens after the burst at 20 a second take 1.75 s
+    assert time.monotonic() - start >= 1.6, time.monotonic() - start
+
+
 def case_lock_counter():
     out = subprocess.run([os.path.join(EXAMPLES, "lock_counter"), "--workers", "4",
                           "--increments", "250"], capture_output=True, text=True,
@@ -298,7 +315,7 @@ def case_barrier_phases_workers_at_once():
 
 def main():
     cases = [case_shared_dict, case_queue_hello, case_value_array, case_pool_squares,
-             case_lock_counter,
+             case_custom_type, case_lock_counter,
              case_dict_workers_on_separate_programs,
              case_task_queue_workers_on_separate_programs,
              case_monte_carlo_pi_same_everywhere, case_pool_progress_only_on_a_terminal,

@@ -373,6 +373,54 @@ def case_dict_shared_with_c():
     assert "'py': 1" in out and "6 entries" in out and "INCONSISTENT" not in out, out
 
 
+class BucketManager(BaseManager):
+    pass
+
+
+BucketManager.register("TokenBucket")  # no proxy type, no exposed list: AutoProxy asks
+BucketManager.register("get_bucket")
+
+
+def take_in_child(bucket, done):
+    done.put(bucket.take())  # parks until the parent's done()
+
+
+def case_custom_type_from_python():
+    # examples/custom_type's own type, served by that program, used unchanged from Python
+    # (BaseManager.register), and shared by name with its C workers.
+    own = Manager(["--expose", "get_bucket=TokenBucket:api.limit"],
+                  bin=os.path.join(EXAMPLES, "custom_type"))
+    try:
+        m = BucketManager(address=py_address(own.tcp), authkey=own.key)
+        m.connect()
+        b = m.TokenBucket(1000, 3, 1)
+        assert b.take() is True and b.in_flight() == 1
+        assert b.take(0.1) is False  # the one slot is held: the timeout answers False
+        ctx = multiprocessing.get_context("fork")
+        got = ctx.Queue()
+        child = ctx.Process(target=take_in_child, args=(b, got))
+        child.start()
+        time.sleep(0.3)
+        assert child.is_alive()  # parked on the manager
+        b.done()
+        assert got.get(timeout=10) is True
+        child.join(10)
+        assert child.exitcode == 0
+        expect(RuntimeError, b.done)
+        # a failed create is a RemoteError carrying the server's traceback, as in Python
+        assert "expected at most 3 arguments" in str(expect(RemoteError, m.TokenBucket,
+                                                            1, 2, 3, 4))
+        assert "rate > 0" in str(expect(RemoteError, m.TokenBucket, 0, 1))
+        out = subprocess.run([os.path.join(EXAMPLES, "custom_type"), "worker", "--connect",
+                              own.tcp, "--authkey-file", own.keyfile, "--takes", "3"],
+                             capture_output=True, text=True, timeout=20)
+        assert out.returncode == 0 and "3 tokens" in out.stdout, (out.stdout, out.stderr)
+        shared = m.get_bucket()  # the bucket the C worker made, by its name
+        assert shared.in_flight() == 0 and shared.available() < 5, shared.available()
+    finally:
+        assert own.stop() == 0
+
+
 # ---- hostile input --------------------------------------------------------------------
 
 def raw_session():
@@ -446,7 +494,8 @@ PYTHON_ONLY = [
     case_pipelined_call_closes_session, case_proxy_argument_must_exist,
 ]
 PARENT_ONLY = [  # C programs, or a manager of their own
-    case_remote_manager_example, case_dict_shared_with_c, case_shutdown_when_allowed]
+    case_remote_manager_example, case_dict_shared_with_c, case_shutdown_when_allowed,
+    case_custom_type_from_python]
 
 
 def other_pythons():
