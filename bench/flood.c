@@ -9,8 +9,14 @@
  * no flood, then while a first client floods INSERTS pipelined insert(0, x) calls on one
  * list (WINDOW of them in flight), both in the same run. The flood is bounded in time
  * (FLOOD_SECONDS) and the pings in number (MAX_SAMPLES); what got through is printed.
+ * memory (memory-budget: the same with --max-memory 1gb): the two attacks of a client
+ * that asks the manager to hold more than it has, each on a fresh manager: three
+ * Array('b', 2**30), then one list.extend by a str of STR_MIB MiB (60: the manager makes
+ * 60 Mi one-character strs). Each call's time and answer, the manager's peak RSS (VmHWM),
+ * its address space (VmSize: calloc'd pages are resident only once written) and RSS at
+ * the end. Never run with a budget off on a machine without 4 GiB to spare.
  * A benchmark, not a test: it prints figures and exits 0 unless something failed outright.
- * Usage: flood MPX_MANAGER_BIN [rss|latency|all] [GETS|INSERTS]
+ * Usage: flood MPX_MANAGER_BIN [rss|latency|all|memory|memory-budget] [GETS|INSERTS|STR_MIB]
  */
 #include <poll.h>
 #include <pthread.h>
@@ -315,14 +321,96 @@ static void latency_mode(const char *bin, long inserts)
         exit(1);
 }
 
+/* ---- memory: requests that ask the manager to hold gigabytes --------------------------- */
+
+static void print_memory_call(const char *what, int rc, mpx_client *c, double s,
+                              const bench_manager *m)
+{
+    printf("  %-30s %-12s %8.3f s %9ld %9ld %9ld\n", what,
+           rc == MPX_OK ? "ok" : rc == MPX_ENOMEM ? "MemoryError" : mpx_client_errmsg(c), s,
+           status_kib(m->pid, "VmHWM") >> 10, status_kib(m->pid, "VmSize") >> 10,
+           status_kib(m->pid, "VmRSS") >> 10);
+    fflush(stdout);
+}
+
+static void memory_mode(const char *bin, bool budget, long str_mib)
+{
+    static const char *const with_budget[] = {"--max-memory", "1gb", NULL};
+    const char *const *extra = budget ? with_budget : NULL;
+    mpx_client_opts opts = {.connect_timeout_ms = 5000, .call_timeout_ms = 300000,
+                            .max_message = (size_t)128 << 20};
+    printf("The manager %s, each attack on a fresh one:\n", budget ? "with --max-memory 1gb"
+                                                                  : "without a memory budget");
+    printf("  %-30s %-12s %10s %9s %9s %9s\n", "call", "answer", "time", "peak MiB",
+           "VmSize MiB", "RSS MiB");
+
+    bench_manager m;
+    bench_manager_start_with(&m, bin, 0, extra);
+    mpx_client *c;
+    if (mpx_client_connect(m.address, m.key, m.keylen, &opts, &c) != MPX_OK)
+        bench_die("connect");
+    print_memory_call("(fresh manager)", MPX_OK, c, 0, &m);
+    mpx_value args[2], ref;
+    mpx_value_str(&args[0], "b");
+    args[1] = mpx_value_int((int64_t)1 << 30);
+    for (int i = 0; i < 3; i++) {
+        double t0 = bench_now_s();
+        int rc = mpx_client_create(c, "Array", args, 2, &ref);
+        mpx_value_free(&ref);
+        char what[64];
+        snprintf(what, sizeof what, "Array('b', 2**30) #%d", i + 1);
+        print_memory_call(what, rc, c, bench_now_s() - t0, &m);
+    }
+    mpx_value_free(&args[0]);
+    mpx_client_close(c);
+    bench_manager_stop(&m);
+
+    bench_manager_start_with(&m, bin, 0, extra);
+    if (mpx_client_connect(m.address, m.key, m.keylen, &opts, &c) != MPX_OK)
+        bench_die("connect");
+    size_t n = (size_t)str_mib << 20;
+    char *text = malloc(n + 1), what[64];
+    mpx_value s, out;
+    if (text == NULL)
+        bench_die("malloc");
+    memset(text, 'x', n);
+    text[n] = '\0';
+    if (mpx_client_create(c, "list", NULL, 0, &ref) != MPX_OK ||
+        mpx_value_strn(&s, text, n) != MPX_OK)
+        bench_die("list");
+    free(text);
+    double t0 = bench_now_s();
+    int rc = mpx_client_call(c, mpx_value_ref_id(&ref), "extend", &s, 1, -1, &out);
+    snprintf(what, sizeof what, "list.extend(%ld MiB str)", str_mib);
+    print_memory_call(what, rc, c, bench_now_s() - t0, &m);
+    mpx_value_free(&s);
+    mpx_value_free(&out);
+    t0 = bench_now_s();
+    rc = mpx_client_call(c, mpx_value_ref_id(&ref), "__len__", NULL, 0, -1, &out);
+    print_memory_call("len(list) after it", rc, c, bench_now_s() - t0, &m);
+    mpx_value_free(&ref);
+    mpx_client_close(c);
+    bench_manager_stop(&m);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: flood MPX_MANAGER_BIN [rss|latency|all] [GETS|INSERTS]\n");
+        fprintf(stderr, "usage: flood MPX_MANAGER_BIN [rss|latency|all|memory|memory-budget] "
+                        "[GETS|INSERTS|STR_MIB]\n");
         return 2;
     }
     const char *mode = argc > 2 ? argv[2] : "all";
     long n = argc > 3 ? atol(argv[3]) : 0;
+    if (strncmp(mode, "memory", 6) == 0) {
+        bool budget = strcmp(mode, "memory-budget") == 0;
+        if ((!budget && strcmp(mode, "memory") != 0) || n < 0 || n > 63) {
+            fprintf(stderr, "flood: memory[-budget] STR_MIB: 1..63 (default 60)\n");
+            return 2;
+        }
+        memory_mode(argv[1], budget, n > 0 ? n : 60);
+        return 0;
+    }
     bool rss = strcmp(mode, "rss") == 0, latency = strcmp(mode, "latency") == 0;
     if (strcmp(mode, "all") == 0)
         rss = latency = true;

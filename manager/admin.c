@@ -248,7 +248,7 @@ int admin_delete(mpx_call *c)
                    mpx_value_str_data(&key), (unsigned long long)mpx_value_get_int(&id));
     mpx_value_free(&key);
     if (obj != NULL) {
-        free(obj->name);
+        mem_free(obj->name);
         obj->name = NULL;
         objects_release(c->srv, obj, 1); /* the registry's reference */
     }
@@ -340,6 +340,10 @@ int admin_info(mpx_call *c)
     rc |= put_int(d, "parked", (int64_t)s->nwaiters);
     rc |= put_int(d, "max_waiters", s->opts.max_waiters);
     rc |= put_int(d, "rss_bytes", resident_bytes());
+    /* Redis's used_memory, used_memory_peak and maxmemory (0: none), in bytes */
+    rc |= put_int(d, "used_memory", (int64_t)s->mem.used);
+    rc |= put_int(d, "used_memory_peak", (int64_t)s->mem.peak);
+    rc |= put_int(d, "max_memory", (int64_t)s->opts.max_memory);
     rc |= put_int(d, "max_message", (int64_t)s->opts.max_message);
     rc |= put_int(d, "calls_total", total);
     rc |= put_field(d, "calls", &calls);

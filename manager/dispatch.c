@@ -2,7 +2,9 @@
  *
  * Each type's method rows are hashed once into a method_index; a lookup is one FNV-1a
  * hash, a short probe and one memcmp. Arity is checked here, so a handler may index
- * c->args up to its declared max_args without checking nargs again.
+ * c->args up to its declared max_args without checking nargs again. The memory budget is
+ * kept here too (Redis's noeviction): an MPX_METHOD_GROWS call is refused while the
+ * server holds more than max_memory, the request's own arguments counted.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 
 #include "admin.h"
 #include "object.h"
+#include "server_internal.h"
 
 static uint32_t name_hash(const char *name, size_t len)
 {
@@ -112,6 +115,22 @@ int mpx_call_count_arg(mpx_call *c, size_t i, const char *what, int64_t dflt, in
     return MPX_OK;
 }
 
+int mpx_call_reserve(mpx_call *c, size_t bytes)
+{
+    const mpx_server *s = c->srv;
+    if (s == NULL || s->opts.max_memory == 0)
+        return MPX_OK;
+    size_t used = s->mem.used, max = s->opts.max_memory;
+    if (used <= max && bytes <= max - used)
+        return MPX_OK;
+    if (used > max)
+        return mpx_call_fail(c, MPX_ENOMEM, "OOM command not allowed when used memory > "
+                             "'max-memory' (%zu bytes used, max-memory %zu)", used, max);
+    return mpx_call_fail(c, MPX_ENOMEM, "OOM command not allowed: it needs about %zu bytes "
+                         "and used memory would be > 'max-memory' (%zu bytes used, "
+                         "max-memory %zu)", bytes, used, max);
+}
+
 /* Python's wording: "pop expected at most 2 arguments, got 3". */
 static int check_arity(mpx_call *c, const char *name, size_t min, size_t max)
 {
@@ -140,6 +159,8 @@ int object_invoke(mpx_object *obj, const char *method, mpx_call *c)
     c->fn = m->fn;
     if (c->srv != NULL)
         admin_count_call(c->srv, obj->methods, m);
+    if ((m->flags & MPX_METHOD_GROWS) && (rc = mpx_call_reserve(c, 0)) != MPX_OK)
+        return rc;
     return m->fn(c);
 }
 

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -49,6 +50,9 @@ static void usage(FILE *out)
             "                         is ignored). Else $MPX_AUTHKEY; else a new random key\n"
             "                         is written to a 0600 file and its path printed\n"
             "  --max-message BYTES    largest request accepted (default 67108864)\n"
+            "  --max-memory BYTES     memory budget (default 0: none): past it, calls that\n"
+            "                         grow state fail with MemoryError while reads, deletes\n"
+            "                         and pops still run (Redis's maxmemory, noeviction)\n"
             "  --max-connections N    connections served at once, authenticated or not\n"
             "                         (default 1024)\n"
             "  --max-unauthenticated N  connections that have not proven the key yet,\n"
@@ -81,7 +85,9 @@ static void usage(FILE *out)
             "  --log-level LEVEL      error, warn, info (default) or debug\n"
             "  --ready-fd FD          once listening, write the bound addresses (one per\n"
             "                         line, then an empty line) to FD and close it\n"
-            "  --help, --version\n");
+            "  --help, --version\n"
+            "BYTES may end in k, m, g (powers of 1000) or kb, mb, gb (of 1024), as Redis's\n"
+            "sizes: --max-memory 512mb.\n");
 }
 
 static int parse_size(const char *text, const char *what, unsigned long long max,
@@ -99,6 +105,32 @@ static int parse_size(const char *text, const char *what, unsigned long long max
     return 0;
 }
 
+/* A byte count with Redis's suffixes (memtoll): k, m, g are powers of 1000, kb, mb, gb of
+ * 1024, either case; from 1 to max. */
+static int parse_bytes(const char *text, const char *what, unsigned long long max,
+                       unsigned long long *out)
+{
+    static const struct {
+        const char *suffix;
+        unsigned long long unit;
+    } units[] = {{"k", 1000ULL}, {"kb", 1ULL << 10}, {"m", 1000000ULL}, {"mb", 1ULL << 20},
+                 {"g", 1000000000ULL}, {"gb", 1ULL << 30}};
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10), unit = 1;
+    for (size_t i = 0; *end != '\0' && unit == 1 && i < sizeof units / sizeof units[0]; i++)
+        if (strcasecmp(end, units[i].suffix) == 0)
+            unit = units[i].unit;
+    if (errno != 0 || end == text || (*end != '\0' && unit == 1) || v == 0 ||
+        v > max / unit || text[0] == '-') {
+        fprintf(stderr, "mpx-manager: %s must be a size from 1 to %llu bytes (a number, or "
+                        "one with k, kb, m, mb, g or gb after it), not '%s'\n", what, max, text);
+        return -1;
+    }
+    *out = v * unit;
+    return 0;
+}
+
 /* A byte limit, or "none" (SIZE_MAX: no limit). */
 static int parse_limit(const char *text, const char *what, size_t *out)
 {
@@ -107,7 +139,7 @@ static int parse_limit(const char *text, const char *what, size_t *out)
         *out = SIZE_MAX;
         return 0;
     }
-    if (parse_size(text, what, 1ULL << 62, &v) != 0)
+    if (parse_bytes(text, what, 1ULL << 62, &v) != 0)
         return -1;
     *out = (size_t)v;
     return 0;
@@ -142,12 +174,13 @@ static int parse_args(int argc, char **argv, config *cfg)
     enum {
         O_MAXMSG = 256, O_MAXCONN, O_AUTHTO, O_LOG, O_READY, O_MAXWAIT, O_MAXUNAUTH, O_MAXWPS,
         O_EXPOSE, O_SHUTDOWN, O_ADMINKEY, O_ALLOWADMIN, O_TURNFRAMES, O_TURNUS, O_OUTHARD,
-        O_OUTSOFT, O_OUTSOFTSEC
+        O_OUTSOFT, O_OUTSOFTSEC, O_MAXMEM
     };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, 'l'},
         {"authkey-file", required_argument, NULL, 'k'},
         {"max-message", required_argument, NULL, O_MAXMSG},
+        {"max-memory", required_argument, NULL, O_MAXMEM},
         {"max-connections", required_argument, NULL, O_MAXCONN},
         {"auth-timeout-ms", required_argument, NULL, O_AUTHTO},
         {"log-level", required_argument, NULL, O_LOG},
@@ -183,9 +216,16 @@ static int parse_args(int argc, char **argv, config *cfg)
             cfg->authkey_file = optarg;
             break;
         case O_MAXMSG:
-            if (parse_size(optarg, "--max-message", (1ULL << 40), &v) != 0)
+            if (parse_bytes(optarg, "--max-message", (1ULL << 40), &v) != 0)
                 return -1;
             cfg->opts.max_message = (size_t)v;
+            break;
+        case O_MAXMEM: /* 0 or none: no budget, as Redis's maxmemory 0 */
+            if (strcmp(optarg, "0") == 0 || strcmp(optarg, "none") == 0)
+                v = 0;
+            else if (parse_bytes(optarg, "--max-memory", 1ULL << 62, &v) != 0)
+                return -1;
+            cfg->opts.max_memory = (size_t)v;
             break;
         case O_MAXCONN:
             if (parse_size(optarg, "--max-connections", 1000000, &v) != 0)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "admin.h"
+#include "mem.h"
 #include "server_internal.h"
 #include "sync.h"
 #include "typecode.h"
@@ -40,8 +41,8 @@ mpx_object *objects_find(const mpx_server *s, uint64_t id)
 static void object_destroy(mpx_object *obj)
 {
     object_clear(obj);
-    free(obj->name);
-    free(obj);
+    mem_free(obj->name);
+    mem_free(obj);
 }
 
 void objects_release(mpx_server *s, mpx_object *obj, uint32_t n)
@@ -115,14 +116,17 @@ const type_entry *objects_type_entry(const mpx_server *s, const mpx_type *type)
 int objects_create(mpx_server *s, mpx_call *c, const type_entry *te, size_t first,
                    mpx_object **out)
 {
-    mpx_object *obj = calloc(1, sizeof *obj);
+    int rc = mpx_call_reserve(c, sizeof(mpx_object)); /* making one grows, by whichever path */
+    if (rc != MPX_OK)
+        return rc;
+    mpx_object *obj = mem_calloc(1, sizeof *obj);
     if (obj == NULL)
         return mpx_call_fail(c, MPX_ENOMEM, "out of memory");
     obj->type = te->type;
     obj->methods = &te->index;
     mpx_call ctor = {
         .srv = s, .sess = c->sess, .args = c->args + first, .nargs = c->nargs - first};
-    int rc = object_init(obj, &ctor);
+    rc = object_init(obj, &ctor);
     if (rc != MPX_OK) {
         memcpy(c->errmsg, ctor.errmsg, sizeof c->errmsg);
         object_destroy(obj);
@@ -221,7 +225,7 @@ int objects_open(mpx_server *s, mpx_call *c, const type_entry *te, const char *n
         return rc;
     }
     id = mpx_value_int((int64_t)obj->id);
-    obj->name = strdup(name);
+    obj->name = mem_strdup(name);
     if (obj->name == NULL || mpx_value_dict_set(&s->registry, &key, &id) != MPX_OK) {
         mpx_value_free(&key);
         objects_release(s, obj, 0);
@@ -336,7 +340,8 @@ static int method_row(const mpx_method *m, mpx_value *out)
 
 /* methods(type) -> [(name, min_args, max_args, flags), ...]: what a client needs to know
  * of a type's methods, flags as METHOD_* (1: may wait, so the caller waits as long as the
- * call does). Python's get_methods, with the row's facts. */
+ * call does; 2: grows state, refused while over max_memory). Python's get_methods, with
+ * the row's facts. */
 static int manager_methods_of(mpx_call *c)
 {
     const type_entry *te;
@@ -356,7 +361,7 @@ static int manager_methods_of(mpx_call *c)
 }
 
 static const mpx_method manager_methods[] = {
-    {"create", manager_create, 1, 255, 0},
+    {"create", manager_create, 1, 255, MPX_METHOD_GROWS},
     {"open", manager_open, 2, 255, 0},
     {"incref", manager_incref, 1, 1, 0},
     {"decref", manager_decref, 1, 1, 0},

@@ -39,12 +39,16 @@ int iterable_items(mpx_call *c, mpx_value *v, mpx_value *tmp, mpx_value **items,
         for (size_t i = 0; i < mpx_value_len(v); i++)
             count += (s[i] & 0xC0) != 0x80;
     }
+    /* a cell each, and for a str a block each: 48 bytes a character, asked for up front */
+    int rc = mpx_call_reserve(c, count * (sizeof(mpx_value) + (kind == MPX_STR ? VALUE_SMALL_BLOCK
+                                                                             : 0)));
+    if (rc != MPX_OK)
+        return rc;
     if (mpx_value_list(tmp, count) != MPX_OK || mpx_value_resize(tmp, count) != MPX_OK) {
         mpx_value_free(tmp);
         return mpx_call_fail_nomem(c);
     }
     mpx_value *out = mpx_value_items(tmp);
-    int rc = MPX_OK;
     if (kind == MPX_STR) {
         for (size_t i = 0, k = 0; rc == MPX_OK && k < count; k++) {
             size_t len = utf8_seq_len(s[i]);
@@ -67,6 +71,57 @@ int iterable_items(mpx_call *c, mpx_value *v, mpx_value *tmp, mpx_value **items,
     *items = count ? out : NULL;
     *n = count;
     return MPX_OK;
+}
+
+/* ---- what values cost ----------------------------------------------------------------- */
+
+/* glibc's usable size for a request of n bytes: 16-byte chunks with an 8-byte header. */
+static size_t chunk(size_t n)
+{
+    return n <= VALUE_SMALL_BLOCK ? VALUE_SMALL_BLOCK : ((n + 8 + 15) & ~(size_t)15) - 8;
+}
+
+/* The heap block a cell owns, and what that block's cells own in turn. */
+static size_t block_cost(const mpx_value *v)
+{
+    switch (mpx_value_kind(v)) {
+    case MPX_STR:
+    case MPX_BYTES:
+        return chunk(sizeof(uint32_t) + mpx_value_str_len(v) + 1);
+    case MPX_LIST:
+    case MPX_TUPLE: {
+        size_t n = mpx_value_len(v), sum = chunk(2 * sizeof(size_t) + n * sizeof *v);
+        const mpx_value *a = mpx_value_items(v);
+        for (size_t i = 0; i < n; i++)
+            sum += block_cost(&a[i]);
+        return sum;
+    }
+    case MPX_DICT:
+    case MPX_SET:
+    case MPX_FROZENSET: {
+        /* the map, and an entry (hash, key, value) plus index room per item, CPython's
+         * usable fraction of 2/3 */
+        size_t pos = 0, sum = chunk(64) + mpx_value_len(v) * 64;
+        mpx_value *key, *val;
+        while (mpx_value_dict_next(v, &pos, &key, &val))
+            sum += block_cost(key) + block_cost(val);
+        return sum;
+    }
+    case MPX_REF:
+        return chunk(2 * sizeof(uint64_t) + strlen(mpx_value_ref_type(v)) + 1);
+    case MPX_SLICE:
+        return chunk(4 * sizeof(int64_t));
+    default:
+        return 0;
+    }
+}
+
+size_t values_cost(const mpx_value *items, size_t n)
+{
+    size_t sum = n * sizeof *items;
+    for (size_t i = 0; i < n; i++)
+        sum += block_cost(&items[i]);
+    return sum;
 }
 
 /* ---- indices and slices --------------------------------------------------------------- */

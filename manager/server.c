@@ -4,6 +4,7 @@
  * another thread (uv_async_send is safe for both); then every listener and session is
  * closed and the loop drains, so nothing is left half-written when run returns.
  */
+#include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,7 +149,9 @@ int mpx_server_new(const mpx_server_opts *opts, mpx_server **out)
     uv_check_start(&s->backlog_check, on_backlog);
     uv_idle_init(&s->loop, &s->backlog_idle); /* session.c runs it while there is one */
     s->backlog_idle.data = s;
+    mem_counter *outer = mem_scope_enter(&s->mem);
     int rc = objects_init(s);
+    mem_scope_leave(outer);
     if (rc != MPX_OK) {
         mpx_server_free(s);
         return rc;
@@ -190,8 +193,10 @@ int mpx_server_listen(mpx_server *s, const char *address, char *bound, size_t bo
 
 int mpx_server_run(mpx_server *s)
 {
+    mem_counter *outer = mem_scope_enter(&s->mem);
     int rc = uv_run(&s->loop, UV_RUN_DEFAULT);
     (void)rc;
+    mem_scope_leave(outer);
     return MPX_OK;
 }
 
@@ -211,6 +216,7 @@ void mpx_server_free(mpx_server *s)
 {
     if (s == NULL)
         return;
+    mem_counter *outer = mem_scope_enter(&s->mem);
     if (!s->stopping) {
         /* never ran, or ran without a stop: close what is open and drain */
         shut_down(s, "manager freed");
@@ -220,6 +226,8 @@ void mpx_server_free(mpx_server *s)
     objects_free(s);
     uv_run(&s->loop, UV_RUN_DEFAULT); /* the handles the objects' destroys closed */
     uv_loop_close(&s->loop);
+    mem_scope_leave(outer);
+    assert(s->mem.used == 0); /* all given back, each block in the scope it came from */
     free(s->authkey);
     free(s->admin_key);
     free(s);

@@ -18,6 +18,7 @@
 #include "frame.h"
 #include "list.h"
 #include "listener.h"
+#include "mem.h"
 #include "mpx/server.h"
 #include "object.h"
 #include "python_types.h"
@@ -93,6 +94,10 @@ struct mpx_server {
     mpx_object manager_obj;     /* object 0: create, open, incref, decref, methods, parked... */
     method_index manager_index;
     int stopping;
+    /* What the server holds in bytes (values, objects, parked calls, session buffers):
+     * the allocations made in this scope (mem.h), which mpx_server_new, run and free
+     * enter, and so must anything else that runs the server's code (tests' fixtures). */
+    mem_counter mem;
 };
 
 /* log.c: mpx_server_log (mpx/type.h), one line per event, key=value, to stderr */

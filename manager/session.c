@@ -31,6 +31,7 @@
 
 #include "auth.h"
 #include "codec.h"
+#include "mem.h"
 #include "python_dialect.h"
 #include "server_internal.h"
 #include "stream_out.h"
@@ -249,7 +250,7 @@ static void deliveries_free(delivery *d)
     while (d != NULL) {
         delivery *next = d->next;
         mpx_value_free(&d->result);
-        free(d);
+        mem_free(d);
         d = next;
     }
 }
@@ -275,7 +276,7 @@ static void deliveries_return(mpx_server *s, delivery *d)
         if (obj != NULL)
             d->undelivered(obj, &d->result);
         mpx_value_free(&d->result);
-        free(d);
+        mem_free(d);
         d = next;
     }
 }
@@ -501,7 +502,7 @@ static int reply_keep(session *sess, uint64_t call_id, mpx_object *obj, mpx_unde
 {
     if (session_closing(sess))
         return MPX_ECLOSED;
-    delivery *d = malloc(sizeof *d);
+    delivery *d = mem_alloc(sizeof *d);
     if (d == NULL) {
         reply(sess, call_id, MPX_ENOMEM, "out of memory", NULL);
         return MPX_ENOMEM;
@@ -688,6 +689,7 @@ static void serve_frames(session *sess)
     }
     if (rc < 0)
         session_close(sess, rc == MPX_ETOOBIG ? "frame larger than the limit" : "bad frame");
+    frame_reader_trim(&sess->reader); /* the frames served are done with */
     want_write(sess);
 }
 
@@ -746,7 +748,7 @@ static void on_handle_closed(uv_handle_t *handle)
     arena_free(&sess->scratch);
     frame_buf_free(&sess->out);
     python_state_free(&sess->py);
-    free(sess);
+    mem_free(sess);
 }
 
 /* The results of the write libuv has, which closing the stream cancels, go back now, in
@@ -847,7 +849,7 @@ void session_accept(mpx_server *s, uv_stream_t *stream, const char *peer)
     if (s->unauthenticated.len >= (size_t)s->opts.max_unauthenticated ||
         s->sessions.len >= (size_t)s->opts.max_connections)
         evict_oldest_unauthenticated(s); /* there is one: fewer are authenticated */
-    session *sess = calloc(1, sizeof *sess);
+    session *sess = mem_calloc(1, sizeof *sess);
     if (sess == NULL) {
         uv_close((uv_handle_t *)stream, on_refused_closed);
         return;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mem.h"
 #include "typecode.h"
 #include "types.h"
 
@@ -49,6 +50,9 @@ static int seq_items(mpx_call *c, const typecode *tc, mpx_value *v, mpx_value *t
     const char *s = mpx_value_str_data(v);
     *n = mpx_value_str_len(v);
     *items = NULL;
+    int rc = mpx_call_reserve(c, *n * (sizeof(mpx_value) + VALUE_SMALL_BLOCK));
+    if (rc != MPX_OK)
+        return rc;
     if (mpx_value_list(tmp, *n) != MPX_OK || mpx_value_resize(tmp, *n) != MPX_OK) {
         mpx_value_free(tmp);
         return mpx_call_fail_nomem(c);
@@ -77,7 +81,7 @@ static int pack(mpx_call *c, const typecode *tc, const mpx_value *items, size_t 
 
 static array_state *state_new(const typecode *tc, size_t len)
 {
-    array_state *st = calloc(1, sizeof *st + len * tc->size);
+    array_state *st = mem_calloc(1, sizeof *st + len * tc->size);
     if (st != NULL) {
         st->tc = tc;
         st->len = len;
@@ -102,6 +106,8 @@ static int array_init(mpx_object *obj, mpx_call *c)
             return mpx_call_fail(c, MPX_ENOMEM,
                                  "Array of %lld items is too large (at most %zu)",
                                  (long long)n, ARRAY_MAX_BYTES / tc->size);
+        if ((rc = mpx_call_reserve(c, sizeof(array_state) + (size_t)n * tc->size)) != MPX_OK)
+            return rc;
         if ((obj->state = state_new(tc, (size_t)n)) == NULL)
             return mpx_call_fail_nomem(c);
         return MPX_OK;
@@ -109,13 +115,17 @@ static int array_init(mpx_object *obj, mpx_call *c)
     mpx_value tmp, *items;
     size_t len;
     rc = seq_items(c, tc, &c->args[1], &tmp, &items, &len, "size_or_initializer");
-    if (rc != MPX_OK)
+    if (rc == MPX_OK)
+        rc = mpx_call_reserve(c, sizeof(array_state) + len * tc->size);
+    if (rc != MPX_OK) {
+        mpx_value_free(&tmp);
         return rc;
+    }
     array_state *st = state_new(tc, len);
     if (st == NULL)
         rc = mpx_call_fail_nomem(c);
     else if ((rc = pack(c, tc, items, len, st->data)) != MPX_OK)
-        free(st);
+        mem_free(st);
     else
         obj->state = st;
     mpx_value_free(&tmp);
@@ -124,7 +134,7 @@ static int array_init(mpx_object *obj, mpx_call *c)
 
 static void array_destroy(mpx_object *obj)
 {
-    free(obj->state);
+    mem_free(obj->state);
     obj->state = NULL;
 }
 
@@ -150,6 +160,9 @@ static int item_arg(mpx_call *c, size_t i, const char *msg, size_t *pos)
 static int items_list(mpx_call *c, array_state *st, const span *sp, mpx_value *out)
 {
     size_t n = sp != NULL ? sp->len : st->len;
+    int rc = mpx_call_reserve(c, n * sizeof(mpx_value)); /* 16 bytes an item: 16x an Array('b') */
+    if (rc != MPX_OK)
+        return rc;
     if (mpx_value_list(out, n) != MPX_OK || mpx_value_resize(out, n) != MPX_OK) {
         mpx_value_free(out);
         return mpx_call_fail_nomem(c);

@@ -256,12 +256,44 @@ static int list_append(mpx_call *c)
     return MPX_OK;
 }
 
+/* extend(str): the characters made as 1-character strs straight in the list's new cells,
+ * one pass and no list between (that one held 16 bytes a character more, and was copied);
+ * the budget is asked first, as the growth is known: a cell and a small block each. */
+static int extend_chars(mpx_call *c, const mpx_value *str)
+{
+    mpx_value *list = &c->obj->value;
+    const unsigned char *s = (const unsigned char *)mpx_value_str_data(str);
+    size_t bytes = mpx_value_str_len(str), len = mpx_value_len(list), n = 0;
+    for (size_t i = 0; i < bytes; i++)
+        n += (s[i] & 0xC0) != 0x80;
+    int rc = mpx_call_reserve(c, n * (sizeof(mpx_value) + VALUE_SMALL_BLOCK));
+    if (rc != MPX_OK)
+        return rc;
+    if (n == 0)
+        return MPX_OK;
+    if (mpx_value_resize(list, len + n) != MPX_OK)
+        return mpx_call_fail_nomem(c);
+    mpx_value *cell = mpx_value_items(list) + len;
+    for (size_t i = 0, k = 0; k < n; k++) { /* a valid str: each lead byte says its length */
+        size_t w = s[i] < 0x80 ? 1 : s[i] < 0xE0 ? 2 : s[i] < 0xF0 ? 3 : 4;
+        if (mpx_value_strn(&cell[k], (const char *)s + i, w) != MPX_OK) {
+            mpx_value_resize(list, len); /* frees the ones made */
+            return mpx_call_fail_nomem(c);
+        }
+        i += w;
+    }
+    return MPX_OK;
+}
+
 static int list_extend(mpx_call *c)
 {
     mpx_value *list = &c->obj->value, tmp, *items;
     size_t n, len = mpx_value_len(list);
+    if (mpx_value_kind(&c->args[0]) == MPX_STR)
+        return extend_chars(c, &c->args[0]);
     int rc = iterable_items(c, &c->args[0], &tmp, &items, &n);
-    if (rc == MPX_OK && replace_range(list, len, len, items, n) != MPX_OK)
+    if (rc == MPX_OK && (rc = mpx_call_reserve(c, n * sizeof *items)) == MPX_OK && /* cells */
+        replace_range(list, len, len, items, n) != MPX_OK)
         rc = mpx_call_fail_nomem(c);
     mpx_value_free(&tmp);
     return rc;
@@ -428,6 +460,10 @@ static int repeated(mpx_call *c, size_t n, mpx_value *out)
 {
     mpx_value *list = &c->obj->value;
     size_t len = mpx_value_len(list);
+    size_t once = values_cost(mpx_value_items(list), len);
+    int rc = n > 0 ? mpx_call_reserve(c, once > SIZE_MAX / n ? SIZE_MAX : n * once) : MPX_OK;
+    if (rc != MPX_OK)
+        return rc;
     if (mpx_value_list(out, len * n) != MPX_OK)
         return mpx_call_fail_nomem(c);
     for (size_t r = 0; r < n; r++)
@@ -484,13 +520,13 @@ static int list_repr(mpx_call *c)
 
 static const mpx_method list_methods[] = {
     {"__getitem__", list_getitem, 1, 1, 0},
-    {"__setitem__", list_setitem, 2, 2, 0},
+    {"__setitem__", list_setitem, 2, 2, MPX_METHOD_GROWS},
     {"__delitem__", list_delitem, 1, 1, 0},
     {"__len__", list_len, 0, 0, 0},
     {"__contains__", list_contains, 1, 1, 0},
-    {"append", list_append, 1, 1, 0},
-    {"extend", list_extend, 1, 1, 0},
-    {"insert", list_insert, 2, 2, 0},
+    {"append", list_append, 1, 1, MPX_METHOD_GROWS},
+    {"extend", list_extend, 1, 1, MPX_METHOD_GROWS},
+    {"insert", list_insert, 2, 2, MPX_METHOD_GROWS},
     {"pop", list_pop, 0, 1, 0},
     {"remove", list_remove, 1, 1, 0},
     {"index", list_index, 1, 3, 0},
@@ -503,7 +539,7 @@ static const mpx_method list_methods[] = {
     {"__add__", list_add, 1, 1, 0},
     {"__mul__", list_mul, 1, 1, 0},
     {"__rmul__", list_mul, 1, 1, 0},
-    {"__imul__", list_imul, 1, 1, 0},
+    {"__imul__", list_imul, 1, 1, MPX_METHOD_GROWS},
     {"__reversed__", list_reversed, 0, 0, 0},
 };
 

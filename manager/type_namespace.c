@@ -195,7 +195,7 @@ static int namespace_repr(mpx_call *c)
 
 static const mpx_method namespace_methods[] = {
     {"__getattribute__", namespace_getattribute, 1, 1, 0},
-    {"__setattr__", namespace_setattr, 2, 2, 0},
+    {"__setattr__", namespace_setattr, 2, 2, MPX_METHOD_GROWS},
     {"__delattr__", namespace_delattr, 1, 1, 0},
     {"__dir__", namespace_dir, 0, 0, 0},
     {"copy", namespace_copy, 0, 0, 0},

@@ -815,7 +815,8 @@ static void pool_destroy(mpx_object *obj)
 }
 
 static const mpx_method pool_methods[] = {
-    {"submit", pool_submit, 1, 3, 0},   {"take", pool_take, 0, 2, MPX_METHOD_MAY_WAIT},
+    {"submit", pool_submit, 1, 3, MPX_METHOD_GROWS},
+    {"take", pool_take, 0, 2, MPX_METHOD_MAY_WAIT},
     {"finish", pool_finish, 1, 1, 0},   {"results", pool_results, 0, 2, MPX_METHOD_MAY_WAIT},
     {"stats", pool_stats, 0, 0, 0},     {"close", pool_close, 0, 0, 0},
     {"terminate", pool_terminate, 0, 0, 0}, {"cancel", pool_cancel, 1, 1, 0},

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "list.h"
+#include "mem.h"
 #include "sync.h"
 #include "u64map.h"
 
@@ -76,12 +77,12 @@ static int ring_reserve(queue_state *q, size_t n)
         cap *= 2;
     if (cap > SIZE_MAX / sizeof(mpx_value))
         return MPX_ENOMEM;
-    mpx_value *ring = malloc(cap * sizeof *ring);
+    mpx_value *ring = mem_alloc(cap * sizeof *ring);
     if (ring == NULL)
         return MPX_ENOMEM;
     for (size_t i = 0; i < q->len; i++)
         ring[i] = *slot(q, i);
-    free(q->ring);
+    mem_free(q->ring);
     q->ring = ring;
     q->cap = cap;
     q->head = 0;
@@ -113,7 +114,7 @@ static void ring_pop_front(queue_state *q, mpx_value *out)
 static void ring_trim(queue_state *q)
 {
     if (q->len == 0 && q->cap > 1024) {
-        free(q->ring);
+        mem_free(q->ring);
         q->ring = NULL;
         q->cap = q->head = 0;
     }
@@ -537,14 +538,15 @@ static void queue_destroy(mpx_object *obj)
         free(v);
     u64map_free(&q->inflight_by_ticket);
     u64map_free(&q->inflight_by_session);
-    free(q->ring);
+    mem_free(q->ring);
     free(q);
     obj->state = NULL;
 }
 
 #define QUEUE_METHODS                                                                     \
-    {"put", queue_put, 1, 3, MPX_METHOD_MAY_WAIT}, {"put_nowait", queue_put_nowait, 1, 1, 0},    \
-        {"put_many", queue_put_many, 1, 3, MPX_METHOD_MAY_WAIT},                              \
+    {"put", queue_put, 1, 3, MPX_METHOD_MAY_WAIT | MPX_METHOD_GROWS},                     \
+        {"put_nowait", queue_put_nowait, 1, 1, MPX_METHOD_GROWS},                         \
+        {"put_many", queue_put_many, 1, 3, MPX_METHOD_MAY_WAIT | MPX_METHOD_GROWS},       \
         {"get", queue_get, 0, 2, MPX_METHOD_MAY_WAIT}, {"get_nowait", queue_get_nowait, 0, 0, 0}, \
         {"get_many", queue_get_many, 1, 3, MPX_METHOD_MAY_WAIT},                              \
         {"qsize", queue_qsize, 0, 0, 0}, {"empty", queue_empty, 0, 0, 0},                       \

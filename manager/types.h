@@ -19,6 +19,15 @@
  * fail with TypeError "'int' object is not iterable". */
 int iterable_items(mpx_call *c, mpx_value *v, mpx_value *tmp, mpx_value **items, size_t *n);
 
+/* ---- what values cost, for the memory budget (mpx_call_reserve) --------------------------- */
+
+/* The usable bytes of glibc's smallest block: what a str of up to 19 bytes costs. */
+#define VALUE_SMALL_BLOCK 24
+
+/* About what n cells and the blocks they own cost the manager (glibc's chunk sizes): the
+ * growth a call that copies them makes. O(the values' size), as the copy is. */
+size_t values_cost(const mpx_value *items, size_t n);
+
 /* ---- indices and slices (CPython's rules) ---------------------------------------------- */
 
 /* Python accepts int, and bool as an int, wherever it wants an index. */

@@ -8,6 +8,7 @@
 #include <assert.h>
 #include <stdlib.h>
 
+#include "mem.h"
 #include "server_internal.h"
 #include "wait.h"
 
@@ -27,7 +28,7 @@ static void unlink_from_list(mpx_waiter *w)
 
 static void free_timer(uv_handle_t *h)
 {
-    free(h);
+    mem_free(h);
 }
 
 void mpx_waiter_stop_timer(mpx_waiter *w)
@@ -45,7 +46,7 @@ static void free_args(mpx_value *args, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         mpx_value_free(&args[i]);
-    free(args);
+    mem_free(args);
 }
 
 static void waiter_free(mpx_waiter *w)
@@ -56,7 +57,7 @@ static void waiter_free(mpx_waiter *w)
     mpx_waiter_stop_timer(w);
     free_args(w->args, w->nargs);
     mpx_value_free(&w->arg);
-    free(w);
+    mem_free(w);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -73,7 +74,7 @@ static void on_timer(uv_timer_t *t)
 
 static int start_timer(mpx_waiter *w, mpx_call *c)
 {
-    uv_timer_t *t = malloc(sizeof *t);
+    uv_timer_t *t = mem_alloc(sizeof *t);
     if (t == NULL)
         return MPX_ENOMEM;
     uv_timer_init(&c->srv->loop, t);
@@ -90,7 +91,7 @@ static int save_args(mpx_waiter *w, mpx_call *c)
 {
     if (c->nargs == 0)
         return MPX_OK;
-    w->args = malloc(c->nargs * sizeof *w->args);
+    w->args = mem_alloc(c->nargs * sizeof *w->args);
     if (w->args == NULL)
         return MPX_ENOMEM;
     for (size_t i = 0; i < c->nargs; i++)
@@ -124,12 +125,12 @@ int mpx_call_park(mpx_call *c, mpx_wait_list *wl, const mpx_wait_ops *ops, mpx_w
     if (c->srv->nwaiters >= (size_t)c->srv->opts.max_waiters)
         return mpx_call_fail(c, MPX_ELIMIT, "too many calls waiting on the manager (%d)",
                              c->srv->opts.max_waiters);
-    mpx_waiter *w = calloc(1, sizeof *w);
+    mpx_waiter *w = mem_calloc(1, sizeof *w);
     if (w == NULL)
         return mpx_call_fail(c, MPX_ENOMEM, "out of memory");
     if ((c->has_timeout && start_timer(w, c) != MPX_OK) || save_args(w, c) != MPX_OK) {
         mpx_waiter_stop_timer(w); /* save_args moves nothing when it fails */
-        free(w);
+        mem_free(w);
         return mpx_call_fail(c, MPX_ENOMEM, "out of memory");
     }
     w->sess = c->sess;

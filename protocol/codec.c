@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "mem.h"
 #include "mpx/error.h"
 
 /* Field numbers and wire types of mpx.proto. */
@@ -886,8 +887,8 @@ static int args_reserve(mpx_request *req, size_t *cap)
     if (req->nargs < *cap)
         return MPX_OK;
     size_t ncap = *cap * 2;
-    mpx_value *args = req->args == req->args_inline ? malloc(ncap * sizeof *args)
-                                                    : realloc(req->args, ncap * sizeof *args);
+    mpx_value *args = req->args == req->args_inline ? mem_alloc(ncap * sizeof *args)
+                                                    : mem_realloc(req->args, ncap * sizeof *args);
     if (args == NULL)
         return MPX_ENOMEM;
     if (req->args == req->args_inline)
@@ -1043,7 +1044,7 @@ void codec_request_clear(mpx_request *r)
     for (size_t i = 0; i < r->nargs; i++)
         mpx_value_free(&r->args[i]);
     if (r->args != r->args_inline)
-        free(r->args);
+        mem_free(r->args);
     r->args = r->args_inline;
     r->nargs = 0;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "mem.h"
 #include "pickle.h"
 #include "u64map.h"
 
@@ -915,7 +916,7 @@ int pickle_decode(const uint8_t *buf, size_t len, mpx_value *out, char *err, siz
 
 void pickle_out_free(pickle_out *o)
 {
-    free(o->data);
+    mem_free(o->data);
     o->data = NULL;
     o->len = o->cap = 0;
 }
@@ -932,7 +933,7 @@ static uint8_t *room(pickle_out *o, size_t n)
         size_t cap = o->cap ? o->cap : 64;
         while (cap < o->len + n)
             cap *= 2;
-        uint8_t *d = realloc(o->data, cap);
+        uint8_t *d = mem_realloc(o->data, cap);
         if (d == NULL) {
             o->err = MPX_ENOMEM;
             return NULL;

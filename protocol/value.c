@@ -2,12 +2,14 @@
  *
  * Invariant: every non-scalar cell points to exactly one heap block that only it owns, so
  * free is a plain tree walk and move is a struct copy. A str block always holds valid
- * UTF-8 followed by a NUL; a None cell owns nothing. Dicts live in value_map.c.
+ * UTF-8 followed by a NUL; a None cell owns nothing. Dicts live in value_map.c. Blocks
+ * come from util/mem.h, so that a manager counts what its values hold.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "mpx/error.h"
+#include "mem.h"
 #include "value_internal.h"
 
 /* ---- UTF-8 ------------------------------------------------------------------------------ */
@@ -77,7 +79,7 @@ static int buf_new(mpx_value *out, mpx_kind kind, const void *data, size_t len)
     *out = mpx_value_none();
     if (len > MPX_BUF_MAX)
         return MPX_ENOMEM; /* over 4 GiB: more than any frame carries */
-    struct mpx_buf *buf = malloc(sizeof *buf + len + 1);
+    struct mpx_buf *buf = mem_alloc(sizeof *buf + len + 1);
     if (buf == NULL)
         return MPX_ENOMEM;
     buf->len = (uint32_t)len;
@@ -112,7 +114,7 @@ static struct mpx_seq *seq_alloc(size_t cap)
 {
     if (cap > (SIZE_MAX - sizeof(struct mpx_seq)) / sizeof(mpx_value))
         return NULL;
-    struct mpx_seq *seq = malloc(sizeof *seq + cap * sizeof(mpx_value));
+    struct mpx_seq *seq = mem_alloc(sizeof *seq + cap * sizeof(mpx_value));
     if (seq != NULL) {
         seq->len = 0;
         seq->cap = cap;
@@ -145,7 +147,7 @@ int mpx_value_dict(mpx_value *out)
 {
     *out = mpx_value_none();
     /* The table is allocated on first insert: many dicts stay empty. */
-    struct mpx_map *map = calloc(1, sizeof *map);
+    struct mpx_map *map = mem_calloc(1, sizeof *map);
     if (map == NULL)
         return MPX_ENOMEM;
     out->kind = MPX_DICT;
@@ -165,7 +167,7 @@ int mpx_value_ref(mpx_value *out, uint64_t object_id, const char *type_name)
 {
     *out = mpx_value_none();
     size_t n = strlen(type_name);
-    struct mpx_ref *ref = malloc(sizeof *ref + n + 1);
+    struct mpx_ref *ref = mem_alloc(sizeof *ref + n + 1);
     if (ref == NULL)
         return MPX_ENOMEM;
     ref->id = object_id;
@@ -180,7 +182,7 @@ int mpx_value_slice(mpx_value *out, const int64_t *start, const int64_t *stop,
                     const int64_t *step)
 {
     *out = mpx_value_none();
-    struct mpx_slice *sl = calloc(1, sizeof *sl);
+    struct mpx_slice *sl = mem_calloc(1, sizeof *sl);
     if (sl == NULL)
         return MPX_ENOMEM;
     const int64_t *parts[3] = {start, stop, step};
@@ -202,13 +204,13 @@ void mpx_value_free(mpx_value *v)
     switch (v->kind) {
     case MPX_STR:
     case MPX_BYTES:
-        free(v->u.buf);
+        mem_free(v->u.buf);
         break;
     case MPX_LIST:
     case MPX_TUPLE:
         for (size_t i = 0; i < v->u.seq->len; i++)
             mpx_value_free(&v->u.seq->items[i]);
-        free(v->u.seq);
+        mem_free(v->u.seq);
         break;
     case MPX_DICT:
     case MPX_SET:
@@ -218,10 +220,10 @@ void mpx_value_free(mpx_value *v)
     case MPX_REF:
         if (v->u.ref->owner != NULL)
             v->u.ref->owner->drop(v->u.ref->owner->ctx, v->u.ref->id);
-        free(v->u.ref);
+        mem_free(v->u.ref);
         break;
     case MPX_SLICE:
-        free(v->u.slice);
+        mem_free(v->u.slice);
         break;
     default: /* scalars own nothing */
         break;
@@ -273,7 +275,7 @@ int mpx_value_copy(mpx_value *dst, const mpx_value *src)
         return rc;
     }
     case MPX_SLICE: {
-        struct mpx_slice *sl = malloc(sizeof *sl);
+        struct mpx_slice *sl = mem_alloc(sizeof *sl);
         if (sl == NULL)
             return MPX_ENOMEM;
         *sl = *src->u.slice;
@@ -400,7 +402,7 @@ static int seq_reserve(mpx_value *v, size_t need)
         cap = 4;
     if (cap > (SIZE_MAX - sizeof *seq) / sizeof(mpx_value))
         return MPX_ENOMEM;
-    struct mpx_seq *grown = realloc(seq, sizeof *seq + cap * sizeof(mpx_value));
+    struct mpx_seq *grown = mem_realloc(seq, sizeof *seq + cap * sizeof(mpx_value));
     if (grown == NULL)
         return MPX_ENOMEM;
     grown->cap = cap;
@@ -448,7 +450,7 @@ int mpx_value_resize(mpx_value *seq, size_t len)
         s->len = len;
         /* Give memory back once the list is mostly empty; failure to shrink is harmless. */
         if (len < s->cap / 4) {
-            struct mpx_seq *small = realloc(s, sizeof *s + len * sizeof(mpx_value));
+            struct mpx_seq *small = mem_realloc(s, sizeof *s + len * sizeof(mpx_value));
             if (small != NULL) {
                 small->cap = len;
                 seq->u.seq = small;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "mpx/error.h"
+#include "mem.h"
 #include "value_internal.h"
 
 /* ---- hashing ---------------------------------------------------------------------------- */
@@ -361,7 +362,7 @@ static int map_rebuild(struct mpx_map *m, uint8_t log2size)
     uint8_t width = width_for(log2size);
     size_t index_bytes = size * width; /* a multiple of 8: size >= 8 */
     size_t cap = usable(log2size);
-    void *table = malloc(index_bytes + cap * sizeof(map_entry));
+    void *table = mem_alloc(index_bytes + cap * sizeof(map_entry));
     if (table == NULL)
         return MPX_ENOMEM;
     memset(table, 0xff, index_bytes); /* every slot IX_EMPTY, whatever the width */
@@ -370,7 +371,7 @@ static int map_rebuild(struct mpx_map *m, uint8_t log2size)
     for (size_t i = 0; i < m->nentries; i++)
         if (m->entries[i].key.kind != VALUE_DELETED)
             entries[n++] = m->entries[i];
-    free(m->table);
+    mem_free(m->table);
     m->table = table;
     m->entries = entries;
     m->log2size = log2size;
@@ -409,18 +410,18 @@ void map_destroy(struct mpx_map *m)
             mpx_value_free(&m->entries[i].val);
         }
     }
-    free(m->table);
-    free(m);
+    mem_free(m->table);
+    mem_free(m);
 }
 
 int map_copy(struct mpx_map **dst, const struct mpx_map *src)
 {
     *dst = NULL;
-    struct mpx_map *m = calloc(1, sizeof *m);
+    struct mpx_map *m = mem_calloc(1, sizeof *m);
     if (m == NULL)
         return MPX_ENOMEM;
     if (src->len > 0 && map_rebuild(m, log2size_for(src->len)) != MPX_OK) {
-        free(m);
+        mem_free(m);
         return MPX_ENOMEM;
     }
     m->nan_ids = src->nan_ids; /* new NaN keys must not reuse the copied ones' hashes */
@@ -589,7 +590,7 @@ void mpx_value_dict_clear(mpx_value *dict)
             mpx_value_free(&m->entries[i].val);
         }
     }
-    free(m->table);
+    mem_free(m->table);
     memset(m, 0, sizeof *m);
 }
 

@@ -7,9 +7,11 @@
 #include <string.h>
 
 #include "frame.h"
+#include "mem.h"
 #include "mpx/error.h"
 
 #define READ_CHUNK ((size_t)64 << 10)
+#define READ_KEEP_MAX ((size_t)1 << 20)
 
 size_t frame_header_encode(uint64_t len, uint8_t out[FRAME_HEADER_MAX])
 {
@@ -39,9 +41,15 @@ void frame_reader_set_max(frame_reader *r, size_t max_payload)
 
 void frame_reader_free(frame_reader *r)
 {
-    free(r->buf);
+    mem_free(r->buf);
     r->buf = NULL;
     r->start = r->end = r->cap = 0;
+}
+
+void frame_reader_trim(frame_reader *r)
+{
+    if (r->start == r->end && r->cap > READ_KEEP_MAX)
+        frame_reader_free(r);
 }
 
 /* Parses a header at start. 1 with *hdr and *payload set; 0 when incomplete; <0 error. */
@@ -98,7 +106,7 @@ int frame_reader_reserve(frame_reader *r, size_t want, uint8_t **ptr, size_t *av
             cap *= 2;
         if (cap > limit)
             cap = limit; /* still end + need or more */
-        uint8_t *buf = realloc(r->buf, cap);
+        uint8_t *buf = mem_realloc(r->buf, cap);
         if (buf == NULL)
             return MPX_ENOMEM;
         r->buf = buf;
@@ -173,7 +181,7 @@ uint8_t *frame_buf_add(frame_buf *b, size_t len)
         size_t cap = b->cap ? b->cap : 4096;
         while (cap < need)
             cap *= 2;
-        uint8_t *data = realloc(b->data, cap);
+        uint8_t *data = mem_realloc(b->data, cap);
         if (data == NULL)
             return NULL;
         b->data = data;
@@ -195,7 +203,7 @@ void frame_buf_take(frame_buf *b, uint8_t **data, size_t *len)
 
 void frame_buf_free(frame_buf *b)
 {
-    free(b->data);
+    mem_free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
 }

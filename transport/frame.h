@@ -28,6 +28,9 @@ typedef struct frame_reader {
 void frame_reader_init(frame_reader *r, size_t max_payload);
 void frame_reader_set_max(frame_reader *r, size_t max_payload);
 void frame_reader_free(frame_reader *r);
+/* Gives back a buffer over 1 MiB once it holds nothing: one large request does not keep
+ * its connection's buffer that large (Redis shrinks its query buffers too). */
+void frame_reader_trim(frame_reader *r);
 
 /* Space to receive into directly (for libuv's alloc callback): at least min(want, 64 KiB)
  * bytes, or what the frame in progress still lacks when that is less. The buffer grows

@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 
+#include "mem.h"
 #include "stream_out.h"
 
 #define KEEP_MAX ((size_t)1 << 20) /* a larger batch buffer is given back once written */
@@ -26,7 +27,7 @@ static int queue_rest(uv_stream_t *s, frame_buf *out, size_t done, size_t size,
                       uv_write_cb cb, uv_buf_t *bufs, size_t nbufs, stream_write **queued)
 {
     size_t len;
-    stream_write *w = calloc(1, size);
+    stream_write *w = mem_calloc(1, size);
     if (w == NULL)
         return UV_ENOMEM;
     frame_buf_take(out, &w->buf, &len);
@@ -50,7 +51,7 @@ int stream_send(uv_stream_t *s, frame_buf *out, size_t size, uv_write_cb cb,
         return 0;
     uv_buf_t inline_bufs[INLINE_BUFS], *bufs = inline_bufs;
     size_t nbufs = stream_split(NULL, out->len, STREAM_PIECE_MAX, NULL, 0);
-    if (nbufs > INLINE_BUFS && (bufs = malloc(nbufs * sizeof *bufs)) == NULL)
+    if (nbufs > INLINE_BUFS && (bufs = mem_alloc(nbufs * sizeof *bufs)) == NULL)
         return UV_ENOMEM;
     stream_split((char *)out->data, out->len, STREAM_PIECE_MAX, bufs, nbufs);
     /* a write takes at most INT_MAX bytes (Linux stops short of 2 GiB), so n fits an int */
@@ -66,12 +67,12 @@ int stream_send(uv_stream_t *s, frame_buf *out, size_t size, uv_write_cb cb,
         rc = queue_rest(s, out, n > 0 ? (size_t)n : 0, size, cb, bufs, nbufs, queued);
     }
     if (bufs != inline_bufs)
-        free(bufs);
+        mem_free(bufs);
     return rc;
 }
 
 void stream_write_done(stream_write *w)
 {
-    free(w->buf);
-    free(w);
+    mem_free(w->buf);
+    mem_free(w);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "arena.h"
+#include "mem.h"
 
 struct arena_block {
     arena_block *next;
@@ -14,7 +15,7 @@ struct arena_block {
 
 static arena_block *block_new(size_t size)
 {
-    arena_block *b = malloc(sizeof *b + size);
+    arena_block *b = mem_alloc(sizeof *b + size);
     if (b != NULL) {
         b->next = NULL;
         b->size = size;
@@ -65,7 +66,7 @@ void arena_reset(arena *a)
         arena_block *b = a->first;
         while (b != NULL) {
             arena_block *next = b->next;
-            free(b);
+            mem_free(b);
             b = next;
         }
         arena_init(a);
@@ -75,7 +76,7 @@ void arena_reset(arena *a)
     arena_block *b = a->first->next;
     while (b != NULL) {
         arena_block *next = b->next;
-        free(b);
+        mem_free(b);
         b = next;
     }
     a->first->next = NULL;
@@ -86,6 +87,6 @@ void arena_reset(arena *a)
 void arena_free(arena *a)
 {
     arena_reset(a);
-    free(a->first);
+    mem_free(a->first);
     arena_init(a);
 }

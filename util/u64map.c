@@ -1,6 +1,7 @@
 /* u64map.c - see u64map.h. Load factor stays under 3/4; probing is linear. */
 #include <stdlib.h>
 
+#include "mem.h"
 #include "mpx/error.h"
 #include "u64map.h"
 
@@ -23,8 +24,8 @@ void u64map_init(u64map *m)
 
 void u64map_free(u64map *m)
 {
-    free(m->keys);
-    free(m->vals);
+    mem_free(m->keys);
+    mem_free(m->vals);
     u64map_init(m);
 }
 
@@ -41,11 +42,11 @@ static void insert_fresh(u64map *m, uint64_t key, void *val)
 static int grow(u64map *m)
 {
     size_t cap = m->cap ? m->cap * 2 : 16;
-    uint64_t *keys = calloc(cap, sizeof *keys);
-    void **vals = calloc(cap, sizeof *vals);
+    uint64_t *keys = mem_calloc(cap, sizeof *keys);
+    void **vals = mem_calloc(cap, sizeof *vals);
     if (keys == NULL || vals == NULL) {
-        free(keys);
-        free(vals);
+        mem_free(keys);
+        mem_free(vals);
         return MPX_ENOMEM;
     }
     u64map old = *m;
@@ -56,8 +57,8 @@ static int grow(u64map *m)
     for (size_t i = 0; i < old.cap; i++)
         if (old.keys[i] != 0)
             insert_fresh(m, old.keys[i], old.vals[i]);
-    free(old.keys);
-    free(old.vals);
+    mem_free(old.keys);
+    mem_free(old.vals);
     return MPX_OK;
 }
 

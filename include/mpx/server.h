@@ -63,6 +63,14 @@ typedef struct mpx_server_opts {
      * reads (a single call longer than the budget still runs whole). */
     int turn_frames;    /* requests per connection per turn; default 1000 */
     int turn_budget_us; /* time per connection per turn, in microseconds; default 1000 */
+    /* The memory budget, as Redis's maxmemory with the noeviction policy: the bytes the
+     * manager holds (values, the object table, parked calls, connection buffers, counted
+     * at the allocator's usable size). While over it, a call that can grow state (a row
+     * flagged METHOD_GROWS: setitem, append, put, create...) fails with MPX_ENOMEM
+     * (MemoryError) and reads, deletes and pops still run; a call whose growth is known
+     * before it runs (Array(n), extend, l * n) fails when it would cross it. Default 0: no
+     * limit. Each server counts its own: the admin call info() says used_memory. */
+    size_t max_memory;
 } mpx_server_opts;
 
 void mpx_server_opts_init(mpx_server_opts *opts);

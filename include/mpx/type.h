@@ -89,6 +89,9 @@ struct mpx_call {
 
 /* mpx_method.flags */
 #define MPX_METHOD_MAY_WAIT 0x1u /* may park: the caller waits for as long as the call does */
+/* may grow what the manager holds (Redis's CMD_DENYOOM): refused with MPX_ENOMEM while
+ * its used memory is over mpx_server_opts.max_memory; reads, deletes and pops are not */
+#define MPX_METHOD_GROWS 0x2u
 
 typedef struct mpx_method {
     const char *name; /* the name clients call: "__getitem__", "append", "take" */
@@ -159,6 +162,11 @@ int mpx_call_sequence_arg(mpx_call *c, size_t i, const char *what, mpx_value **i
                           size_t *n);
 /* A count argument at args[i], dflt when absent: an int of at least 1. */
 int mpx_call_count_arg(mpx_call *c, size_t i, const char *what, int64_t dflt, int64_t *out);
+/* The memory budget (mpx_server_opts.max_memory) for a call whose growth is known before
+ * it allocates (Array(n), extend of a str, l * n): MPX_OK when the manager may take about
+ * bytes more, else MPX_ENOMEM (MemoryError) with nothing allocated. Always MPX_OK without
+ * a budget or a server (a test running a handler alone). */
+int mpx_call_reserve(mpx_call *c, size_t bytes);
 /* A number argument (int, float or bool) as a double. */
 int mpx_call_number_arg(mpx_call *c, size_t i, const char *what, double *out);
 /* An optional timeout at args[i] (absent or None: none; else a number >= 0) into

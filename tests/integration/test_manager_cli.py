@@ -329,6 +329,19 @@ def case_bad_numbers_refused():
     assert st != 0, st
 
 
+def case_sizes_take_redis_suffixes():
+    """--max-memory and the other byte options read 512mb, 1gb, 64k...; a bad one is
+    refused with a message; --max-memory 0 (the default) is no budget."""
+    for bad in ("abc", "-5", "5x", "1.5gb", "mb"):
+        st, out, err = run_bin(["--listen", "tcp://127.0.0.1:0", "--max-memory", bad],
+                               env={"MPX_AUTHKEY": "k"})
+        assert st == 2 and "--max-memory must be a size" in err, (bad, st, err)
+    for good in (["--max-memory", "512mb"], ["--max-memory", "1GB"], ["--max-memory", "0"],
+                 ["--max-message", "64k", "--output-limit-hard", "1gb"]):
+        st, out, err = run_bin(good + ["--version"], env={"MPX_AUTHKEY": "k"})
+        assert st == 0, (good, st, err)
+
+
 def case_bad_expose_and_admin_key_refused():
     for spec, says in (("nonsense", "is not typeid=Type:name"), ("q=Queue:", "is not"),
                        ("q=Nope:jobs", "unknown type 'Nope'")):

@@ -69,7 +69,9 @@ static inline mpx_server *fx_server(void)
  * fire, the safe point runs and writes the replies. */
 static inline void fx_run(mpx_server *s)
 {
+    mem_counter *outer = mem_scope_enter(&s->mem); /* as mpx_server_run does */
     uv_run(&s->loop, UV_RUN_NOWAIT);
+    mem_scope_leave(outer);
 }
 
 /* One write per frame: a unix socket's buffer counts writes, not only bytes. */
@@ -129,7 +131,9 @@ static inline fx_client *fx_attach(mpx_server *s)
     assert_non_null(pipe);
     assert_int_equal(uv_pipe_init(&s->loop, pipe, 0), 0);
     assert_int_equal(uv_pipe_open(pipe, sv[1]), 0);
+    mem_counter *outer = mem_scope_enter(&s->mem);
     session_accept(s, (uv_stream_t *)pipe, "fixture");
+    mem_scope_leave(outer);
     fx_run(s);
     return c;
 }

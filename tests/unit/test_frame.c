@@ -389,6 +389,33 @@ static void test_buffer_grows_with_bytes_not_header(void **state)
 
 /* A batch is cut into uv_buf_t pieces whose lengths fit libuv's unsigned: over 4 GiB is
  * several pieces, never a truncated one. Checked with small pieces and by count alone. */
+/* After a 2 MiB frame is served the buffer goes; a small one's, or one half read, stays. */
+static void test_trim_gives_back_a_large_buffer(void **state)
+{
+    (void)state;
+    frame_reader r;
+    frame_reader_init(&r, 4 << 20);
+    size_t big = (size_t)2 << 20;
+    uint8_t *wire = calloc(1, big + 8);
+    size_t n = frame_header_encode(big, wire);
+    assert_int_equal(frame_reader_feed(&r, wire, n + big), MPX_OK);
+    frame_reader_trim(&r); /* the frame is still unread */
+    assert_true(frame_reader_capacity(&r) >= big);
+    const uint8_t *p;
+    size_t len;
+    assert_int_equal(frame_reader_next(&r, &p, &len), 1);
+    assert_int_equal(len, big);
+    frame_reader_trim(&r);
+    assert_int_equal(frame_reader_capacity(&r), 0);
+    n = frame_header_encode(3, wire);
+    assert_int_equal(frame_reader_feed(&r, wire, n + 3), MPX_OK);
+    assert_int_equal(frame_reader_next(&r, &p, &len), 1);
+    frame_reader_trim(&r);
+    assert_true(frame_reader_capacity(&r) > 0); /* small: kept for the next one */
+    frame_reader_free(&r);
+    free(wire);
+}
+
 static void test_stream_split(void **state)
 {
     (void)state;
@@ -432,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_first_read),
         cmocka_unit_test(test_buffer_grows_with_bytes_not_header),
         cmocka_unit_test(test_stream_split),
+        cmocka_unit_test(test_trim_gives_back_a_large_buffer),
         cmocka_unit_test(test_socket_frames),
         cmocka_unit_test(test_socket_avail_and_poll),
         cmocka_unit_test(test_socket_frame_grows_with_bytes),

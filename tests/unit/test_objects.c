@@ -3,7 +3,8 @@
  * A reference stored inside another object's value (a proxy in a dict) keeps its object
  * alive until the value lets go of it; a reference to no object is refused, not stored;
  * and a long chain of objects, each kept alive by the previous one, is destroyed by a
- * loop, not by a recursion one frame per link deep.
+ * loop, not by a recursion one frame per link deep. The server counts what its objects
+ * hold, and past max_memory refuses the calls that grow state and no other.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -170,6 +171,53 @@ static void objects_pages_through_the_table(void **state)
     fx_free(s, &a, 1);
 }
 
+/* The reply to a call, which must start with prefix. */
+static void expect_prefix(mpx_server *s, fx_client *c, uint64_t object_id, const char *method,
+                          const char *args, const char *prefix)
+{
+    char *got = fx_reply(s, c, fx_send(c, object_id, method, args), 2000);
+    assert_non_null(got);
+    if (strncmp(got, prefix, strlen(prefix)) != 0)
+        fail_msg("%s%s: got \"%s\", expected \"%s...\"", method, args, got, prefix);
+    free(got);
+}
+
+static void the_memory_budget_refuses_growth_only(void **state)
+{
+    (void)state;
+    mpx_server *s = fx_server();
+    fx_client *a = fx_connect(s);
+    fx_call(s, a, 0, "ping", "()", "ok 'pong'"); /* the session's buffers, as they stay */
+    size_t base = s->mem.used;
+    uint64_t lst = fx_create(s, a, "list", "(['xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'],)");
+    fx_call(s, a, lst, "__imul__", "(1000,)", "ok None");
+    assert_true(s->mem.used >= base + 1000 * (sizeof(mpx_value) + 40)); /* cell and block */
+
+    const char *oom = "MemoryError: OOM command not allowed when used memory > 'max-memory'";
+    s->opts.max_memory = s->mem.used / 2; /* over it now */
+    expect_prefix(s, a, lst, "append", "(1,)", oom);
+    expect_prefix(s, a, lst, "__setitem__", "(0, 1)", oom);
+    expect_prefix(s, a, 0, "create", "('dict',)", oom);
+    expect_prefix(s, a, 0, "open", "('new', 'dict')", oom);
+    fx_call(s, a, lst, "__len__", "()", "ok 1000");
+    expect_prefix(s, a, lst, "pop", "()", "ok 'xxx");
+    fx_call(s, a, lst, "__delitem__", "(0,)", "ok None");
+    fx_call(s, a, 0, "ping", "()", "ok 'pong'");
+
+    s->opts.max_memory = s->mem.used + (1 << 20); /* room for 1 MiB more */
+    fx_call(s, a, lst, "append", "(1,)", "ok None");
+    expect_prefix(s, a, lst, "__mul__", "(100,)", "MemoryError: OOM command not allowed: it "
+                  "needs about"); /* about 6 MiB, known before a byte is made */
+    size_t before = s->mem.used;
+    expect_prefix(s, a, 0, "create", "('Array', 'b', 4194304)", "MemoryError: OOM");
+    assert_true(s->mem.used < before + 4096);
+    fx_call(s, a, lst, "clear", "()", "ok None");
+    assert_true(s->mem.used < base + 4096);
+    s->opts.max_memory = 0;
+    decref(s, a, lst);
+    fx_free(s, &a, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -177,6 +225,7 @@ int main(void)
         cmocka_unit_test(a_reference_to_no_object_is_refused),
         cmocka_unit_test(a_long_chain_is_destroyed_by_a_loop),
         cmocka_unit_test(objects_pages_through_the_table),
+        cmocka_unit_test(the_memory_budget_refuses_growth_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -530,6 +530,8 @@ static const row rows[] = {
     {"[1]", "extend", NULL, "([7, 8],)", "None", "[1, 7, 8]"},
     {"[1]", "extend", NULL, "((7,),)", "None", "[1, 7]"},
     {"[1]", "extend", NULL, "('hé',)", "None", "[1, 'h', 'é']"},
+    {"[1]", "extend", NULL, "('',)", "None", "[1]"},
+    {"[]", "extend", NULL, "('a\u20ac\U0001f600\u00e9',)", "None", "['a', '€', '😀', 'é']"},
     {"[1]", "extend", NULL, "(b'AB',)", "None", "[1, 65, 66]"},
     {"[1]", "extend", NULL, "({'k': 1, 'j': 2},)", "None", "[1, 'k', 'j']"},
     {"[1]", "extend", NULL, "([],)", "None", "[1]"},
