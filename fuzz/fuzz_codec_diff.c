@@ -4,12 +4,12 @@
  * mpx__request__unpack (protoc-c's code for protocol/mpx.proto), and then as a Reply by
  * codec_reply_decode and mpx__reply__unpack, under the same rules: a Reply's error must
  * be a known code (rule 1), its message is cut to CODEC_MESSAGE_MAX - 1 bytes and, as a C
- * string, ends at a NUL as protobuf-c's does, and an error reply carries no value. protobuf-c's tree is then
- * turned into mpx_values with the value API (value.h: dict_set keeps the first of equal
- * keys and the last value, as Python does), applying the checks codec.h documents that
- * protobuf cannot. When both decode, every field and every value must be identical, bit
- * for bit. When one decodes and the other does not, this aborts unless the difference is
- * one of these, each checked as written:
+ * string, ends at a NUL as protobuf-c's does, and an error reply carries no value.
+ * protobuf-c's tree is then turned into mpx_values with the value API (value.h:
+ * dict_set keeps the first of equal keys and the last value, as Python does), applying
+ * the checks codec.h documents that protobuf cannot. When both decode, every field and
+ * every value must be identical, bit for bit. When one decodes and the other does not,
+ * this aborts unless the difference is one of these, each checked as written:
  *
  *  1. The codec refuses (MPX_EPROTO, its reason naming the check) and protobuf-c's reading
  *     breaks a documented rule: a Value nested CODEC_MAX_DEPTH deep or deeper (a top-level
@@ -22,8 +22,9 @@
  *     oneof, the method, a Ref's type: protobuf-c keeps the last, the codec checks each),
  *     or a NUL byte in the method or a Ref's type (protobuf-c's char * ends there, the
  *     codec refuses the NUL), or a Reply's value given twice (protobuf-c merges the two
- *     Values, or refuses two empty ones; the codec refuses the second). Checked by writing protobuf-c's reading again (with
- *     codec_request_encode, whose bytes test_codec.c holds to protobuf-c's packer; not
+ *     Values, or refuses two empty ones; the codec refuses the second). Checked by
+ *     writing protobuf-c's reading again (with codec_request_encode or
+ *     codec_reply_encode, whose bytes test_codec.c holds to protobuf-c's packer; not
  *     with mpx__request__pack, which writes back the unknown fields it kept, even a field
  *     0 it would refuse to read): the codec must accept those bytes and read what
  *     protobuf-c read.

@@ -134,10 +134,10 @@ struct mpx_object {
 /* Makes type creatable on s by its name, as the built-in types are: for C clients
  * (mpx_proxy_create, _open) and for Python's, which register it with
  * BaseManager.register(name) and get an AutoProxy exposing every method (positional
- * arguments only). Call it before mpx_server_run; type and everything it points to must outlive the server. MPX_EEXIST
- * when a type of that name is there already (a built-in's too), MPX_EINVAL for a type
- * without a name, init, or methods, with more than 64 methods or a row whose
- * min_args > max_args, MPX_ELIMIT past 256 types, MPX_ENOMEM. */
+ * arguments only). Call it before mpx_server_run; type and everything it points to must
+ * outlive the server. MPX_EEXIST when a type of that name is there already (a built-in's
+ * too), MPX_EINVAL for a type without a name, init, or methods, with more than 64
+ * methods or a row whose min_args > max_args, MPX_ELIMIT past 256 types, MPX_ENOMEM. */
 int mpx_server_register_type(mpx_server *s, const mpx_type *type);
 
 /* ---- answering -------------------------------------------------------------------------- */
