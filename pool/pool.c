@@ -634,17 +634,21 @@ static int pump(mpx_pool *p, double timeout)
 {
     if (p->failed != MPX_OK)
         return p->failed;
+    bool orphaned = false; /* no worker left to bring what is still missing */
     if (p->manager != NULL) {
         tend_workers(p, false);
-        if (live_workers(p) == 0 && !p->terminated)
-            return pool_fail(p, MPX_ECLOSED, "every worker of the pool has exited (their "
-                                             "errors went to stderr)");
-        if (timeout < 0 || timeout > LOCAL_SLICE_S)
+        orphaned = live_workers(p) == 0 && !p->terminated;
+        if (orphaned)
+            timeout = 0; /* but what they finished before leaving may be waiting */
+        else if (timeout < 0 || timeout > LOCAL_SLICE_S)
             timeout = LOCAL_SLICE_S; /* come back to look at the workers */
     }
     mpx_value args[2] = {mpx_value_int(COLLECT_BATCH), mpx_value_float(timeout)}, got;
     int rc = mpx_proxy_call_timeout(p->tasks, "results", args, timeout >= 0 ? 2 : 1, timeout,
                                     &got);
+    if (rc == MPX_ETIMEOUT && orphaned)
+        return pool_fail(p, MPX_ECLOSED, "every worker of the pool has exited (their "
+                                         "errors went to stderr)");
     if (rc == MPX_ETIMEOUT)
         return rc;
     if (rc != MPX_OK)
