@@ -22,6 +22,7 @@
 #include "frame.h"
 #include "mpx/connection.h"
 #include "pickle.h"
+#include "scheme.h"
 #include "sock.h"
 
 #define CONN_ERRMSG_MAX 256
@@ -472,7 +473,7 @@ int mpx_listener_open(const char *address, const void *authkey, size_t keylen,
         return listener_fail(l, rc, "cannot listen on %.64s: %s", address, err);
     if (address_format(&bound, l->address, sizeof l->address) < 0)
         snprintf(l->address, sizeof l->address, "%s", address);
-    if (bound.scheme == ADDR_UNIX)
+    if (transport_scheme_of(&bound)->leaves_file)
         snprintf(l->path, sizeof l->path, "%s", bound.path);
     l->pid = getpid();
     return MPX_OK;

@@ -22,6 +22,7 @@
 #include "frame.h"
 #include "mpx/async.h"
 #include "proxy_internal.h"
+#include "scheme.h"
 #include "sock.h"
 #include "stream_out.h"
 #include "u64map.h"
@@ -34,10 +35,7 @@ typedef struct async_call {
 
 struct mpx_async {
     uv_loop_t *loop;
-    union {
-        uv_tcp_t tcp;
-        uv_pipe_t pipe;
-    } conn;
+    transport_stream conn; /* of the kind its address's scheme makes */
     uv_prepare_t flusher;
     int open_handles;     /* conn and flusher, until libuv has closed them */
     bool closing;         /* the connection is over (or ending) */
@@ -79,7 +77,7 @@ const char *mpx_async_errmsg(const mpx_async *a)
 
 static uv_stream_t *stream_of(mpx_async *a)
 {
-    return (uv_stream_t *)(void *)&a->conn;
+    return &a->conn.stream;
 }
 
 /* ---- calls in flight ---------------------------------------------------------------------- */
@@ -308,8 +306,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
  * flusher. Only a bad loop makes this fail. */
 static int init_handles(mpx_async *a, const mpx_address *addr)
 {
-    int rc = addr->scheme == ADDR_UNIX ? uv_pipe_init(a->loop, &a->conn.pipe, 0)
-                                       : uv_tcp_init(a->loop, &a->conn.tcp);
+    int rc = transport_scheme_of(addr)->stream_init(a->loop, &a->conn);
     if (rc != 0)
         return rc;
     stream_of(a)->data = a;
@@ -321,8 +318,7 @@ static int init_handles(mpx_async *a, const mpx_address *addr)
 
 static int open_fd(mpx_async *a, const mpx_address *addr, int fd)
 {
-    return addr->scheme == ADDR_UNIX ? uv_pipe_open(&a->conn.pipe, fd)
-                                     : uv_tcp_open(&a->conn.tcp, fd);
+    return transport_scheme_of(addr)->stream_open(&a->conn, fd);
 }
 
 int mpx_async_connect(struct uv_loop_s *loop, const char *address, const void *authkey,

@@ -21,6 +21,7 @@
 
 #include "frame.h"
 #include "mpx/error.h"
+#include "scheme.h"
 #include "sock.h"
 
 #define RECV_CHUNK ((size_t)64 << 10) /* sock_recv_frame's first buffer, at most */
@@ -57,9 +58,10 @@ static int wait_fd(int fd, short events, int64_t deadline)
     }
 }
 
-static void set_tcp_options(int fd)
+void sock_tune_tcp(int fd)
 {
-    int one = 1, idle = 10, intvl = 5, cnt = 3;
+    int one = 1, idle = TRANSPORT_KEEPALIVE_IDLE_S, intvl = TRANSPORT_KEEPALIVE_INTERVAL_S,
+        cnt = TRANSPORT_KEEPALIVE_COUNT;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
     setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
@@ -67,9 +69,7 @@ static void set_tcp_options(int fd)
     setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
 }
 
-/* Non-blocking connect bounded by the deadline; the socket is left blocking-mode off
- * (all I/O here polls first) and close-on-exec. */
-static int connect_one(int family, const struct sockaddr *sa, socklen_t len, int64_t deadline,
+int sock_connect_to(int family, const struct sockaddr *sa, socklen_t len, int64_t deadline,
                        int *fd_out, int *err_out)
 {
     int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -99,53 +99,15 @@ static int connect_one(int family, const struct sockaddr *sa, socklen_t len, int
         return MPX_EIO;
     }
     if (family != AF_UNIX)
-        set_tcp_options(fd);
+        sock_tune_tcp(fd);
     *fd_out = fd;
-    return MPX_OK;
-}
-
-/* The stream addresses of a tcp address (getaddrinfo with flags); MPX_EADDR with the
- * reason when the name does not resolve. */
-static int resolve(const mpx_address *a, int flags, struct addrinfo **res, char *err,
-                   size_t errlen)
-{
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC,
-                             .ai_flags = flags};
-    char port[8];
-    snprintf(port, sizeof port, "%u", a->port);
-    int gai = getaddrinfo(a->host, port, &hints, res);
-    if (gai != 0) {
-        snprintf(err, errlen, "cannot resolve '%s': %s", a->host, gai_strerror(gai));
-        return MPX_EADDR;
-    }
     return MPX_OK;
 }
 
 int sock_connect(const mpx_address *a, int64_t deadline, int *fd_out, char *err,
                  size_t errlen)
 {
-    int e = 0, rc;
-    if (a->scheme == ADDR_UNIX) {
-        struct sockaddr_un sun = {.sun_family = AF_UNIX};
-        snprintf(sun.sun_path, sizeof sun.sun_path, "%s", a->path);
-        rc = connect_one(AF_UNIX, (struct sockaddr *)&sun, sizeof sun, deadline, fd_out, &e);
-        if (rc != MPX_OK)
-            snprintf(err, errlen, "%s: %s", a->path, strerror(e));
-        return rc;
-    }
-    struct addrinfo *res;
-    if (resolve(a, 0, &res, err, errlen) != MPX_OK)
-        return MPX_EADDR;
-    rc = MPX_EIO;
-    for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
-        rc = connect_one(ai->ai_family, ai->ai_addr, ai->ai_addrlen, deadline, fd_out, &e);
-        if (rc == MPX_OK || rc == MPX_ETIMEOUT)
-            break;
-    }
-    freeaddrinfo(res);
-    if (rc != MPX_OK)
-        snprintf(err, errlen, "%s:%u: %s", a->host, a->port, strerror(e));
-    return rc;
+    return transport_scheme_of(a)->connect(a, deadline, fd_out, err, errlen);
 }
 
 static int write_iov(int fd, struct iovec *iov, int iovcnt, int64_t deadline)
@@ -313,8 +275,8 @@ int sock_recv_avail(int fd, void *buf, size_t cap, int64_t deadline, size_t *got
     }
 }
 
-static int listen_fail(char *err, size_t errlen, int code, int fd, const char *what,
-                       const char *where)
+int sock_listen_fail(char *err, size_t errlen, int code, int fd, const char *what,
+                     const char *where)
 {
     snprintf(err, errlen, "%s %s: %s", what, where, strerror(errno));
     if (fd >= 0)
@@ -322,68 +284,11 @@ static int listen_fail(char *err, size_t errlen, int code, int fd, const char *w
     return code;
 }
 
-static int listen_unix(const mpx_address *a, int backlog, int *fd_out, mpx_address *bound,
-                       char *err, size_t errlen)
-{
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return listen_fail(err, errlen, MPX_EIO, -1, "socket for", a->path);
-    struct sockaddr_un sun = {.sun_family = AF_UNIX};
-    snprintf(sun.sun_path, sizeof sun.sun_path, "%s", a->path);
-    if (bind(fd, (struct sockaddr *)&sun, sizeof sun) != 0)
-        return listen_fail(err, errlen, errno == EADDRINUSE ? MPX_EADDR : MPX_EIO, fd,
-                           "bind", a->path);
-    if (listen(fd, backlog) != 0) {
-        int e = errno;
-        unlink(a->path); /* bound by us a moment ago */
-        errno = e;
-        return listen_fail(err, errlen, MPX_EIO, fd, "listen on", a->path);
-    }
-    *bound = *a;
-    *fd_out = fd;
-    return MPX_OK;
-}
-
-static int listen_tcp(const mpx_address *a, int backlog, int *fd_out, mpx_address *bound,
-                      char *err, size_t errlen)
-{
-    struct addrinfo *res;
-    if (resolve(a, AI_PASSIVE, &res, err, errlen) != MPX_OK)
-        return MPX_EADDR;
-    /* The first address only, as Python's SocketListener binds the one it is given. */
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
-    if (fd < 0) {
-        freeaddrinfo(res);
-        return listen_fail(err, errlen, MPX_EIO, -1, "socket for", a->host);
-    }
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    int rc = bind(fd, res->ai_addr, res->ai_addrlen);
-    freeaddrinfo(res);
-    if (rc != 0)
-        return listen_fail(err, errlen, errno == EADDRINUSE ? MPX_EADDR : MPX_EIO, fd, "bind",
-                           a->host);
-    if (listen(fd, backlog) != 0)
-        return listen_fail(err, errlen, MPX_EIO, fd, "listen on", a->host);
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    char host[INET6_ADDRSTRLEN + 1], serv[NI_MAXSERV]; /* numeric: fits bound->host */
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0 ||
-        getnameinfo((struct sockaddr *)&ss, len, host, sizeof host, serv, sizeof serv,
-                    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-        return listen_fail(err, errlen, MPX_EIO, fd, "getsockname of", a->host);
-    *bound = *a;
-    snprintf(bound->host, sizeof bound->host, "%s", host);
-    bound->port = (uint16_t)atoi(serv);
-    *fd_out = fd;
-    return MPX_OK;
-}
-
 int sock_listen(const mpx_address *a, int backlog, int *fd_out, mpx_address *bound,
                 char *err, size_t errlen)
 {
     *fd_out = -1;
-    return a->scheme == ADDR_UNIX ? listen_unix(a, backlog, fd_out, bound, err, errlen)
-                                  : listen_tcp(a, backlog, fd_out, bound, err, errlen);
+    return transport_scheme_of(a)->listen(a, backlog, fd_out, bound, err, errlen);
 }
 
 int sock_accept(int listen_fd, int64_t deadline, int *fd_out)
@@ -396,7 +301,7 @@ int sock_accept(int listen_fd, int64_t deadline, int *fd_out)
             socklen_t len = sizeof domain;
             getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len);
             if (domain != AF_UNIX)
-                set_tcp_options(fd);
+                sock_tune_tcp(fd);
             *fd_out = fd;
             return MPX_OK;
         }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/socket.h>
+
 #include "address.h"
 
 int64_t sock_now_ms(void);                 /* CLOCK_MONOTONIC in ms */
@@ -49,6 +51,17 @@ int sock_listen(const mpx_address *a, int backlog, int *fd_out, mpx_address *bou
 /* Accepts one connection until the deadline: close-on-exec, non-blocking, TCP_NODELAY and
  * keepalive for TCP. MPX_OK, MPX_ETIMEOUT or MPX_EIO. */
 int sock_accept(int listen_fd, int64_t deadline, int *fd_out);
+
+/* ---- for the schemes (scheme_tcp.c, scheme_unix.c) ---- */
+/* A non-blocking connect of a new socket bounded by the deadline; the socket is left
+ * non-blocking (all I/O here polls first), close-on-exec, tuned for TCP. *err_out: errno. */
+int sock_connect_to(int family, const struct sockaddr *sa, socklen_t len, int64_t deadline,
+                    int *fd_out, int *err_out);
+/* TCP_NODELAY and keepalive (TRANSPORT_KEEPALIVE_*) on a TCP socket. */
+void sock_tune_tcp(int fd);
+/* "<what> <where>: strerror(errno)" into err, closes fd (when >= 0), returns code. */
+int sock_listen_fail(char *err, size_t errlen, int code, int fd, const char *what,
+                     const char *where);
 
 /* The fast path of a client waiting for replies. sock_set_blocking clears O_NONBLOCK once
  * (the functions above never block: they pass MSG_DONTWAIT and poll). sock_recv_some
