@@ -153,14 +153,17 @@ int auth_response_verify(const void *key, size_t keylen, const uint8_t *challeng
 }
 
 /* One frame of at most AUTH_MAX_FRAME bytes into buf. */
-static int recv_small(int fd, uint8_t *buf, size_t *len, int64_t deadline, char *err,
-                      size_t errlen)
+static int recv_small(const sock_link *l, uint8_t *buf, size_t *len, int64_t deadline,
+                      char *err, size_t errlen)
 {
     uint8_t *frame;
-    int rc = sock_recv_frame(fd, AUTH_MAX_FRAME, &frame, len, deadline);
+    int rc = link_recv_frame(l, AUTH_MAX_FRAME, &frame, len, deadline);
     if (rc != MPX_OK) {
-        snprintf(err, errlen, "%s during the handshake",
-                 rc == MPX_ETOOBIG ? "oversized frame" : mpx_strerror(rc));
+        /* a tls:// manager waits for a TLS hello, then gives up on a plain client */
+        snprintf(err, errlen, "%s during the handshake%s",
+                 rc == MPX_ETOOBIG ? "oversized frame" : mpx_strerror(rc),
+                 rc == MPX_ECLOSED && l->tls == NULL ? " (a tls:// port? connect with tls://)"
+                                                     : "");
         return rc == MPX_ETOOBIG ? MPX_EPROTO : rc;
     }
     memcpy(buf, frame, *len);
@@ -168,25 +171,25 @@ static int recv_small(int fd, uint8_t *buf, size_t *len, int64_t deadline, char 
     return MPX_OK;
 }
 
-static int send_text(int fd, const char *text, int64_t deadline)
+static int send_text(const sock_link *l, const char *text, int64_t deadline)
 {
-    return sock_send_frame(fd, text, strlen(text), deadline);
+    return link_send_frame(l, text, strlen(text), deadline);
 }
 
-int auth_client_handshake(int fd, const void *key, size_t keylen, int64_t deadline,
+int auth_client_handshake(const sock_link *l, const void *key, size_t keylen, int64_t deadline,
                           char *err, size_t errlen)
 {
     uint8_t frame[AUTH_MAX_FRAME], answer[AUTH_RESPONSE_MAX];
     size_t len, answer_len;
     /* 1. answer the server's challenge */
-    int rc = recv_small(fd, frame, &len, deadline, err, errlen);
+    int rc = recv_small(l, frame, &len, deadline, err, errlen);
     if (rc != MPX_OK)
         return rc;
     if ((rc = auth_response_make(key, keylen, frame, len, answer, &answer_len, err, errlen)))
         return rc;
-    if ((rc = sock_send_frame(fd, answer, answer_len, deadline)) != MPX_OK)
+    if ((rc = link_send_frame(l, answer, answer_len, deadline)) != MPX_OK)
         return rc;
-    if ((rc = recv_small(fd, frame, &len, deadline, err, errlen)) != MPX_OK)
+    if ((rc = recv_small(l, frame, &len, deadline, err, errlen)) != MPX_OK)
         return rc;
     if (len != strlen(AUTH_WELCOME) || memcmp(frame, AUTH_WELCOME, len) != 0)
         return fail(err, errlen, "the server refused the key (digest sent was rejected)");
@@ -195,19 +198,19 @@ int auth_client_handshake(int fd, const void *key, size_t keylen, int64_t deadli
     size_t challenge_len;
     if ((rc = auth_challenge_make(challenge, &challenge_len)) != MPX_OK)
         return rc;
-    if ((rc = sock_send_frame(fd, challenge, challenge_len, deadline)) != MPX_OK)
+    if ((rc = link_send_frame(l, challenge, challenge_len, deadline)) != MPX_OK)
         return rc;
-    if ((rc = recv_small(fd, frame, &len, deadline, err, errlen)) != MPX_OK)
+    if ((rc = recv_small(l, frame, &len, deadline, err, errlen)) != MPX_OK)
         return rc;
     if (auth_response_verify(key, keylen, challenge, challenge_len, frame, len, err,
                              errlen) != MPX_OK) {
-        send_text(fd, AUTH_FAILURE, deadline);
+        send_text(l, AUTH_FAILURE, deadline);
         return fail(err, errlen, "the server does not know the key (its answer was wrong)");
     }
-    return send_text(fd, AUTH_WELCOME, deadline);
+    return send_text(l, AUTH_WELCOME, deadline);
 }
 
-int auth_server_handshake(int fd, const void *key, size_t keylen, int64_t deadline,
+int auth_server_handshake(const sock_link *l, const void *key, size_t keylen, int64_t deadline,
                           char *err, size_t errlen)
 {
     uint8_t frame[AUTH_MAX_FRAME], challenge[AUTH_CHALLENGE_MAX], answer[AUTH_RESPONSE_MAX];
@@ -218,25 +221,25 @@ int auth_server_handshake(int fd, const void *key, size_t keylen, int64_t deadli
         snprintf(err, errlen, "no randomness for a challenge");
         return rc;
     }
-    if ((rc = sock_send_frame(fd, challenge, challenge_len, deadline)) != MPX_OK)
+    if ((rc = link_send_frame(l, challenge, challenge_len, deadline)) != MPX_OK)
         return rc;
-    if ((rc = recv_small(fd, frame, &len, deadline, err, errlen)) != MPX_OK)
+    if ((rc = recv_small(l, frame, &len, deadline, err, errlen)) != MPX_OK)
         return rc;
     if (auth_response_verify(key, keylen, challenge, challenge_len, frame, len, err,
                              errlen) != MPX_OK) {
-        send_text(fd, AUTH_FAILURE, deadline);
+        send_text(l, AUTH_FAILURE, deadline);
         return MPX_EAUTH; /* err says why: Python's "digest received was wrong" */
     }
-    if ((rc = send_text(fd, AUTH_WELCOME, deadline)) != MPX_OK)
+    if ((rc = send_text(l, AUTH_WELCOME, deadline)) != MPX_OK)
         return rc;
     /* 2. answer_challenge: then we prove it to the client */
-    if ((rc = recv_small(fd, frame, &len, deadline, err, errlen)) != MPX_OK)
+    if ((rc = recv_small(l, frame, &len, deadline, err, errlen)) != MPX_OK)
         return rc;
     if ((rc = auth_response_make(key, keylen, frame, len, answer, &answer_len, err, errlen)))
         return rc;
-    if ((rc = sock_send_frame(fd, answer, answer_len, deadline)) != MPX_OK)
+    if ((rc = link_send_frame(l, answer, answer_len, deadline)) != MPX_OK)
         return rc;
-    if ((rc = recv_small(fd, frame, &len, deadline, err, errlen)) != MPX_OK)
+    if ((rc = recv_small(l, frame, &len, deadline, err, errlen)) != MPX_OK)
         return rc;
     if (len != strlen(AUTH_WELCOME) || memcmp(frame, AUTH_WELCOME, len) != 0)
         return fail(err, errlen, "the client refused our answer (digest sent was rejected)");

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sock.h"
+
 #define AUTH_CHALLENGE "#CHALLENGE#"
 #define AUTH_WELCOME "#WELCOME#"
 #define AUTH_FAILURE "#FAILURE#"
@@ -38,16 +40,16 @@ int auth_response_verify(const void *key, size_t keylen, const uint8_t *challeng
                          size_t challenge_len, const uint8_t *response, size_t response_len,
                          char *err, size_t errlen);
 
-/* The client's side over a connected blocking socket, in Python's order: answer the
- * server's challenge, read #WELCOME#, then challenge the server and send #WELCOME# or
- * #FAILURE#. MPX_OK, MPX_EAUTH (wrong key either way), or a transport error. */
-int auth_client_handshake(int fd, const void *key, size_t keylen, int64_t deadline,
-                          char *err, size_t errlen);
+/* The client's side over a connected socket (with TLS over it when l->tls), in Python's
+ * order: answer the server's challenge, read #WELCOME#, then challenge the server and
+ * send #WELCOME# or #FAILURE#. MPX_OK, MPX_EAUTH (wrong key either way), or a transport error. */
+int auth_client_handshake(const sock_link *l, const void *key, size_t keylen,
+                          int64_t deadline, char *err, size_t errlen);
 
 /* The server's side, as Python's Listener.accept: challenge the client and send #WELCOME#
  * or #FAILURE# (then return MPX_EAUTH), then answer the client's challenge and read its
  * #WELCOME#. The same results as auth_client_handshake. */
-int auth_server_handshake(int fd, const void *key, size_t keylen, int64_t deadline,
-                          char *err, size_t errlen);
+int auth_server_handshake(const sock_link *l, const void *key, size_t keylen,
+                          int64_t deadline, char *err, size_t errlen);
 
 #endif

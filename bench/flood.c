@@ -78,8 +78,8 @@ static int raw_connect(const bench_manager *m)
     int fd;
     if (address_parse(m->address, &a, err, sizeof err) != MPX_OK ||
         sock_connect(&a, sock_deadline(5000), &fd, err, sizeof err) != MPX_OK ||
-        auth_client_handshake(fd, m->key, m->keylen, sock_deadline(5000), err, sizeof err) !=
-            MPX_OK) {
+        auth_client_handshake(&(sock_link){.fd = fd}, m->key, m->keylen, sock_deadline(5000),
+                              err, sizeof err) != MPX_OK) {
         fprintf(stderr, "flood: raw connection: %s\n", err);
         exit(1);
     }

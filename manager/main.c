@@ -44,8 +44,13 @@ static void usage(FILE *out)
             "Serves shared objects (dict, list, Namespace, Lock, RLock, Condition, ...) to\n"
             "mpx clients, and authenticates Python multiprocessing.connection clients.\n"
             "\n"
-            "  --listen ADDR          tcp://HOST:PORT or unix:///PATH; repeatable\n"
+            "  --listen ADDR          tcp://HOST:PORT, tls://HOST:PORT or unix:///PATH;\n"
+            "                         repeatable\n"
             "                         (default tcp://127.0.0.1:0, a free port)\n"
+            "  --tls-cert PATH        tls://: the manager's certificate chain (PEM)\n"
+            "  --tls-key PATH         tls://: its private key (PEM)\n"
+            "  --tls-ca PATH          tls://: require client certificates signed by these\n"
+            "                         CAs (mutual TLS); without it clients need none\n"
             "  --authkey-file PATH    the shared key (file mode 0600; one trailing newline\n"
             "                         is ignored). Else $MPX_AUTHKEY; else a new random key\n"
             "                         is written to a 0600 file and its path printed\n"
@@ -174,7 +179,7 @@ static int parse_args(int argc, char **argv, config *cfg)
     enum {
         O_MAXMSG = 256, O_MAXCONN, O_AUTHTO, O_LOG, O_READY, O_MAXWAIT, O_MAXUNAUTH, O_MAXWPS,
         O_EXPOSE, O_SHUTDOWN, O_ADMINKEY, O_ALLOWADMIN, O_TURNFRAMES, O_TURNUS, O_OUTHARD,
-        O_OUTSOFT, O_OUTSOFTSEC, O_MAXMEM
+        O_OUTSOFT, O_OUTSOFTSEC, O_MAXMEM, O_TLSCERT, O_TLSKEY, O_TLSCA
     };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, 'l'},
@@ -192,6 +197,9 @@ static int parse_args(int argc, char **argv, config *cfg)
         {"allow-shutdown", no_argument, NULL, O_SHUTDOWN},
         {"admin-key-file", required_argument, NULL, O_ADMINKEY},
         {"allow-admin", no_argument, NULL, O_ALLOWADMIN},
+        {"tls-cert", required_argument, NULL, O_TLSCERT},
+        {"tls-key", required_argument, NULL, O_TLSKEY},
+        {"tls-ca", required_argument, NULL, O_TLSCA},
         {"output-limit-hard", required_argument, NULL, O_OUTHARD},
         {"output-limit-soft", required_argument, NULL, O_OUTSOFT},
         {"output-limit-soft-seconds", required_argument, NULL, O_OUTSOFTSEC},
@@ -299,6 +307,15 @@ static int parse_args(int argc, char **argv, config *cfg)
             break;
         case O_ALLOWADMIN:
             cfg->opts.allow_admin = 1;
+            break;
+        case O_TLSCERT:
+            cfg->opts.tls_cert = optarg;
+            break;
+        case O_TLSKEY:
+            cfg->opts.tls_key = optarg;
+            break;
+        case O_TLSCA:
+            cfg->opts.tls_ca = optarg;
             break;
         case 'h':
             usage(stdout);

@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "address.h"
+#include "scheme.h"
 #include "server_internal.h"
+#include "tls.h"
 #include "wait.h"
 
 void mpx_server_opts_init(mpx_server_opts *opts)
@@ -162,8 +164,7 @@ int mpx_server_new(const mpx_server_opts *opts, mpx_server **out)
 
 static void on_accept(listener *l, uv_stream_t *stream, const char *peer, void *data)
 {
-    (void)l;
-    session_accept(data, stream, peer);
+    session_accept(data, stream, peer, listener_is_tls(l));
 }
 
 int mpx_server_listen(mpx_server *s, const char *address, char *bound, size_t boundlen,
@@ -177,6 +178,10 @@ int mpx_server_listen(mpx_server *s, const char *address, char *bound, size_t bo
         snprintf(err, errlen, "at most %d listen addresses", SERVER_MAX_LISTENERS);
         return MPX_ELIMIT;
     }
+    if (transport_scheme_of(&addr)->tls && s->tls == NULL &&
+        (rc = tls_server_config(s->opts.tls_cert, s->opts.tls_key, s->opts.tls_ca, &s->tls,
+                                err, errlen)) != MPX_OK)
+        return rc;
     listener *l;
     rc = listener_open(&s->loop, &addr, 511, on_accept, s, &l, &actual, err, errlen);
     if (rc != MPX_OK)
@@ -226,6 +231,7 @@ void mpx_server_free(mpx_server *s)
     objects_free(s);
     uv_run(&s->loop, UV_RUN_DEFAULT); /* the handles the objects' destroys closed */
     uv_loop_close(&s->loop);
+    tls_config_free(s->tls);
     mem_scope_leave(outer);
     assert(s->mem.used == 0); /* all given back, each block in the scope it came from */
     free(s->authkey);

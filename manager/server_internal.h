@@ -51,6 +51,7 @@ struct mpx_server {
     uint8_t *authkey;
     uint8_t *admin_key;     /* opts.admin_key's copy, or NULL */
     listener *listeners[SERVER_MAX_LISTENERS];
+    struct tls_config *tls; /* made by the first tls:// listen, from opts.tls_* */
     int nlisteners;
     list sessions;          /* open sessions (session.link), until they end */
     /* The sessions by state: sessions.len == unauthenticated.len + nauthenticated. Those
@@ -127,7 +128,8 @@ char *objects_repr(mpx_server *s, mpx_object *obj);
 void objects_release(mpx_server *s, mpx_object *obj, uint32_t n);
 
 /* ---- session.c ---- a client connection */
-void session_accept(mpx_server *s, uv_stream_t *stream, const char *peer);
+/* tls: the stream carries TLS (a tls:// listener's), with s->tls's certificate. */
+void session_accept(mpx_server *s, uv_stream_t *stream, const char *peer, bool tls);
 /* Flags the session to close at the safe point (idempotent); from then on it reads
  * nothing and is sent nothing. The reason goes into the log line. */
 void session_close(session *sess, const char *reason);

@@ -35,6 +35,7 @@
 #include "python_dialect.h"
 #include "server_internal.h"
 #include "stream_out.h"
+#include "tls.h"
 #include "wait.h"
 
 /* A result in a reply not yet written (see mpx_undelivered_fn). */
@@ -92,7 +93,12 @@ struct mpx_session {
     arena scratch;          /* the codec's, per message */
     uint8_t challenge[AUTH_CHALLENGE_MAX];
     size_t challenge_len;
-    frame_buf out;          /* replies not yet handed to libuv */
+    frame_buf out;          /* replies not yet handed to libuv (plaintext under TLS) */
+    /* tls:// sessions: the records the stream carries. Replies wait in out until the TLS
+     * handshake is done, then flush encrypts them into tls_out, which goes to libuv. */
+    tls_conn *tls;
+    frame_buf tls_out;
+    uint8_t *tls_in;        /* one read's records, TLS_READ_MAX bytes */
     delivery *pending;      /* results in out, newest first */
     struct write_req *inflight; /* the one write libuv has, until its callback */
     uint64_t over_soft_since; /* loop time (ms) its output went over the soft limit */
@@ -286,7 +292,28 @@ static void deliveries_return(mpx_server *s, delivery *d)
 /* The reply bytes the session holds: its buffer and what libuv has not written yet. */
 static size_t output_held(const session *sess)
 {
-    return sess->out.len + uv_stream_get_write_queue_size(sess->stream);
+    return sess->out.len + sess->tls_out.len + uv_stream_get_write_queue_size(sess->stream);
+}
+
+/* What the stream is to carry: the frames, or under TLS the records made of them. */
+static frame_buf *wire_of(session *sess)
+{
+    return sess->tls != NULL ? &sess->tls_out : &sess->out;
+}
+
+/* Under TLS, once the handshake is done, encrypts the queued frames into tls_out. */
+static int tls_seal(session *sess)
+{
+    char err[160];
+    if (sess->tls == NULL || !tls_conn_handshake_done(sess->tls) || sess->out.len == 0)
+        return MPX_OK;
+    int rc = tls_conn_write(sess->tls, sess->out.data, sess->out.len, err, sizeof err);
+    sess->out.len = 0;
+    if (rc == MPX_OK)
+        rc = tls_conn_take_out(sess->tls, &sess->tls_out);
+    if (rc != MPX_OK)
+        session_close(sess, rc == MPX_ENOMEM ? "out of memory" : err);
+    return rc;
 }
 
 /* The one line that says why, then the close; ms: how long it was over (the soft limit). */
@@ -347,7 +374,8 @@ static void output_check(session *sess)
 static void want_write(session *sess)
 {
     output_check(sess);
-    if ((sess->flags & SESSION_WRITE_PENDING) || session_closing(sess) || sess->out.len == 0)
+    if ((sess->flags & SESSION_WRITE_PENDING) || session_closing(sess) ||
+        sess->out.len + sess->tls_out.len == 0)
         return;
     sess->flags |= SESSION_WRITE_PENDING;
     list_push_back(&sess->srv->pending_writes, &sess->write_link);
@@ -377,7 +405,8 @@ static void on_write(uv_write_t *req, int status)
     if (status < 0) {
         sess->flags |= SESSION_PEER_GONE;
         session_close(sess, uv_strerror(status));
-    } else if ((sess->flags & SESSION_CLOSE_AFTER_WRITE) && sess->out.len == 0) {
+    } else if ((sess->flags & SESSION_CLOSE_AFTER_WRITE) &&
+               sess->out.len + sess->tls_out.len == 0) {
         session_close(sess, "authentication failed");
     } else {
         want_write(sess); /* what gathered meanwhile */
@@ -403,16 +432,17 @@ static bool peer_gone(session *sess)
  * callback queues them (so what libuv holds is one request, whose progress is known). */
 static void flush(session *sess)
 {
-    if (sess->out.len == 0 || session_closing(sess) || sess->inflight != NULL)
+    if (session_closing(sess) || sess->inflight != NULL || tls_seal(sess) != MPX_OK ||
+        wire_of(sess)->len == 0)
         return;
     if (sess->pending != NULL && peer_gone(sess)) {
         sess->flags |= SESSION_PEER_GONE;
         session_close(sess, "closed by peer");
         return;
     }
-    size_t batch = sess->out.len;
+    size_t batch = wire_of(sess)->len;
     stream_write *queued;
-    int rc = stream_send(sess->stream, &sess->out, sizeof(write_req), on_write, &queued);
+    int rc = stream_send(sess->stream, wire_of(sess), sizeof(write_req), on_write, &queued);
     if (rc < 0) {
         sess->flags |= SESSION_PEER_GONE;
         session_close(sess, uv_strerror(rc)); /* the close hands the results back */
@@ -425,7 +455,8 @@ static void flush(session *sess)
     } else {
         write_req *w = (write_req *)queued;
         w->sess = sess;
-        w->sent_before = batch - queued->len;
+        /* records do not map to frames: under TLS every result rides with the request */
+        w->sent_before = sess->tls != NULL ? 0 : batch - queued->len;
         deliveries_free_written(&sess->pending, w->sent_before);
         w->deliveries = sess->pending;
         sess->inflight = w;
@@ -593,7 +624,10 @@ static void handle_handshake(session *sess, const uint8_t *frame, size_t len)
 
 static void on_auth_timeout(uv_timer_t *timer)
 {
-    session_close(timer->data, "authentication timed out");
+    session *sess = timer->data;
+    session_close(sess, sess->tls != NULL && !tls_conn_handshake_done(sess->tls)
+                            ? "tls: no TLS handshake in time (a tcp:// client?)"
+                            : "authentication timed out");
 }
 
 /* ---- requests ---------------------------------------------------------------------------- */
@@ -693,11 +727,62 @@ static void serve_frames(session *sess)
     want_write(sess);
 }
 
+#define TLS_READ_MAX ((size_t)64 << 10)
+
+/* Decrypts one read's records into the frame reader. MPX_OK, or the session closes. */
+static int tls_open(session *sess, const uint8_t *data, size_t len)
+{
+    char err[160] = "";
+    bool was_done = tls_conn_handshake_done(sess->tls);
+    int rc = tls_conn_feed(sess->tls, data, len);
+    for (size_t got = 1; rc == MPX_OK && got > 0;) {
+        uint8_t *ptr;
+        size_t avail;
+        rc = frame_reader_reserve(&sess->reader, TLS_READ_MAX, &ptr, &avail);
+        if (rc == MPX_OK)
+            rc = tls_conn_read(sess->tls, ptr, avail, &got, err, sizeof err);
+        if (rc == MPX_OK)
+            frame_reader_commit(&sess->reader, got);
+    }
+    if (rc != MPX_OK) {
+        if (rc == MPX_ECLOSED)
+            sess->flags |= SESSION_PEER_GONE;
+        mpx_server_log(sess->srv, MPX_LOG_WARN, "event=tls-failed session=%llu peer=%s "
+                       "reason=\"%s\"", (unsigned long long)sess->id, sess->peer,
+                       rc == MPX_ECLOSED ? "closed by peer"
+                       : rc == MPX_ENOMEM ? "no memory"
+                                          : err);
+        session_close(sess, rc == MPX_ECLOSED ? "closed by peer" : err[0] ? err : "tls failure");
+        return rc;
+    }
+    if (tls_conn_out_len(sess->tls) > 0 &&
+        tls_conn_take_out(sess->tls, &sess->tls_out) != MPX_OK) {
+        session_close(sess, "out of memory");
+        return MPX_ENOMEM;
+    }
+    if (!was_done && tls_conn_handshake_done(sess->tls))
+        listener_ack_now(sess->stream);
+    want_write(sess); /* the handshake's records, or the challenge once it is done */
+    return MPX_OK;
+}
+
+/* A TLS ClientHello's first bytes (a handshake record, version 3.x) where a frame
+ * header should be: a tls:// client on a tcp:// port. */
+static bool looks_like_tls(const session *sess, const uint8_t *data, size_t len)
+{
+    return sess->tls == NULL && sess->state == SESSION_WAIT_ANSWER && len >= 3 &&
+           data[0] == 0x16 && data[1] == 0x03 && data[2] <= 0x04;
+}
+
 static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 {
     session *sess = handle->data;
     uint8_t *ptr;
     size_t avail;
+    if (sess->tls != NULL) {
+        *buf = uv_buf_init((char *)sess->tls_in, (unsigned)TLS_READ_MAX);
+        return;
+    }
     if (frame_reader_reserve(&sess->reader, suggested, &ptr, &avail) != MPX_OK) {
         *buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS to on_read */
         return;
@@ -713,6 +798,18 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         if (nread != UV_ENOBUFS) /* not our own allocation failing */
             sess->flags |= SESSION_PEER_GONE;
         session_close(sess, nread == UV_EOF ? "closed by peer" : uv_strerror((int)nread));
+        return;
+    }
+    if (sess->tls != NULL) {
+        if (tls_open(sess, (const uint8_t *)buf->base, (size_t)nread) == MPX_OK)
+            serve_frames(sess);
+        return;
+    }
+    if (looks_like_tls(sess, (const uint8_t *)buf->base, (size_t)nread)) {
+        mpx_server_log(sess->srv, MPX_LOG_WARN, "event=tls-on-plain-port session=%llu peer=%s",
+                       (unsigned long long)sess->id, sess->peer);
+        session_close(sess, "a TLS client on a tcp:// port (connect with tcp://, or listen "
+                            "with tls://)");
         return;
     }
     frame_reader_commit(&sess->reader, (size_t)nread);
@@ -747,6 +844,9 @@ static void on_handle_closed(uv_handle_t *handle)
     frame_reader_free(&sess->reader);
     arena_free(&sess->scratch);
     frame_buf_free(&sess->out);
+    frame_buf_free(&sess->tls_out);
+    tls_conn_free(sess->tls);
+    mem_free(sess->tls_in);
     python_state_free(&sess->py);
     mem_free(sess);
 }
@@ -760,7 +860,7 @@ static void returns_in_flight(session *sess)
     write_req *w = sess->inflight;
     if (w == NULL)
         return;
-    if (!(sess->flags & SESSION_PEER_GONE)) {
+    if (!(sess->flags & SESSION_PEER_GONE) && sess->tls == NULL) { /* records: not known */
         size_t left = uv_stream_get_write_queue_size(sess->stream);
         assert(left <= w->base.len); /* one request at a time: all that libuv holds */
         deliveries_free_written(&w->deliveries, w->sent_before + (w->base.len - left));
@@ -837,7 +937,7 @@ static void evict_oldest_unauthenticated(mpx_server *s)
  * manager to whoever holds max_unauthenticated silent sockets, renewed as they time out;
  * closing the oldest (it has had the longest to finish its handshake) means a flood must
  * open max_unauthenticated connections within one client's handshake to cut it off. */
-void session_accept(mpx_server *s, uv_stream_t *stream, const char *peer)
+void session_accept(mpx_server *s, uv_stream_t *stream, const char *peer, bool tls)
 {
     assert(s->sessions.len == s->unauthenticated.len + s->nauthenticated);
     if (s->stopping || s->nauthenticated >= (size_t)s->opts.max_connections) {
@@ -866,12 +966,21 @@ void session_accept(mpx_server *s, uv_stream_t *stream, const char *peer)
     sess->open_handles = 3;
     frame_reader_init(&sess->reader, AUTH_MAX_FRAME);
     arena_init(&sess->scratch);
+    if (tls && ((sess->tls = tls_conn_new(s->tls, NULL)) == NULL ||
+                (sess->tls_in = mem_alloc(TLS_READ_MAX)) == NULL)) {
+        tls_conn_free(sess->tls);
+        sess->tls = NULL; /* closed below, before anything is read */
+    }
     u64map_init(&sess->refs);
     u64map_init(&sess->watched);
     list_push_back(&s->sessions, &sess->link);
     list_push_back(&s->unauthenticated, &sess->auth_link);
-    mpx_server_log(s, MPX_LOG_INFO, "event=connect session=%llu peer=%s",
-                   (unsigned long long)sess->id, peer);
+    mpx_server_log(s, MPX_LOG_INFO, "event=connect session=%llu peer=%s%s",
+                   (unsigned long long)sess->id, peer, tls ? " tls=1" : "");
+    if (tls && sess->tls == NULL) {
+        session_close(sess, "out of memory");
+        return;
+    }
 
     int rc = auth_challenge_make(sess->challenge, &sess->challenge_len);
     if (rc == MPX_OK)

@@ -213,13 +213,17 @@ int mpx_conn_connect(const char *address, const void *authkey, size_t keylen,
     if (address_parse(address, &addr, err, sizeof err) != MPX_OK)
         return conn_fail(c, MPX_EADDR, "bad address '%.64s': %s", address ? address : "",
                          err);
+    if (transport_scheme_of(&addr)->tls)
+        return conn_fail(c, MPX_EADDR, "%.64s: connections speak tcp:// and unix:// (tls:// "
+                         "is for managers)", address);
     int64_t deadline = sock_deadline(c->opts.handshake_timeout_ms);
     int fd, rc = sock_connect(&addr, deadline, &fd, err, sizeof err);
     if (rc != MPX_OK)
         return conn_fail(c, rc, "cannot connect to %.64s: %s", address, err);
     if (authkey != NULL) {
         /* Client(): answer_challenge, then deliver_challenge (auth_client_handshake) */
-        rc = auth_client_handshake(fd, authkey, keylen, deadline, err, sizeof err);
+        rc = auth_client_handshake(&(sock_link){.fd = fd}, authkey, keylen, deadline, err,
+                                   sizeof err);
         if (rc != MPX_OK) {
             close(fd);
             return conn_fail(c, rc, "handshake with %.64s failed: %s", address,
@@ -468,6 +472,9 @@ int mpx_listener_open(const char *address, const void *authkey, size_t keylen,
     if (address_parse(address, &addr, err, sizeof err) != MPX_OK)
         return listener_fail(l, MPX_EADDR, "bad address '%.64s': %s", address ? address : "",
                              err);
+    if (transport_scheme_of(&addr)->tls)
+        return listener_fail(l, MPX_EADDR, "%.64s: listeners speak tcp:// and unix:// "
+                             "(tls:// is for managers)", address);
     int rc = sock_listen(&addr, l->opts.backlog, &l->fd, &bound, err, sizeof err);
     if (rc != MPX_OK)
         return listener_fail(l, rc, "cannot listen on %.64s: %s", address, err);
@@ -519,7 +526,7 @@ int mpx_listener_accept(mpx_listener *l, double timeout, mpx_conn **out)
     if (l->key != NULL) {
         /* Listener.accept(): deliver_challenge, then answer_challenge */
         char err[CONN_ERRMSG_MAX - 96] = "", peer[64];
-        rc = auth_server_handshake(fd, l->key, l->keylen,
+        rc = auth_server_handshake(&(sock_link){.fd = fd}, l->key, l->keylen,
                                    sock_deadline(l->opts.handshake_timeout_ms), err, sizeof err);
         if (rc != MPX_OK) {
             peer_name(fd, peer, sizeof peer);

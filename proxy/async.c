@@ -344,13 +344,17 @@ int mpx_async_connect(struct uv_loop_s *loop, const char *address, const void *a
     char why[256];
     if (address == NULL || address_parse(address, &addr, why, sizeof why) != MPX_OK)
         return async_fail(a, MPX_EADDR, "bad address '%s': %s", a->address, why);
+    if (transport_scheme_of(&addr)->tls) /* it would speak plain bytes to a TLS port */
+        return async_fail(a, MPX_EADDR, "%s: the async client does not speak tls:// yet "
+                          "(use mpx_client, or tcp:// through a tunnel)", a->address);
     if (authkey == NULL || keylen == 0)
         return async_fail(a, MPX_EINVAL, "an authkey is required");
     int64_t deadline = sock_deadline(opts->connect_timeout_ms);
     int fd, rc = sock_connect(&addr, deadline, &fd, why, sizeof why);
     if (rc != MPX_OK)
         return async_fail(a, rc, "cannot connect to %s: %s", address, why);
-    if ((rc = auth_client_handshake(fd, authkey, keylen, deadline, why, sizeof why)) != 0) {
+    sock_link link = {.fd = fd};
+    if ((rc = auth_client_handshake(&link, authkey, keylen, deadline, why, sizeof why)) != 0) {
         close(fd);
         return async_fail(a, rc, "handshake with %s failed: %s", address, why);
     }

@@ -26,7 +26,9 @@
 #include "mpx/authkey.h"
 #include "mpx/client.h"
 #include "proxy_internal.h"
+#include "scheme.h"
 #include "sock.h"
+#include "tls.h"
 
 /* How much longer than a call's own timeout the socket waits for its reply. */
 #define CLIENT_REPLY_MARGIN_MS 2000
@@ -38,6 +40,8 @@ struct mpx_client {
     size_t keylen;
     mpx_client_opts opts;
     int fd;             /* -1 when not connected */
+    tls_conn *tls;      /* over fd for tls:// addresses; NULL otherwise */
+    tls_config *tls_config; /* made by the first tls:// dial, from opts.tls_* */
     pid_t pid;          /* the process that owns fd */
     frame_reader in;    /* replies received and not yet taken */
     arena scratch;      /* the codec's, per message */
@@ -88,6 +92,8 @@ static void fork_child(void)
             close(c->fd);
             c->fd = -1;
         }
+        tls_conn_free(c->tls); /* the parent's session: no close_notify from here */
+        c->tls = NULL;
     }
     pthread_mutex_unlock(&clients_lock);
 }
@@ -117,6 +123,8 @@ void mpx_client_opts_init(mpx_client_opts *opts)
     opts->connect_timeout_ms = 5000;
     opts->call_timeout_ms = 30000;
     opts->max_message = FRAME_DEFAULT_MAX;
+    opts->tls_ca = opts->tls_cert = opts->tls_key = NULL;
+    opts->tls_no_verify = 0;
 }
 
 int client_fail(mpx_client *c, int code, const char *fmt, ...)
@@ -167,10 +175,37 @@ static void disconnect(mpx_client *c)
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
+    tls_conn_free(c->tls);
+    c->tls = NULL;
     frame_reader_free(&c->in); /* what was buffered belonged to that connection */
     frame_reader_init(&c->in, c->opts.max_message);
     c->out.len = 0;           /* and so did every call not yet answered */
     c->pending = 0;
+}
+
+static const char *opt_or_env(const char *opt, const char *env)
+{
+    return opt != NULL ? opt : getenv(env);
+}
+
+/* TLS over the connected fd (a tls:// address), verified as opts say. */
+static int start_tls(mpx_client *c, int fd, int64_t deadline, char *err, size_t errlen)
+{
+    const char *no_verify = getenv("MPX_TLS_NO_VERIFY");
+    bool verify = !c->opts.tls_no_verify && !(no_verify != NULL && strcmp(no_verify, "1") == 0);
+    int rc = MPX_OK;
+    if (c->tls_config == NULL)
+        rc = tls_client_config(opt_or_env(c->opts.tls_ca, "MPX_TLS_CA"),
+                               opt_or_env(c->opts.tls_cert, "MPX_TLS_CERT"),
+                               opt_or_env(c->opts.tls_key, "MPX_TLS_KEY"), verify,
+                               &c->tls_config, err, errlen);
+    if (rc != MPX_OK)
+        return rc;
+    if ((c->tls = tls_conn_new(c->tls_config, c->addr.host)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return MPX_ENOMEM;
+    }
+    return tls_handshake_fd(c->tls, fd, deadline, err, errlen);
 }
 
 /* Connects and authenticates; the connection then belongs to this process. */
@@ -181,13 +216,19 @@ static int dial(mpx_client *c)
     int fd, rc = sock_connect(&c->addr, deadline, &fd, err, sizeof err);
     if (rc != MPX_OK)
         return client_fail(c, rc, "cannot connect to %s: %s", c->address, err);
-    rc = auth_client_handshake(fd, c->key, c->keylen, deadline, err, sizeof err);
+    if (transport_scheme_of(&c->addr)->tls)
+        rc = start_tls(c, fd, deadline, err, sizeof err);
+    sock_link link = {.fd = fd, .tls = c->tls};
+    if (rc == MPX_OK)
+        rc = auth_client_handshake(&link, c->key, c->keylen, deadline, err, sizeof err);
     if (rc == MPX_OK && sock_set_blocking(fd) != MPX_OK) {
         rc = MPX_EIO;
         snprintf(err, sizeof err, "cannot make the socket blocking");
     }
     if (rc != MPX_OK) {
         close(fd);
+        tls_conn_free(c->tls);
+        c->tls = NULL;
         return client_fail(c, rc, "handshake with %s failed: %s", c->address, err);
     }
     c->fd = fd;
@@ -263,6 +304,7 @@ void mpx_client_close(mpx_client *c)
     frame_reader_free(&c->in);
     frame_buf_free(&c->out);
     arena_free(&c->scratch);
+    tls_config_free(c->tls_config);
     free(c->key);
     free(c);
 }
@@ -330,7 +372,8 @@ static int next_frame(mpx_client *c, int64_t deadline, const uint8_t **frame, si
         size_t avail, got;
         if (frame_reader_reserve(&c->in, 65536, &ptr, &avail) != MPX_OK)
             return lost(c, MPX_ENOMEM, "reading a reply");
-        rc = sock_recv_some(c->fd, ptr, avail, deadline, &c->rcv_timeo_ms, &got);
+        sock_link link = {.fd = c->fd, .tls = c->tls};
+        rc = link_recv_some(&link, ptr, avail, deadline, &c->rcv_timeo_ms, &got);
         if (rc == MPX_ETIMEOUT)
             return client_fail(c, rc, "no reply from %s in time", c->address);
         if (rc != MPX_OK)
@@ -428,7 +471,8 @@ static int flush_requests(mpx_client *c, int64_t deadline)
 {
     if (c->out.len == 0)
         return MPX_OK;
-    int rc = sock_write_all(c->fd, c->out.data, c->out.len, deadline);
+    sock_link link = {.fd = c->fd, .tls = c->tls};
+    int rc = link_write_all(&link, c->out.data, c->out.len, deadline);
     c->out.len = 0;
     return rc == MPX_OK ? MPX_OK : lost(c, rc, "sending requests");
 }

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler
-          libssl-dev libcmocka-dev libedit-dev python3 iproute2)
+          libssl-dev libcmocka-dev libedit-dev python3 iproute2 openssl)
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(redis-server redis-tools)
 fi

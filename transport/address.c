@@ -68,6 +68,11 @@ int address_parse(const char *text, mpx_address *out, char *err, size_t errlen)
         return bad(err, errlen, "no address");
     if (strncmp(text, "tcp://", 6) == 0)
         return parse_tcp(text + 6, out, err, errlen);
+    if (strncmp(text, "tls://", 6) == 0) { /* tcp's HOST:PORT, with TLS over it */
+        int rc = parse_tcp(text + 6, out, err, errlen);
+        out->scheme = ADDR_TLS;
+        return rc;
+    }
     if (strncmp(text, "unix://", 7) == 0) {
         const char *path = text + 7;
         if (path[0] != '/')
@@ -79,18 +84,19 @@ int address_parse(const char *text, mpx_address *out, char *err, size_t errlen)
         return MPX_OK;
     }
     if (strstr(text, "://") != NULL)
-        return bad(err, errlen, "unknown scheme (use tcp:// or unix://)");
+        return bad(err, errlen, "unknown scheme (use tcp://, tls:// or unix://)");
     return bad(err, errlen, "missing scheme (use tcp://HOST:PORT or unix:///PATH)");
 }
 
 int address_format(const mpx_address *a, char *buf, size_t size)
 {
     int n;
+    const char *scheme = a->scheme == ADDR_TLS ? "tls" : "tcp";
     if (a->scheme == ADDR_UNIX)
         n = snprintf(buf, size, "unix://%s", a->path);
     else if (strchr(a->host, ':') != NULL)
-        n = snprintf(buf, size, "tcp://[%s]:%u", a->host, a->port);
+        n = snprintf(buf, size, "%s://[%s]:%u", scheme, a->host, a->port);
     else
-        n = snprintf(buf, size, "tcp://%s:%u", a->host, a->port);
+        n = snprintf(buf, size, "%s://%s:%u", scheme, a->host, a->port);
     return n < 0 || (size_t)n >= size ? MPX_EINVAL : n;
 }

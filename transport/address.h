@@ -1,8 +1,9 @@
 /* address.h - where a manager listens and where a client connects.
  *
- * Two schemes: tcp://HOST:PORT (HOST an IPv4 literal, [IPv6] literal or a name) and
- * unix:///ABSOLUTE/PATH. Parsing never resolves names; sock.c and listener.c resolve at
- * connect/bind time, so an address can be parsed once and used after DNS changes.
+ * Three schemes: tcp://HOST:PORT (HOST an IPv4 literal, [IPv6] literal or a name),
+ * tls://HOST:PORT (the same, with TLS over it) and unix:///ABSOLUTE/PATH. Parsing never
+ * resolves names; the schemes (scheme_tcp.c) resolve at connect/bind time, so an address
+ * can be parsed once and used after DNS changes.
  */
 #ifndef MPX_TRANSPORT_ADDRESS_H
 #define MPX_TRANSPORT_ADDRESS_H
@@ -10,12 +11,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum addr_scheme { ADDR_TCP = 1, ADDR_UNIX = 2 } addr_scheme;
+typedef enum addr_scheme { ADDR_TCP = 1, ADDR_UNIX = 2, ADDR_TLS = 3 } addr_scheme;
 
 typedef struct mpx_address {
     addr_scheme scheme;
-    char host[256];  /* tcp: name or literal, IPv6 without brackets */
-    uint16_t port;   /* tcp: 1..65535; 0 is allowed for listening (any free port) */
+    char host[256];  /* tcp, tls: name or literal, IPv6 without brackets */
+    uint16_t port;   /* tcp, tls: 1..65535; 0 is allowed for listening (any free port) */
     char path[108];  /* unix: the socket path (sun_path size) */
 } mpx_address;
 

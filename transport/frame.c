@@ -3,6 +3,7 @@
  * than a read's worth is free (so copies stay linear), and never past the frame in
  * progress, so the length a header announces costs nothing until the bytes come.
  * A fresh reader has no buffer (NULL): no arithmetic touches its pointer then. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,21 +173,38 @@ int frame_reader_next(frame_reader *r, const uint8_t **payload, size_t *len)
     return 1;
 }
 
-uint8_t *frame_buf_add(frame_buf *b, size_t len)
+/* Room for more bytes after len; false when out of memory (or past SIZE_MAX / 2). */
+static bool frame_buf_room(frame_buf *b, size_t more)
 {
-    if (len > SIZE_MAX / 2 - FRAME_HEADER_MAX - b->len)
-        return NULL;
-    size_t need = b->len + FRAME_HEADER_MAX + len;
+    if (more > SIZE_MAX / 2 - b->len)
+        return false;
+    size_t need = b->len + more;
     if (need > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
         while (cap < need)
             cap *= 2;
         uint8_t *data = mem_realloc(b->data, cap);
         if (data == NULL)
-            return NULL;
+            return false;
         b->data = data;
         b->cap = cap;
     }
+    return true;
+}
+
+uint8_t *frame_buf_extend(frame_buf *b, size_t len)
+{
+    if (!frame_buf_room(b, len))
+        return NULL;
+    uint8_t *at = b->data + b->len;
+    b->len += len;
+    return at;
+}
+
+uint8_t *frame_buf_add(frame_buf *b, size_t len)
+{
+    if (len > SIZE_MAX / 2 - FRAME_HEADER_MAX || !frame_buf_room(b, FRAME_HEADER_MAX + len))
+        return NULL;
     b->len += frame_header_encode(len, b->data + b->len);
     uint8_t *payload = b->data + b->len;
     b->len += len;

@@ -67,6 +67,9 @@ typedef struct frame_buf {
 /* Appends the header for a payload of len bytes and returns where the payload goes (len
  * bytes, to fill before the next call); NULL when out of memory (nothing appended). */
 uint8_t *frame_buf_add(frame_buf *b, size_t len);
+/* Appends room for len raw bytes, no header (TLS records), and returns it, to fill before
+ * the next call; NULL when out of memory (nothing appended). */
+uint8_t *frame_buf_extend(frame_buf *b, size_t len);
 /* Hands the bytes to the caller (*data, *len; free(*data) later) and leaves b empty. */
 void frame_buf_take(frame_buf *b, uint8_t **data, size_t *len);
 void frame_buf_free(frame_buf *b);

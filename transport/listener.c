@@ -83,6 +83,11 @@ int listener_open(uv_loop_t *loop, const mpx_address *a, int backlog, listener_a
     return MPX_OK;
 }
 
+bool listener_is_tls(const listener *l)
+{
+    return l->scheme->tls;
+}
+
 void listener_close(listener *l)
 {
     if (l->path[0] != '\0')

@@ -8,6 +8,7 @@
 #ifndef MPX_TRANSPORT_LISTENER_H
 #define MPX_TRANSPORT_LISTENER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <uv.h>
 
@@ -25,6 +26,8 @@ typedef void (*listener_accept_cb)(listener *l, uv_stream_t *stream, const char 
 int listener_open(uv_loop_t *loop, const mpx_address *a, int backlog, listener_accept_cb cb,
                   void *data, listener **out, mpx_address *bound, char *err, size_t errlen);
 
+/* Whether its streams carry TLS (a tls:// address). */
+bool listener_is_tls(const listener *l);
 /* Stops accepting, unlinks a unix socket file it created, frees itself after the
  * handle closes (the loop must run once more). */
 void listener_close(listener *l);

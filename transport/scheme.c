@@ -3,5 +3,13 @@
 
 const transport_scheme *transport_scheme_of(const mpx_address *a)
 {
-    return a->scheme == ADDR_UNIX ? &scheme_unix : &scheme_tcp;
+    switch (a->scheme) {
+    case ADDR_UNIX:
+        return &scheme_unix;
+    case ADDR_TLS:
+        return &scheme_tls;
+    case ADDR_TCP:
+        break;
+    }
+    return &scheme_tcp;
 }

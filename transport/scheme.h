@@ -43,10 +43,14 @@ typedef struct transport_scheme {
     void (*peer_name)(uv_stream_t *client, char *buf, size_t size);
     /* Listening leaves a file at a->path, for whoever made it to remove. */
     bool leaves_file;
+    /* The stream carries TLS records (tls.h) over these sockets: tls:// is tcp's table
+     * with this set. */
+    bool tls;
 } transport_scheme;
 
 extern const transport_scheme scheme_tcp;
 extern const transport_scheme scheme_unix;
+extern const transport_scheme scheme_tls;
 
 /* The table of a's scheme. */
 const transport_scheme *transport_scheme_of(const mpx_address *a);

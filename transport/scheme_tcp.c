@@ -1,4 +1,5 @@
-/* scheme_tcp.c - tcp://HOST:PORT (scheme.h): names resolved at connect and bind time,
+/* scheme_tcp.c - tcp://HOST:PORT and tls://HOST:PORT (scheme.h), whose sockets are the
+ * same (tls.h puts TLS over them): names resolved at connect and bind time,
  * every resolved address tried in turn on connect, the first one bound (as Python's
  * SocketListener binds the one it is given), TCP_NODELAY and keepalive on every stream.
  */
@@ -149,4 +150,16 @@ const transport_scheme scheme_tcp = {
     .bind = tcp_bind,
     .accepted = tcp_accepted,
     .peer_name = tcp_peer_name,
+};
+
+const transport_scheme scheme_tls = {
+    .name = "tls",
+    .connect = tcp_connect,
+    .listen = tcp_listen,
+    .stream_init = tcp_stream_init,
+    .stream_open = tcp_stream_open,
+    .bind = tcp_bind,
+    .accepted = tcp_accepted,
+    .peer_name = tcp_peer_name,
+    .tls = true,
 };

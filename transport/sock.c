@@ -23,6 +23,7 @@
 #include "mpx/error.h"
 #include "scheme.h"
 #include "sock.h"
+#include "tls.h"
 
 #define RECV_CHUNK ((size_t)64 << 10) /* sock_recv_frame's first buffer, at most */
 
@@ -360,4 +361,77 @@ int sock_recv_some(int fd, void *buf, size_t cap, int64_t deadline, int64_t *tim
         if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
             return MPX_EIO;
     }
+}
+
+/* ---- links ------------------------------------------------------------------------------- */
+
+int link_write_all(const sock_link *l, const void *buf, size_t len, int64_t deadline)
+{
+    return l->tls != NULL ? tls_write_fd(l->tls, l->fd, buf, len, deadline)
+                          : sock_write_all(l->fd, buf, len, deadline);
+}
+
+int link_send_frame(const sock_link *l, const void *payload, size_t len, int64_t deadline)
+{
+    if (l->tls == NULL)
+        return sock_send_frame(l->fd, payload, len, deadline);
+    frame_buf b = {0};
+    uint8_t *at = frame_buf_add(&b, len);
+    int rc = at == NULL ? MPX_ENOMEM : MPX_OK;
+    if (rc == MPX_OK) {
+        memcpy(at, payload, len);
+        rc = tls_write_fd(l->tls, l->fd, b.data, b.len, deadline);
+    }
+    frame_buf_free(&b);
+    return rc;
+}
+
+static int tls_read_all(const sock_link *l, uint8_t *buf, size_t len, int64_t deadline)
+{
+    while (len > 0) {
+        size_t got;
+        int rc = tls_recv_fd(l->tls, l->fd, buf, len, deadline, &got);
+        if (rc != MPX_OK)
+            return rc;
+        buf += got;
+        len -= got;
+    }
+    return MPX_OK;
+}
+
+int link_recv_frame(const sock_link *l, size_t max, uint8_t **payload, size_t *len,
+                    int64_t deadline)
+{
+    if (l->tls == NULL)
+        return sock_recv_frame(l->fd, max, payload, len, deadline);
+    uint8_t hdr[FRAME_HEADER_MAX];
+    int rc = tls_read_all(l, hdr, 4, deadline);
+    int32_t n = (int32_t)((uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
+                          (uint32_t)hdr[2] << 8 | hdr[3]);
+    uint64_t size = n >= 0 ? (uint64_t)n : 0;
+    if (rc == MPX_OK && n == -1 && (rc = tls_read_all(l, hdr + 4, 8, deadline)) == MPX_OK)
+        for (int i = 4; i < 12; i++)
+            size = size << 8 | hdr[i];
+    if (rc == MPX_OK && (n < -1 || size > max))
+        rc = n < -1 ? MPX_EPROTO : MPX_ETOOBIG;
+    if (rc != MPX_OK)
+        return rc;
+    uint8_t *p = malloc(size > 0 ? size : 1); /* at most max: the caller's bound */
+    if (p == NULL)
+        return MPX_ENOMEM;
+    if ((rc = tls_read_all(l, p, size, deadline)) != MPX_OK) {
+        free(p);
+        return rc;
+    }
+    *payload = p;
+    *len = size;
+    return MPX_OK;
+}
+
+int link_recv_some(const sock_link *l, void *buf, size_t cap, int64_t deadline,
+                   int64_t *timeo_ms, size_t *got)
+{
+    if (l->tls == NULL)
+        return sock_recv_some(l->fd, buf, cap, deadline, timeo_ms, got);
+    return tls_recv_fd(l->tls, l->fd, buf, cap, deadline, got);
 }

@@ -52,6 +52,23 @@ int sock_listen(const mpx_address *a, int backlog, int *fd_out, mpx_address *bou
  * keepalive for TCP. MPX_OK, MPX_ETIMEOUT or MPX_EIO. */
 int sock_accept(int listen_fd, int64_t deadline, int *fd_out);
 
+/* ---- a link: a connected socket, with TLS over it when tls is set (tls.h) ---------------
+ * The same contracts as the fd functions above, which they are without TLS. */
+struct tls_conn;
+typedef struct sock_link {
+    int fd;
+    struct tls_conn *tls;
+} sock_link;
+
+int link_write_all(const sock_link *l, const void *buf, size_t len, int64_t deadline);
+int link_send_frame(const sock_link *l, const void *payload, size_t len, int64_t deadline);
+int link_recv_frame(const sock_link *l, size_t max, uint8_t **payload, size_t *len,
+                    int64_t deadline);
+/* sock_recv_some's fast path without TLS (timeo_ms as there); under TLS it reads what
+ * the records hold, at least one byte. */
+int link_recv_some(const sock_link *l, void *buf, size_t cap, int64_t deadline,
+                   int64_t *timeo_ms, size_t *got);
+
 /* ---- for the schemes (scheme_tcp.c, scheme_unix.c) ---- */
 /* A non-blocking connect of a new socket bounded by the deadline; the socket is left
  * non-blocking (all I/O here polls first), close-on-exec, tuned for TCP. *err_out: errno. */

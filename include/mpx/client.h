@@ -28,14 +28,24 @@ typedef struct mpx_client_opts {
     int64_t call_timeout_ms;    /* waiting for a reply to a call without its own timeout;
                                    default 30000, -1 waits forever */
     size_t max_message;         /* largest reply accepted; default 64 MiB */
+    /* tls:// managers: the CA file that signs the manager's certificate (NULL:
+     * $MPX_TLS_CA, else the system's CAs), and the client's own certificate and key for a
+     * manager that asks for one (NULL: $MPX_TLS_CERT and $MPX_TLS_KEY, else none). The
+     * manager's certificate must name the address's HOST (a name or an IP address);
+     * tls_no_verify (or $MPX_TLS_NO_VERIFY=1) skips that check and the CA's: for tests
+     * only, as anyone can then sit in the middle. */
+    const char *tls_ca;
+    const char *tls_cert;
+    const char *tls_key;
+    int tls_no_verify;
 } mpx_client_opts;
 
 void mpx_client_opts_init(mpx_client_opts *opts);
 
-/* Connects to address ("tcp://host:port", "unix:///path") and authenticates with the key.
- * opts may be NULL for the defaults. On failure *out is still a client, in the failed
- * state, so that mpx_client_errmsg() can say why: close it. (*out is NULL only when
- * memory ran out.) */
+/* Connects to address ("tcp://host:port", "tls://host:port", "unix:///path") and
+ * authenticates with the key (inside TLS for tls://). opts may be NULL for the defaults.
+ * On failure *out is still a client, in the failed state, so that mpx_client_errmsg()
+ * can say why: close it. (*out is NULL only when memory ran out.) */
 int mpx_client_connect(const char *address, const void *authkey, size_t keylen,
                        const mpx_client_opts *opts, mpx_client **out);
 /* The same with the key read from keyfile, or from $MPX_AUTHKEY when keyfile is NULL

@@ -71,6 +71,12 @@ typedef struct mpx_server_opts {
      * before it runs (Array(n), extend, l * n) fails when it would cross it. Default 0: no
      * limit. Each server counts its own: the admin call info() says used_memory. */
     size_t max_memory;
+    /* tls:// listeners: the manager's certificate chain and key (PEM files, required for
+     * tls://), and with tls_ca the CAs whose certificates clients must present (mutual
+     * TLS; NULL: clients need none). Read by mpx_server_listen. */
+    const char *tls_cert;
+    const char *tls_key;
+    const char *tls_ca;
 } mpx_server_opts;
 
 void mpx_server_opts_init(mpx_server_opts *opts);

@@ -74,11 +74,11 @@ class Manager:
             self.addresses = read_ready(rfd, 10)
         finally:
             os.close(rfd)
-        if not self.addresses or len(self.addresses) != 2:
+        if not self.addresses or len(self.addresses) < 2:
             log = self.log()
             self.stop()
             raise RuntimeError("mpx-manager did not come up:\n" + log)
-        self.tcp, self.unix = self.addresses
+        self.tcp, self.unix = self.addresses[:2]  # then those extra's --listen added
 
     def log(self):
         with open(self.logpath, "rb") as f:

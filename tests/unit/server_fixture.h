@@ -132,7 +132,7 @@ static inline fx_client *fx_attach(mpx_server *s)
     assert_int_equal(uv_pipe_init(&s->loop, pipe, 0), 0);
     assert_int_equal(uv_pipe_open(pipe, sv[1]), 0);
     mem_counter *outer = mem_scope_enter(&s->mem);
-    session_accept(s, (uv_stream_t *)pipe, "fixture");
+    session_accept(s, (uv_stream_t *)pipe, "fixture", false);
     mem_scope_leave(outer);
     fx_run(s);
     return c;

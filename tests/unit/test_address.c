@@ -17,7 +17,7 @@ static void round_trip(const char *text, addr_scheme scheme, const char *host, u
     char err[128], back[256];
     assert_int_equal(address_parse(text, &a, err, sizeof err), MPX_OK);
     assert_int_equal(a.scheme, scheme);
-    if (scheme == ADDR_TCP) {
+    if (scheme != ADDR_UNIX) {
         assert_string_equal(a.host, host);
         assert_int_equal(a.port, port);
     } else {
@@ -34,6 +34,8 @@ static void test_accepted(void **state)
     round_trip("tcp://[::1]:65535", ADDR_TCP, "::1", 65535);
     round_trip("tcp://manager.example:0", ADDR_TCP, "manager.example", 0);
     round_trip("unix:///run/mpx/m.sock", ADDR_UNIX, "/run/mpx/m.sock", 0);
+    round_trip("tls://manager.example:5000", ADDR_TLS, "manager.example", 5000);
+    round_trip("tls://[::1]:443", ADDR_TLS, "::1", 443);
 }
 
 static void refused(const char *text, const char *reason)
@@ -50,6 +52,7 @@ static void test_refused(void **state)
     refused("127.0.0.1:5000", "missing scheme");
     refused("http://x:1", "unknown scheme");
     refused("tcp://host", "missing ':PORT'");
+    refused("tls://host", "missing ':PORT'");
     refused("tcp://host:", "port");
     refused("tcp://host:65536", "port");
     refused("tcp://host:12a", "port");

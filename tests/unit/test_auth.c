@@ -180,7 +180,8 @@ static int handshake_with(const char *server_key, const char *client_key, char *
         serve_handshake(sv[1], server_key);
     }
     close(sv[1]);
-    int rc = auth_client_handshake(sv[0], client_key, strlen(client_key), sock_deadline(5000),
+    sock_link link = {.fd = sv[0]};
+    int rc = auth_client_handshake(&link, client_key, strlen(client_key), sock_deadline(5000),
                                    err, errlen);
     close(sv[0]);
     waitpid(pid, server_status, 0);
@@ -206,7 +207,8 @@ static void test_handshake_times_out(void **state)
     char err[160];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     int64_t t0 = sock_now_ms();
-    assert_int_equal(auth_client_handshake(sv[0], KEY, strlen(KEY), sock_deadline(200), err,
+    sock_link link = {.fd = sv[0]};
+    assert_int_equal(auth_client_handshake(&link, KEY, strlen(KEY), sock_deadline(200), err,
                                            sizeof err),
                      MPX_ETIMEOUT);
     assert_true(sock_now_ms() - t0 >= 190);
@@ -225,11 +227,12 @@ static int server_handshake_with(const char *server_key, const char *client_key,
     if (pid == 0) {
         close(sv[0]);
         char cerr[160];
-        _exit(-auth_client_handshake(sv[1], client_key, strlen(client_key),
+        _exit(-auth_client_handshake(&(sock_link){.fd = sv[1]}, client_key, strlen(client_key),
                                      sock_deadline(5000), cerr, sizeof cerr));
     }
     close(sv[1]);
-    int rc = auth_server_handshake(sv[0], server_key, strlen(server_key), sock_deadline(5000),
+    sock_link link = {.fd = sv[0]};
+    int rc = auth_server_handshake(&link, server_key, strlen(server_key), sock_deadline(5000),
                                    err, errlen);
     close(sv[0]);
     int status;
@@ -258,7 +261,8 @@ static void test_server_handshake_times_out(void **state)
     char err[160];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     int64_t t0 = sock_now_ms();
-    assert_int_equal(auth_server_handshake(sv[0], KEY, strlen(KEY), sock_deadline(200), err,
+    sock_link link = {.fd = sv[0]};
+    assert_int_equal(auth_server_handshake(&link, KEY, strlen(KEY), sock_deadline(200), err,
                                            sizeof err),
                      MPX_ETIMEOUT); /* the challenge went out; no answer comes */
     assert_true(sock_now_ms() - t0 >= 190);
