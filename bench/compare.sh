@@ -14,7 +14,7 @@
 # Environment: MPX_BENCH_SCALE=F multiplies every request count (default 1);
 #              MPX_BENCH_REPEAT=R runs each measurement R times, keeps the best (default 2);
 #              MPX_BENCH_FILL=N entries for the memory figure (default 1000000);
-#              MPX_BENCH_SKIP="python redis raw mpx memory pool" skips those parts.
+#              MPX_BENCH_SKIP="python redis raw mpx memory pool tls" skips those parts.
 set -euo pipefail
 
 build=${1:?usage: bench/compare.sh BUILD_DIR}
@@ -431,5 +431,9 @@ awk -F, -v mm="$mem_mpx" -v mr="$mem_redis" '
         else printf "  %-48s  %6.2fx  %s\n", "1M entries RSS <= Redis", mm / mr,
                     (mm <= mr ? "met" : "NOT met")
     }' "$results"
+if [[ $skip != *" tls "* ]]; then
+    echo
+    "$(dirname "$0")/tls_ratio.sh" "$build" || notes+=("the tls:// ratio did not run")
+fi
 for note in "${notes[@]+"${notes[@]}"}"; do echo "note: $note"; done
 echo "all figures: $out"

@@ -41,7 +41,11 @@ struct mpx_async {
     bool closing;         /* the connection is over (or ending) */
     bool released;        /* mpx_async_close was called: free once the handles are closed */
     frame_reader in;
-    frame_buf out;        /* requests not yet handed to libuv */
+    frame_buf out;        /* requests not yet handed to libuv (plaintext under TLS) */
+    tls_config *tls_config; /* tls:// connections: the verification, the connection, */
+    tls_conn *tls;        /* the records to write (out sealed) and one read's records */
+    frame_buf tls_out;
+    uint8_t *tls_in;
     arena scratch;        /* the codec's, per message */
     uint64_t next_call_id;
     u64map calls;         /* call id -> async_call */
@@ -149,6 +153,10 @@ static void async_free(mpx_async *a)
 {
     frame_reader_free(&a->in);
     frame_buf_free(&a->out);
+    frame_buf_free(&a->tls_out);
+    tls_conn_free(a->tls);
+    tls_config_free(a->tls_config);
+    free(a->tls_in);
     arena_free(&a->scratch);
     u64map_free(&a->calls);
     while (a->free_calls != NULL) {
@@ -209,8 +217,20 @@ static void on_prepare(uv_prepare_t *p)
     uv_prepare_stop(p);
     if (a->closing)
         return;
+    char err[160];
+    if (a->tls != NULL && a->out.len > 0) { /* seal the requests into records */
+        int sealed = tls_conn_write(a->tls, a->out.data, a->out.len, err, sizeof err);
+        a->out.len = 0;
+        if (sealed == MPX_OK)
+            sealed = tls_conn_take_out(a->tls, &a->tls_out);
+        if (sealed != MPX_OK) {
+            shut(a, sealed, sealed == MPX_ENOMEM ? "out of memory" : err);
+            return;
+        }
+    }
     stream_write *queued;
-    int rc = stream_send(stream_of(a), &a->out, sizeof *queued, on_write, &queued);
+    int rc = stream_send(stream_of(a), a->tls != NULL ? &a->tls_out : &a->out, sizeof *queued,
+                         on_write, &queued);
     if (rc < 0)
         shut(a, MPX_EIO, uv_strerror(rc));
     else if (rc == 1)
@@ -255,11 +275,40 @@ size_t mpx_async_pending(const mpx_async *a)
 
 /* ---- reading ------------------------------------------------------------------------------ */
 
+#define ASYNC_TLS_READ 65536u
+
+/* Opens one read's records into the frame reader. MPX_OK, or the connection is shut. */
+static int tls_open(mpx_async *a, const uint8_t *data, size_t len)
+{
+    char err[160] = "";
+    int rc = tls_conn_feed(a->tls, data, len);
+    for (size_t got = 1; rc == MPX_OK && got > 0;) {
+        uint8_t *ptr;
+        size_t avail;
+        rc = frame_reader_reserve(&a->in, ASYNC_TLS_READ, &ptr, &avail);
+        if (rc == MPX_OK)
+            rc = tls_conn_read(a->tls, ptr, avail, &got, err, sizeof err);
+        if (rc == MPX_OK)
+            frame_reader_commit(&a->in, got);
+    }
+    if (rc == MPX_OK && tls_conn_out_len(a->tls) > 0) { /* a key update's answer */
+        rc = tls_conn_take_out(a->tls, &a->tls_out);
+        uv_prepare_start(&a->flusher, on_prepare);
+    }
+    if (rc != MPX_OK)
+        shut(a, rc, rc == MPX_ECLOSED ? "closed by the manager" : err[0] ? err : "tls failure");
+    return rc;
+}
+
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     mpx_async *a = h->data;
     uint8_t *ptr;
     size_t avail;
+    if (a->tls != NULL) {
+        *buf = uv_buf_init((char *)a->tls_in, ASYNC_TLS_READ);
+        return;
+    }
     if (frame_reader_reserve(&a->in, suggested, &ptr, &avail) != MPX_OK) {
         *buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS */
         return;
@@ -289,7 +338,12 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
              nread == UV_EOF ? "closed by the manager" : uv_strerror((int)nread));
         return;
     }
-    frame_reader_commit(&a->in, (size_t)nread);
+    if (a->tls != NULL) {
+        if (tls_open(a, (const uint8_t *)buf->base, (size_t)nread) != MPX_OK)
+            return;
+    } else {
+        frame_reader_commit(&a->in, (size_t)nread);
+    }
     const uint8_t *frame;
     size_t len;
     int rc = 0;
@@ -344,16 +398,21 @@ int mpx_async_connect(struct uv_loop_s *loop, const char *address, const void *a
     char why[256];
     if (address == NULL || address_parse(address, &addr, why, sizeof why) != MPX_OK)
         return async_fail(a, MPX_EADDR, "bad address '%s': %s", a->address, why);
-    if (transport_scheme_of(&addr)->tls) /* it would speak plain bytes to a TLS port */
-        return async_fail(a, MPX_EADDR, "%s: the async client does not speak tls:// yet "
-                          "(use mpx_client, or tcp:// through a tunnel)", a->address);
     if (authkey == NULL || keylen == 0)
         return async_fail(a, MPX_EINVAL, "an authkey is required");
     int64_t deadline = sock_deadline(opts->connect_timeout_ms);
     int fd, rc = sock_connect(&addr, deadline, &fd, why, sizeof why);
     if (rc != MPX_OK)
         return async_fail(a, rc, "cannot connect to %s: %s", address, why);
-    sock_link link = {.fd = fd};
+    if (transport_scheme_of(&addr)->tls &&
+        ((a->tls_in = malloc(ASYNC_TLS_READ)) == NULL ||
+         (rc = proxy_start_tls(opts, addr.host, fd, deadline, &a->tls_config, &a->tls, why,
+                               sizeof why)) != MPX_OK)) {
+        close(fd);
+        return async_fail(a, a->tls_in == NULL ? MPX_ENOMEM : rc, "handshake with %s failed: %s",
+                          address, a->tls_in == NULL ? "out of memory" : why);
+    }
+    sock_link link = {.fd = fd, .tls = a->tls};
     if ((rc = auth_client_handshake(&link, authkey, keylen, deadline, why, sizeof why)) != 0) {
         close(fd);
         return async_fail(a, rc, "handshake with %s failed: %s", address, why);

@@ -188,24 +188,24 @@ static const char *opt_or_env(const char *opt, const char *env)
     return opt != NULL ? opt : getenv(env);
 }
 
-/* TLS over the connected fd (a tls:// address), verified as opts say. */
-static int start_tls(mpx_client *c, int fd, int64_t deadline, char *err, size_t errlen)
+int proxy_start_tls(const mpx_client_opts *opts, const char *host, int fd, int64_t deadline,
+                    tls_config **config, tls_conn **out, char *err, size_t errlen)
 {
     const char *no_verify = getenv("MPX_TLS_NO_VERIFY");
-    bool verify = !c->opts.tls_no_verify && !(no_verify != NULL && strcmp(no_verify, "1") == 0);
+    bool verify = !opts->tls_no_verify && !(no_verify != NULL && strcmp(no_verify, "1") == 0);
     int rc = MPX_OK;
-    if (c->tls_config == NULL)
-        rc = tls_client_config(opt_or_env(c->opts.tls_ca, "MPX_TLS_CA"),
-                               opt_or_env(c->opts.tls_cert, "MPX_TLS_CERT"),
-                               opt_or_env(c->opts.tls_key, "MPX_TLS_KEY"), verify,
-                               &c->tls_config, err, errlen);
+    if (*config == NULL)
+        rc = tls_client_config(opt_or_env(opts->tls_ca, "MPX_TLS_CA"),
+                               opt_or_env(opts->tls_cert, "MPX_TLS_CERT"),
+                               opt_or_env(opts->tls_key, "MPX_TLS_KEY"), verify, config, err,
+                               errlen);
     if (rc != MPX_OK)
         return rc;
-    if ((c->tls = tls_conn_new(c->tls_config, c->addr.host)) == NULL) {
+    if ((*out = tls_conn_new(*config, host)) == NULL) {
         snprintf(err, errlen, "out of memory");
         return MPX_ENOMEM;
     }
-    return tls_handshake_fd(c->tls, fd, deadline, err, errlen);
+    return tls_handshake_fd(*out, fd, deadline, err, errlen);
 }
 
 /* Connects and authenticates; the connection then belongs to this process. */
@@ -217,7 +217,8 @@ static int dial(mpx_client *c)
     if (rc != MPX_OK)
         return client_fail(c, rc, "cannot connect to %s: %s", c->address, err);
     if (transport_scheme_of(&c->addr)->tls)
-        rc = start_tls(c, fd, deadline, err, sizeof err);
+        rc = proxy_start_tls(&c->opts, c->addr.host, fd, deadline, &c->tls_config, &c->tls,
+                             err, sizeof err);
     sock_link link = {.fd = fd, .tls = c->tls};
     if (rc == MPX_OK)
         rc = auth_client_handshake(&link, c->key, c->keylen, deadline, err, sizeof err);

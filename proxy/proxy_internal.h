@@ -11,6 +11,7 @@
 #include "frame.h"
 #include "list.h"
 #include "mpx/proxy.h"
+#include "tls.h"
 
 #define PROXY_TYPE_MAX 32
 
@@ -113,5 +114,11 @@ void client_untrack_proxy(mpx_client *c, struct mpx_proxy *p);
 /* Records a local error on the client (for mpx_client_errmsg) and returns code. */
 int client_fail(mpx_client *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* TLS over a connected fd for a tls:// address, verified as opts say (or $MPX_TLS_*):
+ * *config is made on first use and kept by the caller; *out is the connection, after its
+ * handshake. MPX_OK, or a code with the reason in err (*out may then need freeing). */
+int proxy_start_tls(const mpx_client_opts *opts, const char *host, int fd, int64_t deadline,
+                    tls_config **config, tls_conn **out, char *err, size_t errlen);
 
 #endif

@@ -10,9 +10,10 @@ uses; nothing is added to the host's own namespace):
     mpx<pid>m: br0 10.213.X.1 -- va <-veth-> eth0 10.213.X.2 :mpx<pid>a
                               -- vb <-veth-> eth0 10.213.X.3 :mpx<pid>b
 
-The manager listens on tcp://10.213.X.1:PORT only; the cases check that a worker
-namespace cannot reach it on 127.0.0.1, that the veths carried the traffic, then run
-remote_queue (put from a, get from b) and barrier_phases (two workers in each of a and b),
+The manager listens on tcp://10.213.X.1:PORT and tls://10.213.X.1:PORT only (its
+certificate made here for that address); the cases check that a worker namespace cannot
+reach it on 127.0.0.1, that the veths carried the traffic, then run remote_queue (put from
+a, get from b, once more over tls://) and barrier_phases (two workers in each of a and b),
 kill a worker in b to see the barrier break for the workers in a, and run the pool
 examples monte_carlo_pi and word_count with worker programs in a and b, whose results
 must equal a single-process run's.
@@ -146,8 +147,12 @@ class Hosts:
         with os.fdopen(fd, "wb") as f:
             f.write(secrets.token_hex(16).encode())
         self.logpath = os.path.join(self.dir, "manager.log")
+        self._make_certificate()
         rfd, wfd = os.pipe()
         argv = [mpxtest.BIN, "--listen", "tcp://%s:0" % self.address("m"),
+                "--listen", "tls://%s:0" % self.address("m"),
+                "--tls-cert", os.path.join(self.dir, "m.pem"),
+                "--tls-key", os.path.join(self.dir, "m.key"),
                 "--authkey-file", self.keyfile, "--log-level", "info",
                 "--ready-fd", str(wfd)]
         env = dict(os.environ)
@@ -162,23 +167,40 @@ class Hosts:
             addresses = mpxtest.read_ready(rfd, 10)
         finally:
             os.close(rfd)
-        if not addresses or len(addresses) != 1:
+        if not addresses or len(addresses) != 2:
             raise RuntimeError("mpx-manager did not come up:\n" + self.log())
-        self.manager_address = addresses[0]
+        self.manager_address, self.tls_address = addresses
         assert self.manager_address.startswith("tcp://%s:" % self.address("m")), addresses
+
+    def _make_certificate(self):
+        """A CA (ca.pem, for the workers) and the manager's certificate for its address."""
+        def openssl(*args):
+            subprocess.run(["openssl"] + list(args), cwd=self.dir, check=True,
+                           capture_output=True, timeout=60)
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key",
+                "-out", "ca.pem", "-days", "1", "-subj", "/CN=multihost-ca")
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "m.key", "-out", "m.csr",
+                "-subj", "/CN=manager")
+        with open(os.path.join(self.dir, "san.ext"), "w") as f:
+            f.write("subjectAltName=IP:%s\n" % self.address("m"))
+        openssl("x509", "-req", "-in", "m.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-CAcreateserial", "-days", "1", "-extfile", "san.ext", "-out", "m.pem")
 
     # ---- running programs on the hosts -------------------------------------------------
 
-    def connect_args(self):
-        return ["--connect", self.manager_address, "--authkey-file", self.keyfile]
+    def connect_args(self, tls=False):
+        address = self.tls_address if tls else self.manager_address
+        return ["--connect", address, "--authkey-file", self.keyfile]
 
     def _argv(self, host, argv):
         return ["ip", "netns", "exec", self.ns[host]] + list(argv)
 
-    def run(self, host, argv, timeout=20):
-        """Runs argv in host's namespace to its end (killed after timeout seconds)."""
+    def run(self, host, argv, timeout=20, env=None):
+        """Runs argv in host's namespace to its end (killed after timeout seconds), with
+        env added to the environment."""
         return subprocess.run(self._argv(host, argv), capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL)
+                              timeout=timeout, stdin=subprocess.DEVNULL,
+                              env=dict(os.environ, **(env or {})))
 
     def spawn(self, host, argv):
         """Starts argv in host's namespace; finish() it. (ip netns exec execs argv, so the
@@ -379,7 +401,23 @@ def case_word_count_across_hosts(hosts):
         assert rc == 0, err
 
 
+def case_remote_queue_over_tls(hosts):
+    # the same hop over tls://, the manager's certificate checked against its address
+    prog = example("remote_queue")
+    ca = {"MPX_TLS_CA": os.path.join(hosts.dir, "ca.pem")}
+    put = hosts.run("a", [prog, "put"] + hosts.connect_args(tls=True) +
+                    ["--name", "tls.hello", "over", "tls"], env=ca)
+    assert put.returncode == 0, put.stderr
+    get = hosts.run("b", [prog, "get"] + hosts.connect_args(tls=True) +
+                    ["--name", "tls.hello", "--count", "2", "--timeout", "10"], env=ca)
+    assert get.returncode == 0 and get.stdout == "'over'\n'tls'\n", (get.stdout, get.stderr)
+    refused = hosts.run("b", [prog, "get"] + hosts.connect_args(tls=True) +
+                        ["--name", "tls.hello", "--timeout", "0.3"])  # no CA given
+    assert refused.returncode != 0 and "certificate was refused" in refused.stderr, refused
+
+
 CASES = [case_worker_cannot_reach_manager_on_loopback, case_remote_queue_put_on_a_get_on_b,
+         case_remote_queue_over_tls,
          case_barrier_phases_two_workers_per_host, case_barrier_breaks_when_a_worker_on_b_dies,
          case_monte_carlo_pi_across_hosts, case_word_count_across_hosts]
 

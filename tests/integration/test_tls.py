@@ -3,9 +3,10 @@
 
 A manager listening on tcp://, unix:// and tls:// (--tls-cert, --tls-key) is reached over
 tls:// by the sync client (dict_worker and its report, the mpx CLI), the pipelined client
-(word_count's mpx_proxy_append) and a pool's worker programs (monte_carlo_pi, word_count).
-A client without the CA, a certificate naming another host, a plain client on the TLS port and a TLS client on the
-plain port each fail with a one-line reason on both sides, and the manager goes on serving.
+(word_count's mpx_proxy_append), the async client (mpx-bench, P16) and a pool's worker
+programs (monte_carlo_pi, word_count). A client without the CA, a certificate naming
+another host, a plain client on the TLS port and a TLS client on the plain port each fail
+with a one-line reason on both sides, and the manager goes on serving.
 With --tls-ca the manager requires a client certificate that CA signed (mutual TLS).
 `openssl s_client` sees the manager's #CHALLENGE# inside TLS.
 """
@@ -17,6 +18,7 @@ import time
 from mpxtest import Manager, run_cases
 
 CLI = os.environ.get("MPX_CLI_BIN")
+BENCH = os.environ.get("MPX_BENCH_BIN")
 EXAMPLES = os.environ.get("MPX_EXAMPLES_DIR")
 CASE_SECONDS = 60
 PKI = tempfile.mkdtemp(prefix="mpx-tls-", dir="/tmp")
@@ -104,6 +106,14 @@ def case_pipelined_client():
         for w in workers:
             _, err = w.communicate(timeout=60)
             assert w.returncode == 0, err
+
+
+def case_async_client():
+    # mpx-bench's connections are async clients (libuv), pipelining 16 calls each
+    out = run([BENCH, "-a", tls_address(M), "-k", M.keyfile, "-c", "4", "-n", "4000", "-P",
+               "16", "-t", "set,get", "-q", "--csv"], env=trusted(), timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("\n") == 3, out.stdout
 
 
 def case_pool_worker_programs():
@@ -201,7 +211,8 @@ def main():
     make_cert("client", "clientca", "DNS:worker")
     make_cert("stranger", "other", "DNS:worker")
     M = tls_manager(extra=["--auth-timeout-ms", "1000"])
-    cases = [case_sync_client_round_trip, case_pipelined_client, case_pool_worker_programs,
+    cases = [case_sync_client_round_trip, case_pipelined_client, case_async_client,
+             case_pool_worker_programs,
              case_verification_failures, case_wrong_side_of_the_port, case_mutual_tls,
              case_openssl_s_client_sees_the_challenge]
     try:
